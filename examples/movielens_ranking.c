@@ -1,0 +1,405 @@
+/*
+ * movielens_ranking.c - the TensorFlow Recommenders "basic ranking" tutorial,
+ * end to end, through libtfrsc's public API.
+ *
+ * Copyright 2026 The libtfrsc Authors.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ *   1. load MovieLens 100K (ratings joined with movie titles)
+ *   2. shuffle with seed 42; first 80,000 rows train, next 20,000 test
+ *   3. vocabularies of user ids and movie titles, adapted on the whole data
+ *   4. model: two 32-d embeddings -> Dense(256, relu) -> Dense(64, relu)
+ *      -> Dense(1); MSE loss with an RMSE metric; Adagrad(0.1)
+ *   5. fit 3 epochs in batches of 8192, evaluate in batches of 4096
+ *   6. rank three movies for user "42"
+ *   7. save, load, and check the loaded model predicts the same bits
+ *
+ * MovieLens is not shipped with libtfrsc (its licence forbids
+ * redistribution); see README.md for how to get it.
+ */
+#include <errno.h>
+#include <float.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tfrsc.h"
+
+#define DEFAULT_SAVE_PATH "movielens_ranking.tfrs"
+#define EVAL_BATCH_SIZE   4096
+#define SPLIT_SEED        42
+#define TRAIN_ROWS        80000
+#define TEST_ROWS         20000
+
+typedef struct options {
+    const char *data;
+    const char *save;
+    int         epochs;
+    size_t      batch_size;
+    float       lr;
+    uint64_t    seed;
+} options;
+
+static void usage(FILE *f, const char *prog)
+{
+    fprintf(f,
+            "usage: %s [options]\n"
+            "\n"
+            "Trains the TensorFlow Recommenders basic ranking model on MovieLens 100K.\n"
+            "\n"
+            "  --data DIR        MovieLens 100K directory (holds u.data and u.item);\n"
+            "                    default $TFRSC_DATA, then data/ml-100k, then\n"
+            "                    ../shared/data/ml-100k\n"
+            "  --epochs N        training epochs (default 3)\n"
+            "  --batch-size N    training batch size (default 8192)\n"
+            "  --lr X            Adagrad learning rate (default 0.1)\n"
+            "  --seed N          seed of the parameters and of the per-epoch\n"
+            "                    batch order (default 42)\n"
+            "  --save PATH       where to save the model (default %s)\n"
+            "  --help            show this text\n",
+            prog, DEFAULT_SAVE_PATH);
+}
+
+/* Prints a failed libtfrsc call and returns 1 (the exit status). */
+static int fail(const char *call, int status)
+{
+    fprintf(stderr, "error: %s: %s: %s\n", call, tfrs_status_str(status), tfrs_last_error());
+    return 1;
+}
+
+#define CHECK(call)                          \
+    do {                                     \
+        int st_ = (call);                    \
+        if (st_ != TFRS_OK) {                \
+            rc = fail(#call, st_);           \
+            goto out;                        \
+        }                                    \
+    } while (0)
+
+/* ---- command line ------------------------------------------------------ */
+
+static int parse_u64(const char *s, unsigned long long max, unsigned long long *v)
+{
+    char *end;
+
+    if (s == NULL || *s == '\0' || *s == '-')
+        return -1;
+    errno = 0;
+    *v = strtoull(s, &end, 10);
+    return (errno != 0 || *end != '\0' || *v > max) ? -1 : 0;
+}
+
+/* Accepts "--name value" and "--name=value".  Returns the value or NULL. */
+static const char *option_value(int argc, char **argv, int *i, const char *name)
+{
+    size_t len = strlen(name);
+    const char *arg = argv[*i];
+
+    if (strncmp(arg, name, len) != 0)
+        return NULL;
+    if (arg[len] == '=')
+        return arg + len + 1;
+    if (arg[len] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "%s: %s needs a value\n", argv[0], name);
+        exit(2);
+    }
+    return argv[++*i];
+}
+
+static void bad_value(const char *prog, const char *name, const char *value)
+{
+    fprintf(stderr, "%s: invalid value for %s: '%s'\n", prog, name, value);
+    exit(2);
+}
+
+static void parse_args(int argc, char **argv, options *o)
+{
+    const char *v;
+    unsigned long long n;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout, argv[0]);
+            exit(0);
+        } else if ((v = option_value(argc, argv, &i, "--data")) != NULL) {
+            o->data = v;
+        } else if ((v = option_value(argc, argv, &i, "--save")) != NULL) {
+            o->save = v;
+        } else if ((v = option_value(argc, argv, &i, "--epochs")) != NULL) {
+            if (parse_u64(v, 1000000, &n) < 0 || n == 0)
+                bad_value(argv[0], "--epochs", v);
+            o->epochs = (int)n;
+        } else if ((v = option_value(argc, argv, &i, "--batch-size")) != NULL) {
+            if (parse_u64(v, 100000000, &n) < 0 || n == 0)
+                bad_value(argv[0], "--batch-size", v);
+            o->batch_size = (size_t)n;
+        } else if ((v = option_value(argc, argv, &i, "--seed")) != NULL) {
+            if (parse_u64(v, UINT64_MAX, &n) < 0)
+                bad_value(argv[0], "--seed", v);
+            o->seed = (uint64_t)n;
+        } else if ((v = option_value(argc, argv, &i, "--lr")) != NULL) {
+            char *end;
+            double x;
+
+            errno = 0;
+            x = strtod(v, &end);
+            if (*v == '\0' || *end != '\0' || errno != 0 || !(x > 0.0) || x > FLT_MAX)
+                bad_value(argv[0], "--lr", v);
+            o->lr = (float)x;
+        } else {
+            fprintf(stderr, "%s: unknown argument '%s' (try --help)\n", argv[0], argv[i]);
+            exit(2);
+        }
+    }
+}
+
+/* ---- locating MovieLens ------------------------------------------------ */
+
+static int has_movielens(const char *dir)
+{
+    char path[4096];
+    FILE *f;
+
+    if (dir == NULL || *dir == '\0')
+        return 0;
+    if (snprintf(path, sizeof(path), "%s/u.data", dir) >= (int)sizeof(path))
+        return 0;
+    f = fopen(path, "rb");
+    if (f == NULL)
+        return 0;
+    fclose(f);
+    return 1;
+}
+
+/* --data, then $TFRSC_DATA, then data/ml-100k, then ../shared/data/ml-100k.
+ * An explicit --data or TFRSC_DATA is taken as given (no fallback). */
+static const char *find_data(const char *arg)
+{
+    const char *env = getenv("TFRSC_DATA");
+
+    if (arg != NULL)
+        return arg;
+    if (env != NULL && *env != '\0')
+        return env;
+    if (has_movielens("data/ml-100k"))
+        return "data/ml-100k";
+    if (has_movielens("../shared/data/ml-100k"))
+        return "../shared/data/ml-100k";
+    return NULL;
+}
+
+static void explain_download(void)
+{
+    fputs("MovieLens 100K was not found (looked at --data, $TFRSC_DATA, data/ml-100k\n"
+          "and ../shared/data/ml-100k).  It is not shipped with libtfrsc: its licence\n"
+          "forbids redistribution.  Download it from GroupLens and unzip it, e.g.\n"
+          "\n"
+          "    mkdir -p data && cd data\n"
+          "    wget https://files.grouplens.org/datasets/movielens/ml-100k.zip\n"
+          "    unzip ml-100k.zip\n"
+          "\n"
+          "so that data/ml-100k/u.data exists, or set TFRSC_DATA=/path/to/ml-100k,\n"
+          "or pass --data /path/to/ml-100k.\n",
+          stderr);
+}
+
+/* ---- printing ---------------------------------------------------------- */
+
+/* Shortest decimal text that reads back as x, as Python's repr(float). */
+static void format_double(char *buf, size_t size, double x)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, x);
+        if (strtod(buf, NULL) == x)
+            return;
+    }
+}
+
+/* The same for a float (numpy float32 style). */
+static void format_float(char *buf, size_t size, float x)
+{
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, size, "%.*g", prec, (double)x);
+        if (strtof(buf, NULL) == x)
+            return;
+    }
+}
+
+/* A Keras-like line at the end of each epoch:
+ *   Epoch 1/3
+ *   10/10 - root_mean_squared_error: 1.1234 - loss: 1.2620 - ... - 123ms */
+static int on_progress(const tfrs_progress *p, void *payload)
+{
+    (void)payload;
+    if (!p->end_of_epoch)
+        return 0;
+    printf("Epoch %d/%d\n", p->epoch, p->epochs);
+    printf("%zu/%zu - root_mean_squared_error: %.4f - loss: %.4f - regularization_loss: %g"
+           " - total_loss: %.4f - %.0fms\n",
+           p->batches, p->batches, p->metrics.rmse, p->metrics.loss,
+           p->metrics.regularization_loss, p->metrics.total_loss, p->seconds * 1000.0);
+    fflush(stdout);
+    return 0;
+}
+
+static void print_metrics(const tfrs_metrics *m)
+{
+    char a[32], b[32], c[32], d[32];
+
+    format_double(a, sizeof(a), m->rmse);
+    format_double(b, sizeof(b), m->loss);
+    format_double(c, sizeof(c), m->regularization_loss);
+    format_double(d, sizeof(d), m->total_loss);
+    printf("{'root_mean_squared_error': %s, 'loss': %s, 'regularization_loss': %s, "
+           "'total_loss': %s}\n", a, b, c, d);
+}
+
+/* ---- the tutorial ------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    static const char *const titles[] = {
+        "M*A*S*H (1970)", "Dances with Wolves (1990)", "Speed (1994)",
+    };
+    enum { NUM_TITLES = sizeof(titles) / sizeof(titles[0]) };
+    options o = { NULL, DEFAULT_SAVE_PATH, 3, 8192, 0.1f, 42 };
+    tfrs_dataset *ratings = NULL, *train = NULL, *test = NULL;
+    tfrs_vocab *users = NULL, *movies = NULL;
+    tfrs_ranking_task *task = NULL;
+    tfrs_model *model = NULL, *loaded = NULL;
+    tfrs_metrics *history = NULL;
+    tfrs_task_options task_opts;
+    tfrs_optimizer_options opt_opts;
+    tfrs_fit_options fit_opts;
+    tfrs_metrics test_metrics;
+    tfrs_scored ranked[NUM_TITLES];
+    size_t n_ranked = 0;
+    const char *dir;
+    int rc = 0;
+
+    parse_args(argc, argv, &o);
+    dir = find_data(o.data);
+    if (dir == NULL || !has_movielens(dir)) {
+        if (dir != NULL)
+            fprintf(stderr, "%s: no u.data in %s\n", argv[0], dir);
+        explain_download();
+        return 1;
+    }
+    printf("libtfrsc %s, MovieLens 100K from %s\n", tfrs_version_string(), dir);
+
+    /* ratings = tfds.load("movielens/100k-ratings") */
+    CHECK(tfrs_dataset_load_movielens(&ratings, dir, NULL));
+
+    /* shuffled = ratings.shuffle(100_000, seed=42, reshuffle_each_iteration=False)
+     * train = shuffled.take(80_000); test = shuffled.skip(80_000).take(20_000) */
+    CHECK(tfrs_dataset_shuffle(ratings, SPLIT_SEED));
+    CHECK(tfrs_dataset_slice(&train, ratings, 0, TRAIN_ROWS));
+    CHECK(tfrs_dataset_slice(&test, ratings, TRAIN_ROWS, TEST_ROWS));
+
+    /* StringLookup(vocabulary=np.unique(...)) over the whole data set. */
+    CHECK(tfrs_vocab_adapt_column(&users, ratings, "user_id", NULL));
+    CHECK(tfrs_vocab_adapt_column(&movies, ratings, "movie_title", NULL));
+    printf("%zu ratings: %zu train, %zu test; %zu users, %zu movie titles\n",
+           tfrs_dataset_num_rows(ratings), tfrs_dataset_num_rows(train),
+           tfrs_dataset_num_rows(test), tfrs_vocab_num_tokens(users),
+           tfrs_vocab_num_tokens(movies));
+
+    /* RankingModel + tfrs.tasks.Ranking(MeanSquaredError, [RMSE]). */
+    CHECK(tfrs_model_create(&model, o.seed));
+    CHECK(tfrs_model_add_feature(model, "user_id", users, 32));
+    CHECK(tfrs_model_add_feature(model, "movie_title", movies, 32));
+    CHECK(tfrs_model_add_dense(model, 256, TFRS_ACT_RELU, 0.0f));
+    CHECK(tfrs_model_add_dense(model, 64, TFRS_ACT_RELU, 0.0f));
+    CHECK(tfrs_model_add_dense(model, 1, TFRS_ACT_LINEAR, 0.0f));
+
+    CHECK(tfrs_task_options_init(&task_opts, TFRS_TASK_OPTIONS_VERSION));
+    task_opts.loss = TFRS_LOSS_MSE;
+    task_opts.metrics = TFRS_METRIC_RMSE;
+    CHECK(tfrs_ranking_task_create(&task, &task_opts));
+    CHECK(tfrs_model_set_task(model, task));
+
+    /* model.compile(optimizer=tf.keras.optimizers.Adagrad(learning_rate=0.1)) */
+    CHECK(tfrs_optimizer_options_init(&opt_opts, TFRS_OPTIMIZER_OPTIONS_VERSION,
+                                      TFRS_OPT_ADAGRAD));
+    opt_opts.learning_rate = o.lr;
+    CHECK(tfrs_model_set_optimizer(model, &opt_opts));
+    CHECK(tfrs_model_set_label(model, "user_rating", NULL));
+    CHECK(tfrs_model_build(model));
+    printf("model: %zu parameters\n", tfrs_model_num_parameters(model));
+
+    /* model.fit(cached_train, epochs=3) with batches of 8192 */
+    CHECK(tfrs_fit_options_init(&fit_opts, TFRS_FIT_OPTIONS_VERSION));
+    fit_opts.epochs = o.epochs;
+    fit_opts.batch_size = o.batch_size;
+    fit_opts.shuffle = 1;
+    fit_opts.shuffle_seed = o.seed;
+    fit_opts.progress = on_progress;
+    fit_opts.payload = NULL;
+    history = calloc((size_t)o.epochs, sizeof(*history));
+    if (history == NULL) {
+        fprintf(stderr, "error: out of memory\n");
+        rc = 1;
+        goto out;
+    }
+    CHECK(tfrs_model_fit(model, train, &fit_opts, history));
+
+    /* model.evaluate(cached_test, return_dict=True) with batches of 4096 */
+    CHECK(tfrs_model_evaluate(model, test, EVAL_BATCH_SIZE, &test_metrics));
+    print_metrics(&test_metrics);
+
+    /* test_ratings[title] = model({"user_id": ["42"], "movie_title": [title]}),
+     * printed from the highest score down. */
+    {
+        const char *query[2] = { "42", NULL };
+        char buf[32];
+
+        if (tfrs_model_num_features(model) != 2 ||
+            strcmp(tfrs_model_feature_name(model, 0), "user_id") != 0) {
+            fprintf(stderr, "error: unexpected feature order\n");
+            rc = 1;
+            goto out;
+        }
+        CHECK(tfrs_model_rank(model, query, "movie_title", titles, NUM_TITLES, 0,
+                              ranked, &n_ranked));
+        printf("Ratings:\n");
+        for (size_t i = 0; i < n_ranked; i++) {
+            format_float(buf, sizeof(buf), ranked[i].score);
+            printf("%s: %s\n", titles[ranked[i].index], buf);
+        }
+    }
+
+    /* tf.saved_model.save(model, "export"); loaded = tf.saved_model.load("export") */
+    CHECK(tfrs_model_save(model, o.save, 0));
+    CHECK(tfrs_model_load(&loaded, o.save));
+    printf("saved to %s and loaded back\n", o.save);
+    {
+        const char *example[2] = { "42", "Speed (1994)" };
+        float before = 0.0f, after = 0.0f;
+        char b1[32], b2[32];
+        int same;
+
+        CHECK(tfrs_model_predict(model, example, 1, &before));
+        CHECK(tfrs_model_predict(loaded, example, 1, &after));
+        same = memcmp(&before, &after, sizeof(float)) == 0;
+        format_float(b1, sizeof(b1), before);
+        format_float(b2, sizeof(b2), after);
+        printf("Speed (1994) for user 42: trained %s, loaded %s (%s)\n", b1, b2,
+               same ? "bit-identical" : "DIFFERENT");
+        if (!same)
+            rc = 1;
+    }
+
+out:
+    free(history);
+    tfrs_model_free(loaded);
+    tfrs_model_free(model);
+    tfrs_ranking_task_free(task);
+    tfrs_vocab_free(movies);
+    tfrs_vocab_free(users);
+    tfrs_dataset_free(test);
+    tfrs_dataset_free(train);
+    tfrs_dataset_free(ratings);
+    return rc;
+}

@@ -1,0 +1,726 @@
+/*
+ * tfrsc.h - libtfrsc, recommender ranking models in C.
+ *
+ * Copyright 2026 The libtfrsc Authors.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * libtfrsc rebuilds the TensorFlow Recommenders "basic ranking" stack as a C
+ * library: Keras-compatible string lookups, embeddings, dense layers, a
+ * ranking task (loss + metrics), optimizers, and a model that composes them
+ * and trains, evaluates, predicts, ranks, saves and loads.
+ *
+ * Conventions used throughout this header
+ * ---------------------------------------
+ * - Every fallible call returns an int status: TFRS_OK (0) on success, a
+ *   negative tfrs_status on failure.  After a failure tfrs_last_error()
+ *   gives a human readable detail for the calling thread.
+ * - Constructors take `**out` first; on failure *out is set to NULL.
+ *   Objects returned through `**out` belong to the caller and are released
+ *   with the matching tfrs_*_free(), for which NULL is a no-op.
+ * - Inputs are borrowed for the duration of the call unless documented as
+ *   copied.  Returned `const` pointers are views into the handle, valid until
+ *   the next call that modifies that handle or until it is freed.
+ * - On failure, output arrays may have been partially written unless stated
+ *   otherwise; handles are left in their previous valid state.
+ * - The library never prints, never exits and never aborts on bad input.
+ * - Threads: unless a section says otherwise, one thread at a time may use a
+ *   given handle; distinct handles are independent.  Calls taking a `const`
+ *   handle only read it and may run concurrently with each other.
+ * - Strings are NUL-terminated byte strings, normally UTF-8.
+ */
+#ifndef TFRSC_H
+#define TFRSC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(TFRS_BUILDING_DLL)
+#  define TFRS_API __declspec(dllexport)
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define TFRS_API __attribute__((visibility("default")))
+#else
+#  define TFRS_API
+#endif
+
+/* ======================================================================== */
+/* Versions                                                                 */
+/* ======================================================================== */
+
+#define TFRS_VERSION_MAJOR 0
+#define TFRS_VERSION_MINOR 1
+#define TFRS_VERSION_PATCH 0
+#define TFRS_VERSION_STRING "0.1.0"
+#define TFRS_VERSION_NUMBER \
+    (TFRS_VERSION_MAJOR * 10000 + TFRS_VERSION_MINOR * 100 + TFRS_VERSION_PATCH)
+
+/* Version of the library actually linked, as TFRS_VERSION_NUMBER. */
+TFRS_API unsigned int tfrs_version_number(void);
+/* Version of the library actually linked, as "MAJOR.MINOR.PATCH". Static. */
+TFRS_API const char *tfrs_version_string(void);
+
+/* ======================================================================== */
+/* Status codes and errors                                                  */
+/* ======================================================================== */
+
+/* Values are stable: never renumbered or reused; new codes are appended. */
+typedef enum tfrs_status {
+    TFRS_OK         =   0,
+    TFRS_ENOMEM     =  -1, /* an allocation failed                          */
+    TFRS_EINVAL     =  -2, /* NULL pointer, zero size, unknown enum value   */
+    TFRS_ESHAPE     =  -3, /* sizes that do not agree                       */
+    TFRS_ESTATE     =  -4, /* call made in the wrong order                  */
+    TFRS_EIO        =  -5, /* the operating system reported an I/O error    */
+    TFRS_EFORMAT    =  -6, /* malformed model file                          */
+    TFRS_EVERSION   =  -7, /* model file written by a newer format version  */
+    TFRS_ENONFINITE =  -8, /* NaN or Inf during training; step rolled back  */
+    TFRS_EPARSE     =  -9, /* malformed text data (message names file:line) */
+    TFRS_EDUPLICATE = -10, /* duplicate token, feature or column name       */
+    TFRS_ENOTFOUND  = -11, /* named column or feature does not exist        */
+    TFRS_ERANGE     = -12, /* index or value out of the allowed range       */
+    TFRS_ECANCELED  = -13  /* a callback asked to stop                      */
+} tfrs_status;
+
+/* Static description of a status code; never NULL (unknown codes get a
+ * generic text). Thread-safe. */
+TFRS_API const char *tfrs_status_str(int status);
+
+/* Detail message of the most recent failure in the calling thread, or "" if
+ * none.  Meaningful only right after a call returned an error.  The pointer
+ * stays valid until the thread's next failing libtfrsc call.  Thread-safe
+ * (the message is thread-local). */
+TFRS_API const char *tfrs_last_error(void);
+
+/* ======================================================================== */
+/* Memory allocation                                                        */
+/* ======================================================================== */
+
+/* Custom allocator.  `malloc` and `realloc` return NULL on failure, as the C
+ * library does; `free` accepts NULL.  `realloc` may be NULL, in which case
+ * the library emulates it with malloc + copy + free. */
+typedef struct tfrs_allocator {
+    void *(*malloc_fn)(size_t size, void *payload);
+    void *(*realloc_fn)(void *ptr, size_t size, void *payload);
+    void  (*free_fn)(void *ptr, void *payload);
+    void  *payload;
+} tfrs_allocator;
+
+/* Routes every allocation of the library through `alloc` (copied); NULL
+ * restores the C library's malloc/realloc/free.  Returns TFRS_EINVAL if
+ * malloc_fn or free_fn is NULL.
+ * Threads: global.  Call it before any other libtfrsc call and while no
+ * libtfrsc object is alive: memory must be freed by the allocator that
+ * allocated it. */
+TFRS_API int tfrs_set_allocator(const tfrs_allocator *alloc);
+
+/* ======================================================================== */
+/* Vocabulary: Keras StringLookup                                           */
+/* ======================================================================== */
+
+/* Maps strings to integer ids exactly like tf.keras.layers.StringLookup:
+ *
+ *   index 0 .. M-1        the mask token, if any (M = 1 with a mask, else 0)
+ *   index M .. M+K-1      the K out-of-vocabulary (OOV) buckets
+ *   index M+K .. M+K+n-1  the n known tokens, in vocabulary order
+ *
+ * With the defaults (no mask, K = 1) unknown strings map to 0 and the known
+ * tokens to 1..n.  With K > 1 an unknown string s goes to bucket
+ * M + (fnv1a64(s) mod K), where fnv1a64 is the 64-bit FNV-1a hash of the
+ * bytes of s (offset basis 0xcbf29ce484222325, prime 0x100000001b3).  Keras
+ * uses FarmHash there, so bucket choices differ from Keras when K > 1.
+ *
+ * Threads: a vocabulary is immutable once created; any number of threads may
+ * use it concurrently. */
+typedef struct tfrs_vocab tfrs_vocab;
+
+#define TFRS_VOCAB_OPTIONS_VERSION 1
+typedef struct tfrs_vocab_options {
+    unsigned int version;        /* set by tfrs_vocab_options_init          */
+    size_t       num_oov_indices; /* K, default 1; 0 makes unknowns an error */
+    const char  *mask_token;     /* default NULL: no mask token (copied)     */
+} tfrs_vocab_options;
+
+/* Fills `opts` with the defaults of the given version (pass
+ * TFRS_VOCAB_OPTIONS_VERSION).  TFRS_EINVAL on NULL or an unknown version. */
+TFRS_API int tfrs_vocab_options_init(tfrs_vocab_options *opts, unsigned int version);
+
+/* Builds a vocabulary from `n` tokens, kept in the given order (copied).
+ * TFRS_EDUPLICATE if a token occurs twice or equals the mask token;
+ * TFRS_EINVAL if a token is NULL or not valid UTF-8, or tokens is NULL with
+ * n > 0.  opts may be NULL (defaults).  An empty vocabulary (n = 0) is
+ * allowed. */
+TFRS_API int tfrs_vocab_create(tfrs_vocab **out, const char *const *tokens, size_t n,
+                               const tfrs_vocab_options *opts);
+
+/* Builds a vocabulary from data, like StringLookup.adapt() on the tutorial's
+ * np.unique(): the distinct values of strings[0..n-1], sorted by their bytes
+ * (memcmp order, which is Unicode code-point order for UTF-8).  The mask
+ * token, if set, is left out of the tokens. */
+TFRS_API int tfrs_vocab_adapt(tfrs_vocab **out, const char *const *strings, size_t n,
+                              const tfrs_vocab_options *opts);
+
+/* As tfrs_vocab_adapt over the values of a string column of a dataset
+ * (TFRS_ENOTFOUND / TFRS_EINVAL for a missing or non-string column).  Only
+ * the values that occur in the dataset's rows count. */
+struct tfrs_dataset;
+TFRS_API int tfrs_vocab_adapt_column(tfrs_vocab **out, const struct tfrs_dataset *ds,
+                                     const char *column, const tfrs_vocab_options *opts);
+
+/* Releases a vocabulary.  NULL is a no-op. */
+TFRS_API void tfrs_vocab_free(tfrs_vocab *vocab);
+
+/* Total number of indices: mask + OOV buckets + tokens (Keras
+ * vocabulary_size()).  0 for NULL. */
+TFRS_API size_t tfrs_vocab_size(const tfrs_vocab *vocab);
+
+/* Number of known tokens n (without mask and OOV).  0 for NULL. */
+TFRS_API size_t tfrs_vocab_num_tokens(const tfrs_vocab *vocab);
+
+/* Number of OOV buckets K.  0 for NULL. */
+TFRS_API size_t tfrs_vocab_num_oov(const tfrs_vocab *vocab);
+
+/* Looks one string up; unknown strings get their OOV index.  With K = 0 an
+ * unknown string returns TFRS_ENOTFOUND.  The mask token maps to 0. */
+TFRS_API int tfrs_vocab_lookup(const tfrs_vocab *vocab, const char *token, int32_t *id_out);
+
+/* Looks n strings up into ids[0..n-1].  Same rules as tfrs_vocab_lookup;
+ * fails on the first NULL string (TFRS_EINVAL) or unknown string with K = 0. */
+TFRS_API int tfrs_vocab_lookup_n(const tfrs_vocab *vocab, const char *const *tokens, size_t n,
+                                 int32_t *ids);
+
+/* The string at `index`, as Keras get_vocabulary() lists it: the mask token,
+ * then "[UNK]" for each OOV bucket, then the tokens.  *token_out is a view
+ * valid while the vocabulary lives.  TFRS_ERANGE if index >= size. */
+TFRS_API int tfrs_vocab_token(const tfrs_vocab *vocab, int32_t index, const char **token_out);
+
+/* ======================================================================== */
+/* Dataset: interned string columns and float columns                       */
+/* ======================================================================== */
+
+/* A table of rows with named columns.  String columns are interned: each
+ * distinct string is stored once per column and rows hold 32-bit ids into
+ * that column's string pool, so that tens of millions of rows fit in memory.
+ * Float columns hold one float per row (labels, weights, timestamps).
+ *
+ * Threads: a dataset may be read from many threads at once (every call
+ * taking a const dataset); modifying calls need exclusive access. */
+typedef struct tfrs_dataset tfrs_dataset;
+
+typedef enum tfrs_column_type {
+    TFRS_COLUMN_STRING = 1,
+    TFRS_COLUMN_FLOAT  = 2
+} tfrs_column_type;
+
+/* Creates an empty dataset with no columns. */
+TFRS_API int tfrs_dataset_create(tfrs_dataset **out);
+
+/* Releases a dataset.  NULL is a no-op. */
+TFRS_API void tfrs_dataset_free(tfrs_dataset *ds);
+
+/* Adds a column (name copied).  Only allowed while the dataset has no rows
+ * (TFRS_ESTATE otherwise); TFRS_EDUPLICATE if the name exists. */
+TFRS_API int tfrs_dataset_add_column(tfrs_dataset *ds, const char *name, tfrs_column_type type);
+
+/* Appends one row.  `strings` holds one value per string column and `floats`
+ * one per float column, each in column-creation order (either may be NULL
+ * when there is no column of that type).  Strings are copied (interned). */
+TFRS_API int tfrs_dataset_append(tfrs_dataset *ds, const char *const *strings, const float *floats);
+
+/* Number of rows / columns.  0 for NULL. */
+TFRS_API size_t tfrs_dataset_num_rows(const tfrs_dataset *ds);
+TFRS_API size_t tfrs_dataset_num_columns(const tfrs_dataset *ds);
+
+/* Name and type of column i (0-based, creation order).  TFRS_ERANGE if i is
+ * out of range.  The name is a view. */
+TFRS_API int tfrs_dataset_column_info(const tfrs_dataset *ds, size_t i, const char **name,
+                                      tfrs_column_type *type);
+
+/* Index of the named column; TFRS_ENOTFOUND if absent. */
+TFRS_API int tfrs_dataset_find_column(const tfrs_dataset *ds, const char *name, size_t *index);
+
+/* View of a string column: ids[r] for each row r, indices into the column's
+ * pool of `*num_strings` distinct strings.  Views are invalidated by any
+ * modifying call.  TFRS_EINVAL if the column is not a string column. */
+TFRS_API int tfrs_dataset_string_ids(const tfrs_dataset *ds, const char *column,
+                                     const uint32_t **ids, size_t *num_strings);
+
+/* The distinct string with pool id `id` of a string column (a view). */
+TFRS_API int tfrs_dataset_string(const tfrs_dataset *ds, const char *column, uint32_t id,
+                                 const char **value);
+
+/* The string value of column `column` in row `row` (a view). */
+TFRS_API int tfrs_dataset_get_string(const tfrs_dataset *ds, const char *column, size_t row,
+                                     const char **value);
+
+/* View of a float column: values[r] for each row r. */
+TFRS_API int tfrs_dataset_floats(const tfrs_dataset *ds, const char *column,
+                                 const float **values);
+
+/* Reorders the rows by a uniformly random permutation drawn from `seed`
+ * (Fisher-Yates over a xoshiro256** stream seeded with splitmix64).  The same
+ * seed gives the same order on every platform. */
+TFRS_API int tfrs_dataset_shuffle(tfrs_dataset *ds, uint64_t seed);
+
+/* New dataset holding rows [start, start + count) of `ds`, clamped to the
+ * rows that exist (like tf.data skip(start).take(count)).  The columns are
+ * copied; each string pool of the slice holds only the strings its rows use,
+ * in order of first use.  `ds` is unchanged. */
+TFRS_API int tfrs_dataset_slice(tfrs_dataset **out, const tfrs_dataset *ds, size_t start,
+                                size_t count);
+
+/* Options of the text loaders. */
+#define TFRS_LOAD_OPTIONS_VERSION 1
+typedef struct tfrs_load_options {
+    unsigned int version;
+    int          skip_bad_lines;  /* 0 (default): the first bad line fails   */
+    size_t       bad_lines;       /* out: lines skipped when skip_bad_lines  */
+} tfrs_load_options;
+
+/* Fills `opts` with defaults.  TFRS_EINVAL on NULL or an unknown version. */
+TFRS_API int tfrs_load_options_init(tfrs_load_options *opts, unsigned int version);
+
+/* Loads MovieLens 100K from directory `dir`: u.data (user, item, rating,
+ * timestamp, tab-separated) joined with u.item (Latin-1, '|'-separated, field
+ * 2 the title).  Titles are transcoded to UTF-8.  Rows keep u.data's order.
+ * Columns, as TFDS "movielens/100k-ratings" names them:
+ *   string  "user_id"      the user id as decimal text ("42")
+ *   string  "movie_id"     the item id as decimal text
+ *   string  "movie_title"  the title, UTF-8
+ *   float   "user_rating"  1..5
+ *   float   "timestamp"    seconds since 1970
+ * Malformed input gives TFRS_EPARSE with "file:line: reason"; a missing file
+ * TFRS_EIO.  opts may be NULL. */
+TFRS_API int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir,
+                                         tfrs_load_options *opts);
+
+#define TFRS_DELIMITED_OPTIONS_VERSION 1
+typedef struct tfrs_delimited_options {
+    unsigned int       version;
+    char               delimiter;      /* default ','; '\t' for TSV         */
+    const char *const *float_columns;  /* names of float columns; others are */
+    size_t             num_float_columns; /* string columns. Default none.   */
+    tfrs_load_options  load;           /* skip_bad_lines, bad_lines          */
+} tfrs_delimited_options;
+
+/* Fills `opts` with defaults. */
+TFRS_API int tfrs_delimited_options_init(tfrs_delimited_options *opts, unsigned int version);
+
+/* Loads a delimited text file whose first line names the columns.  No
+ * quoting: fields are the bytes between delimiters; a trailing "\r" before
+ * "\n" is removed.  Float fields must be finite decimal numbers.  Every line
+ * needs exactly as many fields as the header.  Malformed input gives
+ * TFRS_EPARSE with "file:line: reason".  opts may be NULL (comma, all
+ * columns strings). */
+TFRS_API int tfrs_dataset_load_delimited(tfrs_dataset **out, const char *path,
+                                         tfrs_delimited_options *opts);
+
+/* ======================================================================== */
+/* Embedding layer                                                          */
+/* ======================================================================== */
+
+/* A rows x dim float32 table.  Forward gathers rows; backward scatter-adds
+ * the output gradient into a sparse gradient over the rows seen (duplicate
+ * ids summed).  Threads: forward on a const handle is safe concurrently. */
+typedef struct tfrs_embedding tfrs_embedding;
+
+/* Creates a table initialised from `seed` with Keras' "uniform" initializer:
+ * U(-0.05, 0.05).  TFRS_EINVAL if rows or dim is 0 or rows >= 2^31. */
+TFRS_API int tfrs_embedding_create(tfrs_embedding **out, size_t rows, size_t dim, uint64_t seed);
+TFRS_API void tfrs_embedding_free(tfrs_embedding *emb);
+
+TFRS_API size_t tfrs_embedding_rows(const tfrs_embedding *emb);
+TFRS_API size_t tfrs_embedding_dim(const tfrs_embedding *emb);
+
+/* View of the weights, row-major rows x dim.  NULL for NULL. */
+TFRS_API const float *tfrs_embedding_weights(const tfrs_embedding *emb);
+
+/* Overwrites the weights with rows*dim values (copied); `n` must equal
+ * rows*dim (TFRS_ESHAPE). */
+TFRS_API int tfrs_embedding_set_weights(tfrs_embedding *emb, const float *w, size_t n);
+
+/* out[i, :] = W[ids[i], :] for i < n; out is n x dim.  TFRS_ERANGE if an id
+ * is negative or >= rows (nothing written). */
+TFRS_API int tfrs_embedding_forward(const tfrs_embedding *emb, const int32_t *ids, size_t n,
+                                    float *out);
+
+/* grad[ids[i], :] += dout[i, :] for i < n, into the layer's sparse gradient.
+ * TFRS_ERANGE as forward. */
+TFRS_API int tfrs_embedding_backward(tfrs_embedding *emb, const int32_t *ids, size_t n,
+                                     const float *dout);
+
+/* View of the accumulated gradient: a rows x dim array (zero outside the
+ * touched rows) and the list of touched rows, in first-touched order. */
+TFRS_API int tfrs_embedding_grad(const tfrs_embedding *emb, const float **grad,
+                                 const int32_t **rows, size_t *num_rows);
+
+/* Zeroes the gradient (only the touched rows: O(touched * dim)). */
+TFRS_API void tfrs_embedding_zero_grad(tfrs_embedding *emb);
+
+/* ======================================================================== */
+/* Dense layer                                                              */
+/* ======================================================================== */
+
+typedef enum tfrs_activation {
+    TFRS_ACT_LINEAR  = 0,
+    TFRS_ACT_RELU    = 1,
+    TFRS_ACT_SIGMOID = 2
+} tfrs_activation;
+
+/* y = act(x W + b) with x: [B, in], W: [in, out] (row-major, Keras layout),
+ * b: [out], y: [B, out].  Threads: forward on a const handle is safe
+ * concurrently. */
+typedef struct tfrs_dense tfrs_dense;
+
+/* Glorot-uniform kernel U(-l, l), l = sqrt(6 / (in + out)), from `seed`;
+ * zero bias.  TFRS_EINVAL if in or out is 0 or act unknown. */
+TFRS_API int tfrs_dense_create(tfrs_dense **out, size_t in, size_t units,
+                               tfrs_activation act, uint64_t seed);
+TFRS_API void tfrs_dense_free(tfrs_dense *dense);
+
+TFRS_API size_t tfrs_dense_in(const tfrs_dense *dense);
+TFRS_API size_t tfrs_dense_units(const tfrs_dense *dense);
+TFRS_API tfrs_activation tfrs_dense_activation(const tfrs_dense *dense);
+
+/* Views of the kernel (in x units) and the bias (units). */
+TFRS_API const float *tfrs_dense_kernel(const tfrs_dense *dense);
+TFRS_API const float *tfrs_dense_bias(const tfrs_dense *dense);
+
+/* Overwrites kernel (in*units values) and bias (units values), copied.
+ * Either may be NULL to leave it unchanged. */
+TFRS_API int tfrs_dense_set_weights(tfrs_dense *dense, const float *kernel, const float *bias);
+
+/* y = act(x W + b) for a batch of `batch` rows. */
+TFRS_API int tfrs_dense_forward(const tfrs_dense *dense, const float *x, size_t batch, float *y);
+
+/* Given the forward input x, output y and the gradient dy = dL/dy, adds
+ * dL/dW and dL/db into the layer's gradient and writes dx = dL/dx ([B, in])
+ * when dx is not NULL.  x, y and dy are not modified.  May allocate scratch
+ * space the first time a batch size is seen. */
+TFRS_API int tfrs_dense_backward(tfrs_dense *dense, const float *x, const float *y,
+                                 const float *dy, size_t batch, float *dx);
+
+/* Views of the accumulated gradients of kernel and bias. */
+TFRS_API int tfrs_dense_grad(const tfrs_dense *dense, const float **dkernel, const float **dbias);
+
+/* Zeroes the gradients. */
+TFRS_API void tfrs_dense_zero_grad(tfrs_dense *dense);
+
+/* ======================================================================== */
+/* Ranking task: loss and metrics                                           */
+/* ======================================================================== */
+
+typedef enum tfrs_loss {
+    TFRS_LOSS_MSE   = 0,  /* mean squared error, Keras MeanSquaredError      */
+    TFRS_LOSS_BCE   = 1,  /* binary cross-entropy (TFRS Ranking's default)   */
+    TFRS_LOSS_HUBER = 2   /* Huber, Keras Huber(delta)                       */
+} tfrs_loss;
+
+/* Metric flags, combined with |. */
+#define TFRS_METRIC_RMSE 0x1u  /* root mean squared error over the pass      */
+#define TFRS_METRIC_MAE  0x2u  /* mean absolute error over the pass          */
+#define TFRS_METRIC_AUC  0x4u  /* ROC AUC over the pass, binary labels       */
+
+/* Loss and metric values.  Fields of metrics that are not enabled are 0. */
+typedef struct tfrs_metrics {
+    double   loss;                /* task loss, averaged over the pass       */
+    double   regularization_loss; /* L2 terms of the model, at the end       */
+    double   total_loss;          /* loss + regularization_loss              */
+    double   rmse;
+    double   mae;
+    double   auc;
+    unsigned metrics;             /* which metric fields are valid           */
+    size_t   examples;            /* examples seen in the pass               */
+} tfrs_metrics;
+
+/* Ranking task: turns predictions and labels into a loss (mean over the
+ * batch, as Keras' SUM_OVER_BATCH_SIZE reduction) and its gradient, and
+ * accumulates metrics over a pass.
+ *
+ * Sample weights, when given, follow Keras / TFRS: the loss is
+ * sum_i w_i l_i / B (B = batch size, not the sum of the weights); RMSE and
+ * MAE are weighted means sqrt(sum w se / sum w) and sum w ae / sum w; AUC
+ * counts each example with weight w.  The pass loss is the sum of per-batch
+ * losses times their batch sizes divided by the examples seen.
+ *
+ * Losses:
+ *   MSE    l = (p - y)^2
+ *   BCE    from logits: l = max(p,0) - p y + log(1 + exp(-|p|));
+ *          from probabilities: p clipped to [1e-7, 1 - 1e-7],
+ *          l = -(y log(p + 1e-7) + (1 - y) log(1 - p + 1e-7))  (as Keras)
+ *   Huber  l = 0.5 d^2 if |d| <= delta, else delta |d| - 0.5 delta^2, d = p - y
+ * AUC is the exact area under the ROC curve (ties count one half) of the
+ * predictions seen in the pass, where Keras approximates it on 200
+ * thresholds; it stores one (prediction, label, weight) per example.
+ *
+ * Threads: a task holds metric state; use one per thread. */
+typedef struct tfrs_ranking_task tfrs_ranking_task;
+
+#define TFRS_TASK_OPTIONS_VERSION 1
+typedef struct tfrs_task_options {
+    unsigned int version;
+    tfrs_loss    loss;          /* default TFRS_LOSS_MSE                      */
+    int          from_logits;   /* BCE only; default 1                        */
+    float        huber_delta;   /* Huber only; default 1.0                    */
+    unsigned     metrics;       /* default TFRS_METRIC_RMSE                   */
+} tfrs_task_options;
+
+TFRS_API int tfrs_task_options_init(tfrs_task_options *opts, unsigned int version);
+
+/* opts may be NULL (MSE with RMSE).  TFRS_EINVAL for an unknown loss,
+ * an unknown metric bit or a non-positive Huber delta.  AUC may be combined
+ * with any loss; its labels must then be 0 or 1. */
+TFRS_API int tfrs_ranking_task_create(tfrs_ranking_task **out, const tfrs_task_options *opts);
+TFRS_API void tfrs_ranking_task_free(tfrs_ranking_task *task);
+
+/* Copies the task's configuration into *opts. */
+TFRS_API int tfrs_ranking_task_options(const tfrs_ranking_task *task, tfrs_task_options *opts);
+
+/* Mean loss over a batch of n predictions; when dpred is not NULL, writes
+ * dpred[i] = d loss / d pred[i].  weights may be NULL (all 1).  Does not touch
+ * the metric state. */
+TFRS_API int tfrs_ranking_task_loss(const tfrs_ranking_task *task, const float *pred,
+                                    const float *labels, const float *weights, size_t n,
+                                    double *loss, float *dpred);
+
+/* Adds a batch to the pass metrics: its loss (as returned by
+ * tfrs_ranking_task_loss) and its predictions.  AUC needs labels 0 or 1
+ * (TFRS_EINVAL otherwise).  May allocate (AUC storage). */
+TFRS_API int tfrs_ranking_task_update(tfrs_ranking_task *task, const float *pred,
+                                      const float *labels, const float *weights, size_t n,
+                                      double batch_loss);
+
+/* Current pass metrics. regularization_loss is 0 here (a model adds its own).
+ * May allocate (AUC sorting) and so may fail with TFRS_ENOMEM. */
+TFRS_API int tfrs_ranking_task_result(const tfrs_ranking_task *task, tfrs_metrics *out);
+
+/* Starts a new pass. */
+TFRS_API void tfrs_ranking_task_reset(tfrs_ranking_task *task);
+
+/* ======================================================================== */
+/* Model                                                                    */
+/* ======================================================================== */
+
+/* A ranking model:
+ *
+ *   features f = 1..F, each a named string input with its own vocabulary
+ *   and embedding  ->  concatenation [B, sum dim_f]  ->  dense tower
+ *   -> one score per example  ->  ranking task
+ *
+ * Life cycle: tfrs_model_create(), then configuration calls
+ * (add_feature, add_dense, set_task, set_optimizer, set_label), then
+ * tfrs_model_build(), which creates and initialises every parameter from the
+ * seed; afterwards training, evaluation, prediction and saving.
+ * Configuration calls after build and training calls before build return
+ * TFRS_ESTATE.  A model loaded from a file is built.
+ *
+ * Features bind to dataset columns of the same name; the label (and the
+ * optional sample weight) to the float columns named by set_label.
+ *
+ * Parameters are initialised in a fixed order from one seed: feature
+ * embeddings in feature order, then dense kernels in layer order, each
+ * with its own stream derived from (seed, parameter index).
+ *
+ * Threads: calls taking a non-const model need exclusive access.  Calls
+ * taking a const model (predict, rank, evaluate, test_step, introspection)
+ * only read it and may run concurrently from any number of threads on one
+ * built model: they use per-call scratch memory. */
+typedef struct tfrs_model tfrs_model;
+
+typedef enum tfrs_optimizer_kind {
+    TFRS_OPT_ADAGRAD = 0,
+    TFRS_OPT_SGD     = 1,
+    TFRS_OPT_ADAM    = 2
+} tfrs_optimizer_kind;
+
+/* Optimizer settings.  Defaults are Keras' for the chosen kind:
+ *   Adagrad  learning_rate 0.001, initial_accumulator 0.1, epsilon 1e-7;
+ *            acc += g^2; w -= lr g / (sqrt(acc) + eps)
+ *   SGD      learning_rate 0.01, momentum 0; v = m v - lr g; w += v
+ *   Adam     learning_rate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7;
+ *            the Keras update with bias correction folded into lr.
+ * Embedding tables update sparsely: only rows seen in the batch change (their
+ * accumulators, moments and weights); Adam's step counter is global. */
+#define TFRS_OPTIMIZER_OPTIONS_VERSION 1
+typedef struct tfrs_optimizer_options {
+    unsigned int        version;
+    tfrs_optimizer_kind kind;
+    float               learning_rate;
+    float               initial_accumulator; /* Adagrad                      */
+    float               epsilon;             /* Adagrad, Adam                */
+    float               momentum;            /* SGD                          */
+    float               beta1, beta2;        /* Adam                         */
+} tfrs_optimizer_options;
+
+/* Fills the defaults of `kind` (see above). */
+TFRS_API int tfrs_optimizer_options_init(tfrs_optimizer_options *opts, unsigned int version,
+                                         tfrs_optimizer_kind kind);
+
+/* Creates an empty, unbuilt model whose parameters will be drawn from
+ * `seed`.  Defaults until configured: MSE task with RMSE, Adagrad with Keras
+ * defaults, label column "label", no weights. */
+TFRS_API int tfrs_model_create(tfrs_model **out, uint64_t seed);
+TFRS_API void tfrs_model_free(tfrs_model *model);
+
+/* Adds a string feature `name` (copied), looked up in `vocab` (copied) and
+ * embedded in `embedding_dim` dimensions; its embedding has
+ * tfrs_vocab_size(vocab) rows.  TFRS_EDUPLICATE for a repeated name. */
+TFRS_API int tfrs_model_add_feature(tfrs_model *model, const char *name, const tfrs_vocab *vocab,
+                                    size_t embedding_dim);
+
+/* Appends a dense layer of `units` outputs with activation `act` and an L2
+ * kernel regularizer of strength `l2` (0 for none; adds l2 * sum(W^2) to the
+ * total loss, as Keras' L2 regularizer).  The last layer must have 1 unit. */
+TFRS_API int tfrs_model_add_dense(tfrs_model *model, size_t units, tfrs_activation act, float l2);
+
+/* Uses a copy of the task's configuration (not its metric state). */
+TFRS_API int tfrs_model_set_task(tfrs_model *model, const tfrs_ranking_task *task);
+
+/* Sets the optimizer (copied).  Allowed before build, and after build only
+ * while no step has been taken with another kind (TFRS_ESTATE). The learning
+ * rate may be changed at any time. */
+TFRS_API int tfrs_model_set_optimizer(tfrs_model *model, const tfrs_optimizer_options *opts);
+
+/* Names the float label column and the optional sample-weight column
+ * (NULL for none), both copied.  Allowed at any time. */
+TFRS_API int tfrs_model_set_label(tfrs_model *model, const char *label_column,
+                                  const char *weight_column);
+
+/* Allocates and initialises the parameters.  Needs at least one feature and
+ * a last dense layer of 1 unit (TFRS_ESTATE otherwise). */
+TFRS_API int tfrs_model_build(tfrs_model *model);
+
+/* Introspection. */
+TFRS_API size_t tfrs_model_num_features(const tfrs_model *model);
+TFRS_API const char *tfrs_model_feature_name(const tfrs_model *model, size_t i);
+TFRS_API const tfrs_vocab *tfrs_model_feature_vocab(const tfrs_model *model, size_t i);
+TFRS_API const tfrs_embedding *tfrs_model_feature_embedding(const tfrs_model *model, size_t i);
+TFRS_API size_t tfrs_model_num_dense(const tfrs_model *model);
+TFRS_API const tfrs_dense *tfrs_model_dense(const tfrs_model *model, size_t i);
+/* Total number of trainable float parameters (0 before build). */
+TFRS_API size_t tfrs_model_num_parameters(const tfrs_model *model);
+
+/* --- training ----------------------------------------------------------- */
+
+/* One optimizer step on a batch of n examples given as looked-up ids,
+ * row-major: ids[i * F + f] is example i's index for feature f.  labels has
+ * n values; weights may be NULL.  On success *batch_loss (may be NULL) gets
+ * the batch's task loss.  On a NaN or Inf in the loss, the gradients or the
+ * updated parameters, returns TFRS_ENONFINITE with every parameter and
+ * optimizer state exactly as before the call. */
+TFRS_API int tfrs_model_train_step(tfrs_model *model, const int32_t *ids, const float *labels,
+                                   const float *weights, size_t n, double *batch_loss);
+
+/* Forward pass and loss only, for n examples as in train_step; adds to
+ * nothing.  *batch_loss gets the task loss. scores (may be NULL) gets the n
+ * predictions. */
+TFRS_API int tfrs_model_test_step(const tfrs_model *model, const int32_t *ids,
+                                  const float *labels, const float *weights, size_t n,
+                                  double *batch_loss, float *scores);
+
+/* Looks up a dataset's feature columns: ids_out[r * F + f] (n_rows * F
+ * values, caller-allocated) for every row. TFRS_ENOTFOUND if a feature
+ * column is missing.  Each distinct string is looked up once. */
+TFRS_API int tfrs_model_lookup_dataset(const tfrs_model *model, const tfrs_dataset *ds,
+                                       int32_t *ids_out);
+
+/* Progress report passed to the fit callback. */
+typedef struct tfrs_progress {
+    int          epoch;         /* 1-based                                  */
+    int          epochs;
+    size_t       batch;         /* 1-based batch within the epoch           */
+    size_t       batches;       /* batches per epoch                        */
+    int          end_of_epoch;  /* 1 on the per-epoch call                  */
+    double       seconds;       /* wall time since the epoch started        */
+    tfrs_metrics metrics;       /* running metrics of the epoch so far      */
+} tfrs_progress;
+
+/* Called after every batch and once more at the end of each epoch.  Return
+ * 0 to continue; any other value stops fit with TFRS_ECANCELED (the model
+ * keeps the steps taken). */
+typedef int (*tfrs_progress_fn)(const tfrs_progress *progress, void *payload);
+
+#define TFRS_FIT_OPTIONS_VERSION 1
+typedef struct tfrs_fit_options {
+    unsigned int     version;
+    int              epochs;        /* default 1                            */
+    size_t           batch_size;    /* default 32 (Keras' default)          */
+    int              shuffle;       /* default 1: reshuffle every epoch     */
+    uint64_t         shuffle_seed;  /* default 0                            */
+    tfrs_progress_fn progress;      /* may be NULL                          */
+    void            *payload;       /* passed to progress                   */
+} tfrs_fit_options;
+
+TFRS_API int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version);
+
+/* Trains on `train` for opts->epochs epochs of batches of opts->batch_size
+ * rows (the last batch may be smaller).  With shuffle, epoch e visits the
+ * rows in a permutation drawn from (shuffle_seed, e).  history, when not
+ * NULL, receives opts->epochs entries of per-epoch training metrics (loss
+ * averaged over the epoch, regularization loss at its end).  On an error
+ * the epochs already completed are kept in the model and in history. */
+TFRS_API int tfrs_model_fit(tfrs_model *model, const tfrs_dataset *train,
+                            const tfrs_fit_options *opts, tfrs_metrics *history);
+
+/* Evaluates on `ds` in batches of batch_size rows (0 = all at once): task
+ * loss averaged over all examples (not the last batch's, as TFRS/Keras
+ * report), the current regularization loss, their sum and every metric of
+ * the task.  Does not change the model. */
+TFRS_API int tfrs_model_evaluate(const tfrs_model *model, const tfrs_dataset *ds,
+                                 size_t batch_size, tfrs_metrics *out);
+
+/* --- inference ---------------------------------------------------------- */
+
+/* Scores n examples given as strings, row-major: values[i * F + f] is
+ * example i's value of feature f; unknown strings take their OOV index.
+ * Any n (processed in internal blocks). */
+TFRS_API int tfrs_model_predict(const tfrs_model *model, const char *const *values, size_t n,
+                                float *scores);
+
+/* Scores n examples given as ids (as train_step).  TFRS_ERANGE if an id is
+ * outside its feature's vocabulary. */
+TFRS_API int tfrs_model_predict_ids(const tfrs_model *model, const int32_t *ids, size_t n,
+                                    float *scores);
+
+/* One ranked candidate. */
+typedef struct tfrs_scored {
+    size_t index;  /* position in the candidates array */
+    float  score;
+} tfrs_scored;
+
+/* Ranks candidates for one query.  `query` holds F values, one per feature
+ * in model order; the entry of the feature named `candidate_feature` is
+ * ignored (may be NULL) and replaced by each of the n candidates in turn.
+ * Writes the best min(top_k, n) candidates to out, by descending score
+ * (ties: lower index first); top_k = 0 means all n.  *n_out (may be NULL)
+ * gets the number written. */
+TFRS_API int tfrs_model_rank(const tfrs_model *model, const char *const *query,
+                             const char *candidate_feature, const char *const *candidates,
+                             size_t n, size_t top_k, tfrs_scored *out, size_t *n_out);
+
+/* --- saving and loading ------------------------------------------------- */
+
+/* Flags of tfrs_model_save. */
+#define TFRS_SAVE_OPTIMIZER 0x1u  /* include optimizer state (checkpoint)   */
+
+/* Writes the whole model (architecture, vocabularies, weights, and with
+ * TFRS_SAVE_OPTIMIZER the optimizer state) to `path` in the safetensors
+ * layout described in docs/file-format.md.  The file is replaced
+ * atomically: on failure the previous file at `path` is unchanged. */
+TFRS_API int tfrs_model_save(const tfrs_model *model, const char *path, unsigned flags);
+
+/* Loads a model saved by tfrs_model_save.  The loaded model predicts
+ * bit-identically to the saved one.  TFRS_EFORMAT for a malformed file,
+ * TFRS_EVERSION for a newer format version, TFRS_EIO for I/O errors. */
+TFRS_API int tfrs_model_load(tfrs_model **out, const char *path);
+
+/* As tfrs_model_load, from `size` bytes at `data` (not retained). */
+TFRS_API int tfrs_model_load_buffer(tfrs_model **out, const void *data, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TFRSC_H */

@@ -1,0 +1,133 @@
+/*
+ * alloc.c - allocation wrappers and the tfrs_set_allocator hook.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static void *default_malloc(size_t size, void *payload)
+{
+    (void)payload;
+    return malloc(size);
+}
+
+static void *default_realloc(void *ptr, size_t size, void *payload)
+{
+    (void)payload;
+    return realloc(ptr, size);
+}
+
+static void default_free(void *ptr, void *payload)
+{
+    (void)payload;
+    free(ptr);
+}
+
+static tfrs_allocator allocator = { default_malloc, default_realloc, default_free, NULL };
+
+int tfrs_set_allocator(const tfrs_allocator *alloc)
+{
+    if (alloc == NULL) {
+        allocator.malloc_fn = default_malloc;
+        allocator.realloc_fn = default_realloc;
+        allocator.free_fn = default_free;
+        allocator.payload = NULL;
+        return TFRS_OK;
+    }
+    if (alloc->malloc_fn == NULL || alloc->free_fn == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_set_allocator: malloc_fn and free_fn are required");
+    allocator = *alloc;
+    return TFRS_OK;
+}
+
+void *tfrs__malloc(size_t size)
+{
+    return allocator.malloc_fn(size == 0 ? 1 : size, allocator.payload);
+}
+
+void *tfrs__calloc(size_t n, size_t size)
+{
+    size_t bytes;
+    void *p;
+
+    if (tfrs__mul(n, size, &bytes) < 0)
+        return NULL;
+    p = tfrs__malloc(bytes);
+    if (p != NULL)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void *tfrs__realloc(void *ptr, size_t old_size, size_t size)
+{
+    void *p;
+
+    if (size == 0)
+        size = 1;
+    if (allocator.realloc_fn != NULL)
+        return allocator.realloc_fn(ptr, size, allocator.payload);
+    p = allocator.malloc_fn(size, allocator.payload);
+    if (p != NULL && ptr != NULL) {
+        memcpy(p, ptr, old_size < size ? old_size : size);
+        allocator.free_fn(ptr, allocator.payload);
+    }
+    return p;
+}
+
+void tfrs__free(void *ptr)
+{
+    if (ptr != NULL)
+        allocator.free_fn(ptr, allocator.payload);
+}
+
+char *tfrs__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = tfrs__malloc(n);
+
+    if (p != NULL)
+        memcpy(p, s, n);
+    return p;
+}
+
+int tfrs__mul(size_t a, size_t b, size_t *out)
+{
+    if (a != 0 && b > SIZE_MAX / a)
+        return -1;
+    *out = a * b;
+    return 0;
+}
+
+int tfrs__add(size_t a, size_t b, size_t *out)
+{
+    if (b > SIZE_MAX - a)
+        return -1;
+    *out = a + b;
+    return 0;
+}
+
+int tfrs__grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+    size_t ncap, bytes;
+    void *p;
+
+    if (need <= *cap)
+        return 0;
+    ncap = *cap < 16 ? 16 : *cap;
+    while (ncap < need) {
+        if (ncap > SIZE_MAX / 2)
+            return -1;
+        ncap *= 2;
+    }
+    if (tfrs__mul(ncap, elem, &bytes) < 0)
+        return -1;
+    p = tfrs__realloc(*buf, *cap * elem, bytes);
+    if (p == NULL)
+        return -1;
+    *buf = p;
+    *cap = ncap;
+    return 0;
+}

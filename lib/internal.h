@@ -1,0 +1,244 @@
+/*
+ * internal.h - private declarations shared between libtfrsc's sources.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Dependencies point one way:
+ *   status, alloc, rng, kernels  <-  vocab, dataset, embedding, dense,
+ *   ranking  <-  optimizer  <-  model  <-  serialize
+ * A lower file never calls into a higher one.
+ */
+#ifndef TFRS_INTERNAL_H
+#define TFRS_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tfrsc.h"
+
+#if defined(__GNUC__)
+#  define TFRS__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#  define TFRS__PRINTF(a, b)
+#endif
+
+/* ---- status.c ---------------------------------------------------------- */
+
+/* Records a formatted detail message for the calling thread and returns
+ * `status`, so that callers can write `return tfrs__fail(TFRS_EINVAL, ...)`. */
+int tfrs__fail(int status, const char *fmt, ...) TFRS__PRINTF(2, 3);
+
+/* ---- alloc.c ----------------------------------------------------------- */
+
+/* All library memory goes through these (and so through tfrs_set_allocator).
+ * tfrs__calloc checks n * size for overflow. tfrs__free(NULL) is a no-op. */
+void *tfrs__malloc(size_t size);
+void *tfrs__calloc(size_t n, size_t size);
+/* old_size is the current size of ptr's block (used only when the custom
+ * allocator has no realloc_fn). */
+void *tfrs__realloc(void *ptr, size_t old_size, size_t size);
+void  tfrs__free(void *ptr);
+char *tfrs__strdup(const char *s);
+
+/* *out = a * b; returns -1 on overflow (and leaves *out undefined). */
+int tfrs__mul(size_t a, size_t b, size_t *out);
+/* *out = a + b; returns -1 on overflow. */
+int tfrs__add(size_t a, size_t b, size_t *out);
+
+/* Grows *buf (element size `elem`) to hold at least `need` elements,
+ * geometrically.  Returns 0, or -1 on overflow or allocation failure (then
+ * *buf and *cap are unchanged). */
+int tfrs__grow(void **buf, size_t *cap, size_t need, size_t elem);
+
+/* ---- rng.c ------------------------------------------------------------- */
+
+/* xoshiro256** seeded through splitmix64 from (seed, stream).  Platform
+ * independent and bit-reproducible. */
+typedef struct tfrs__rng {
+    uint64_t s[4];
+} tfrs__rng;
+
+void     tfrs__rng_seed(tfrs__rng *r, uint64_t seed, uint64_t stream);
+uint64_t tfrs__rng_next(tfrs__rng *r);
+/* Uniform in [0, 1) with 24 random bits (exactly representable floats). */
+float    tfrs__rng_float(tfrs__rng *r);
+/* Uniform in [lo, hi). */
+float    tfrs__rng_uniform(tfrs__rng *r, float lo, float hi);
+/* Uniform integer in [0, n), unbiased (Lemire's method); n > 0. */
+uint64_t tfrs__rng_below(tfrs__rng *r, uint64_t n);
+/* perm[i] = i, then Fisher-Yates: for i = n-1 .. 1, swap(i, below(i+1)). */
+void     tfrs__rng_permutation(tfrs__rng *r, uint32_t *perm, size_t n);
+
+/* ---- kernels.c (the only cblas user) ----------------------------------- */
+
+/* C = alpha op(A) op(B) + beta C, row-major; op(X) = X or X^T when tX != 0.
+ * op(A): M x K, op(B): K x N, C: M x N; lda/ldb/ldc are row strides.
+ * Goes through cblas_sgemm. */
+void tfrs__gemm(int tA, int tB, size_t M, size_t N, size_t K, float alpha,
+                const float *A, size_t lda, const float *B, size_t ldb,
+                float beta, float *C, size_t ldc);
+/* Plain-C reference of tfrs__gemm (tests compare the two). */
+void tfrs__gemm_ref(int tA, int tB, size_t M, size_t N, size_t K, float alpha,
+                    const float *A, size_t lda, const float *B, size_t ldb,
+                    float beta, float *C, size_t ldc);
+/* 1 if all n values are finite. */
+int  tfrs__all_finite(const float *x, size_t n);
+
+/* ---- vocab.c ----------------------------------------------------------- */
+
+/* Lookup of a byte string of `len` bytes (need not be NUL-terminated).
+ * Returns the id, or -1 if unknown and the vocabulary has no OOV bucket. */
+int32_t tfrs__vocab_lookup_bytes(const tfrs_vocab *v, const char *s, size_t len);
+/* Deep copy. */
+int tfrs__vocab_clone(tfrs_vocab **out, const tfrs_vocab *v);
+/* The mask token or NULL. */
+const char *tfrs__vocab_mask_token(const tfrs_vocab *v);
+/* Known token i (0 <= i < num_tokens) and its length in bytes. */
+const char *tfrs__vocab_token_at(const tfrs_vocab *v, size_t i, size_t *len);
+/* 64-bit FNV-1a of n bytes. */
+uint64_t tfrs__fnv1a64(const void *data, size_t n);
+/* 1 if the n bytes are valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+int tfrs__utf8_valid(const char *s, size_t n);
+
+/* ---- embedding.c ------------------------------------------------------- */
+
+struct tfrs_embedding {
+    size_t   rows, dim;
+    float   *w;         /* rows * dim                                      */
+    float   *g;         /* rows * dim, zero outside the touched rows       */
+    int32_t *touched;   /* rows touched since the last zero_grad, <= rows  */
+    size_t   ntouched;
+    uint8_t *mark;      /* rows flags: 1 if in touched[]                   */
+};
+
+/* Allocates an embedding without initialising the weights (zeroed). */
+int  tfrs__embedding_alloc(tfrs_embedding **out, size_t rows, size_t dim);
+/* Uniform(-0.05, 0.05) from the generator, row-major order. */
+void tfrs__embedding_init(tfrs_embedding *e, tfrs__rng *r);
+/* Forward/backward without id checks (ids validated by the caller).
+ * out: [n, dim] written at row stride ld (>= dim), so that several
+ * embeddings can be gathered side by side into one concatenated matrix. */
+void tfrs__embedding_gather(const tfrs_embedding *e, const int32_t *ids, size_t id_stride,
+                            size_t n, float *out, size_t ld);
+void tfrs__embedding_scatter_add(tfrs_embedding *e, const int32_t *ids, size_t id_stride,
+                                 size_t n, const float *dout, size_t ld);
+
+/* ---- dense.c ----------------------------------------------------------- */
+
+struct tfrs_dense {
+    size_t          in, out;
+    tfrs_activation act;
+    float          *w, *b;     /* in * out, out                             */
+    float          *dw, *db;   /* gradients, same shapes                    */
+    float          *scratch;   /* public backward's copy of dy              */
+    size_t          scratch_cap;
+};
+
+int  tfrs__dense_alloc(tfrs_dense **out, size_t in, size_t units, tfrs_activation act);
+/* Glorot-uniform kernel from the generator (row-major), zero bias. */
+void tfrs__dense_init(tfrs_dense *d, tfrs__rng *r);
+/* y = act(x W + b)    x:[B,in]  W:[in,out]  b:[out]  y:[B,out] */
+void tfrs__dense_forward(const tfrs_dense *d, const float *x, size_t B, float *y);
+/* dy is rewritten in place as act'(y) * dy; dW += x^T dy; db += sum_B dy;
+ * dx = dy W^T when dx != NULL (overwritten, not accumulated). */
+void tfrs__dense_backward(tfrs_dense *d, const float *x, const float *y, float *dy,
+                          size_t B, float *dx);
+int  tfrs__act_valid(int act);
+
+/* ---- ranking.c --------------------------------------------------------- */
+
+/* Mean loss of a batch and its gradient (dpred may be NULL); weights may be
+ * NULL.  Inputs are not validated here. */
+void tfrs__task_loss(const tfrs_task_options *o, const float *pred, const float *labels,
+                     const float *weights, size_t n, double *loss, float *dpred);
+/* Validates options (returns a status and message). */
+int  tfrs__task_options_check(const tfrs_task_options *o);
+
+/* ---- optimizer.c ------------------------------------------------------ */
+
+/* One trainable block.  Dense blocks (emb == NULL) update all n values;
+ * sparse blocks (emb != NULL) update only emb's touched rows. */
+typedef struct tfrs__param {
+    float          *w;         /* n values                                   */
+    float          *g;         /* gradient, n values                         */
+    size_t          n;
+    tfrs_embedding *emb;       /* sparse block: rows of emb->dim             */
+    float          *slot[2];   /* Adagrad: acc; SGD: velocity; Adam: m, v    */
+    float           l2;        /* regularizer strength (dense kernels)       */
+} tfrs__param;
+
+typedef struct tfrs__optimizer {
+    tfrs_optimizer_options o;
+    uint64_t               steps;   /* updates applied                      */
+    size_t                 nparams;
+    tfrs__param           *params;
+} tfrs__optimizer;
+
+int  tfrs__optimizer_options_check(const tfrs_optimizer_options *o);
+/* Allocates and initialises the slots of every param for o->kind. */
+int  tfrs__optimizer_init_slots(tfrs__optimizer *opt);
+void tfrs__optimizer_free(tfrs__optimizer *opt);
+/* Number of slot arrays per param for a kind (0, 1 or 2). */
+int  tfrs__optimizer_num_slots(tfrs_optimizer_kind kind);
+/* Applies one update from the gradients.  If any updated value (weight or
+ * slot) would be non-finite, changes nothing and returns TFRS_ENONFINITE. */
+int  tfrs__optimizer_step(tfrs__optimizer *opt);
+
+/* ---- model.c ----------------------------------------------------------- */
+
+typedef struct tfrs__feature {
+    char           *name;
+    tfrs_vocab     *vocab;
+    size_t          dim;
+    tfrs_embedding *emb;      /* NULL before build                        */
+} tfrs__feature;
+
+typedef struct tfrs__layer {
+    size_t          units;
+    tfrs_activation act;
+    float           l2;
+    tfrs_dense     *dense;    /* NULL before build                        */
+} tfrs__layer;
+
+struct tfrs_model {
+    uint64_t          seed;
+    int               built;
+    size_t            nfeat, feat_cap;
+    tfrs__feature    *feat;
+    size_t            nlayers, layer_cap;
+    tfrs__layer      *layers;
+    tfrs_task_options task;
+    char             *label;       /* label column name                  */
+    char             *weight;      /* weight column name or NULL         */
+    tfrs__optimizer   opt;         /* params/slots exist after build     */
+    size_t            concat_dim;  /* sum of the features' dims          */
+    uint64_t          epochs_done; /* fit epochs completed (shuffle RNG) */
+    /* Training workspace, grown to the largest batch seen. */
+    size_t            ws_batch;
+    float            *ws;
+    float           **ws_ptrs;     /* 2 * nlayers: ys then dys           */
+};
+
+/* TFRS_ESTATE unless built. */
+int    tfrs__model_check_built(const tfrs_model *m, const char *fn);
+/* Floats of workspace for a B-row batch: forward only, or forward and
+ * backward (train != 0). */
+size_t tfrs__model_ws_floats(const tfrs_model *m, size_t B, int train);
+/* TFRS_ERANGE if any of the n * F ids is outside its feature's table. */
+int    tfrs__model_check_ids(const tfrs_model *m, const int32_t *ids, size_t n, const char *fn);
+/* Forward pass of B rows (ids checked) in workspace ws; returns the B
+ * scores; *x0 (may be NULL) gets the concatenated embeddings and ys[j] the
+ * output of dense layer j. */
+float *tfrs__model_forward(const tfrs_model *m, const int32_t *ids, size_t B, float *ws,
+                           float **x0, float **ys);
+/* Rows per block when a const call (predict, rank, test_step) processes a
+ * large n in pieces with per-call scratch. */
+#define TFRS__BLOCK 1024
+/* Per-call forward scratch for B rows: *ws (tfrs__model_ws_floats(m, B, 0)
+ * floats) and *ys (nlayers pointers); both freed with tfrs__free. */
+int    tfrs__scratch_alloc(const tfrs_model *m, size_t B, float **ws, float ***ys);
+/* sum_j l2_j * sum(W_j^2) */
+double tfrs__model_regularization(const tfrs_model *m);
+
+#endif /* TFRS_INTERNAL_H */

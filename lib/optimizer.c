@@ -1,0 +1,219 @@
+/*
+ * optimizer.c - Adagrad, SGD and Adam over the model's parameter blocks.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Updates follow tf.keras' optimizer_v2 kernels (ApplyAdagradV2,
+ * ApplyGradientDescent / ApplyMomentum with Keras' velocity form, ApplyAdam).
+ * Embedding blocks update only the rows touched in the batch.  A step runs
+ * in two passes: the first computes every new value and checks that it is
+ * finite without writing anything, the second writes.  The arithmetic of
+ * both passes is the same function, so a step that passes the check writes
+ * exactly the values that were checked.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct step_consts {
+    tfrs_optimizer_kind kind;
+    float lr, eps, momentum, b1, b2;
+    float lr_t;   /* Adam: lr * sqrt(1 - b2^t) / (1 - b1^t) */
+} step_consts;
+
+int tfrs_optimizer_options_init(tfrs_optimizer_options *opts, unsigned int version,
+                                tfrs_optimizer_kind kind)
+{
+    if (opts == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_optimizer_options_init: opts is NULL");
+    if (version == 0 || version > TFRS_OPTIMIZER_OPTIONS_VERSION)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_optimizer_options_init: unknown version %u", version);
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    opts->kind = kind;
+    opts->initial_accumulator = 0.1f;
+    opts->epsilon = 1e-7f;
+    opts->momentum = 0.0f;
+    opts->beta1 = 0.9f;
+    opts->beta2 = 0.999f;
+    switch (kind) {
+    case TFRS_OPT_ADAGRAD: opts->learning_rate = 0.001f; break;
+    case TFRS_OPT_SGD:     opts->learning_rate = 0.01f;  break;
+    case TFRS_OPT_ADAM:    opts->learning_rate = 0.001f; break;
+    default:
+        return tfrs__fail(TFRS_EINVAL, "tfrs_optimizer_options_init: unknown kind %d", (int)kind);
+    }
+    return TFRS_OK;
+}
+
+int tfrs__optimizer_options_check(const tfrs_optimizer_options *o)
+{
+    if (o->version == 0 || o->version > TFRS_OPTIMIZER_OPTIONS_VERSION)
+        return tfrs__fail(TFRS_EINVAL, "optimizer: unknown options version %u", o->version);
+    if (o->kind != TFRS_OPT_ADAGRAD && o->kind != TFRS_OPT_SGD && o->kind != TFRS_OPT_ADAM)
+        return tfrs__fail(TFRS_EINVAL, "optimizer: unknown kind %d", (int)o->kind);
+    if (!(o->learning_rate > 0.0f) || !isfinite(o->learning_rate))
+        return tfrs__fail(TFRS_EINVAL, "optimizer: learning_rate must be finite and > 0");
+    if (o->kind == TFRS_OPT_ADAGRAD && (!(o->initial_accumulator >= 0.0f) ||
+                                        !isfinite(o->initial_accumulator)))
+        return tfrs__fail(TFRS_EINVAL, "optimizer: initial_accumulator must be finite and >= 0");
+    if (o->kind != TFRS_OPT_SGD && (!(o->epsilon >= 0.0f) || !isfinite(o->epsilon)))
+        return tfrs__fail(TFRS_EINVAL, "optimizer: epsilon must be finite and >= 0");
+    if (o->kind == TFRS_OPT_SGD && !(o->momentum >= 0.0f && o->momentum < 1.0f))
+        return tfrs__fail(TFRS_EINVAL, "optimizer: momentum must be in [0, 1)");
+    if (o->kind == TFRS_OPT_ADAM && !(o->beta1 >= 0.0f && o->beta1 < 1.0f &&
+                                      o->beta2 >= 0.0f && o->beta2 < 1.0f))
+        return tfrs__fail(TFRS_EINVAL, "optimizer: beta1 and beta2 must be in [0, 1)");
+    return TFRS_OK;
+}
+
+int tfrs__optimizer_num_slots(tfrs_optimizer_kind kind)
+{
+    switch (kind) {
+    case TFRS_OPT_ADAGRAD: return 1;
+    case TFRS_OPT_SGD:     return 1;  /* velocity, unused when momentum = 0 */
+    case TFRS_OPT_ADAM:    return 2;
+    }
+    return 0;
+}
+
+void tfrs__optimizer_free(tfrs__optimizer *opt)
+{
+    for (size_t i = 0; i < opt->nparams; i++) {
+        tfrs__free(opt->params[i].slot[0]);
+        tfrs__free(opt->params[i].slot[1]);
+        opt->params[i].slot[0] = opt->params[i].slot[1] = NULL;
+    }
+    tfrs__free(opt->params);
+    opt->params = NULL;
+    opt->nparams = 0;
+    opt->steps = 0;
+}
+
+int tfrs__optimizer_init_slots(tfrs__optimizer *opt)
+{
+    int nslots = tfrs__optimizer_num_slots(opt->o.kind);
+
+    for (size_t i = 0; i < opt->nparams; i++) {
+        tfrs__param *p = &opt->params[i];
+        for (int s = 0; s < 2; s++) {
+            tfrs__free(p->slot[s]);
+            p->slot[s] = NULL;
+        }
+        for (int s = 0; s < nslots; s++) {
+            p->slot[s] = tfrs__calloc(p->n, sizeof(float));
+            if (p->slot[s] == NULL)
+                return tfrs__fail(TFRS_ENOMEM, "optimizer: out of memory for slots");
+        }
+        if (opt->o.kind == TFRS_OPT_ADAGRAD)
+            for (size_t j = 0; j < p->n; j++)
+                p->slot[0][j] = opt->o.initial_accumulator;
+    }
+    opt->steps = 0;
+    return TFRS_OK;
+}
+
+/* Updates n contiguous values (or, with apply = 0, only checks that the
+ * update would be finite).  Returns 1 if every new value is finite. */
+static int update_span(const step_consts *c, float *w, const float *g, float *s0, float *s1,
+                       size_t n, int apply)
+{
+    int ok = 1;
+
+    switch (c->kind) {
+    case TFRS_OPT_ADAGRAD:
+        for (size_t i = 0; i < n; i++) {
+            float acc = s0[i] + g[i] * g[i];
+            float nw = w[i] - c->lr * g[i] / (sqrtf(acc) + c->eps);
+            if (apply) {
+                s0[i] = acc;
+                w[i] = nw;
+            } else {
+                ok &= isfinite(acc) && isfinite(nw);
+            }
+        }
+        break;
+    case TFRS_OPT_SGD:
+        if (c->momentum == 0.0f) {
+            for (size_t i = 0; i < n; i++) {
+                float nw = w[i] - c->lr * g[i];
+                if (apply)
+                    w[i] = nw;
+                else
+                    ok &= isfinite(nw);
+            }
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                float v = c->momentum * s0[i] - c->lr * g[i];
+                float nw = w[i] + v;
+                if (apply) {
+                    s0[i] = v;
+                    w[i] = nw;
+                } else {
+                    ok &= isfinite(v) && isfinite(nw);
+                }
+            }
+        }
+        break;
+    case TFRS_OPT_ADAM:
+        for (size_t i = 0; i < n; i++) {
+            float m = c->b1 * s0[i] + (1.0f - c->b1) * g[i];
+            float v = c->b2 * s1[i] + (1.0f - c->b2) * g[i] * g[i];
+            float nw = w[i] - c->lr_t * m / (sqrtf(v) + c->eps);
+            if (apply) {
+                s0[i] = m;
+                s1[i] = v;
+                w[i] = nw;
+            } else {
+                ok &= isfinite(m) && isfinite(v) && isfinite(nw);
+            }
+        }
+        break;
+    }
+    return ok;
+}
+
+static int update_param(const step_consts *c, tfrs__param *p, int apply)
+{
+    int ok = 1;
+
+    if (p->emb == NULL)
+        return update_span(c, p->w, p->g, p->slot[0], p->slot[1], p->n, apply);
+    for (size_t t = 0; t < p->emb->ntouched; t++) {
+        size_t off = (size_t)p->emb->touched[t] * p->emb->dim;
+        ok &= update_span(c, p->w + off, p->g + off,
+                          p->slot[0] != NULL ? p->slot[0] + off : NULL,
+                          p->slot[1] != NULL ? p->slot[1] + off : NULL,
+                          p->emb->dim, apply);
+    }
+    return ok;
+}
+
+int tfrs__optimizer_step(tfrs__optimizer *opt)
+{
+    step_consts c;
+    int ok = 1;
+
+    c.kind = opt->o.kind;
+    c.lr = opt->o.learning_rate;
+    c.eps = opt->o.epsilon;
+    c.momentum = opt->o.momentum;
+    c.b1 = opt->o.beta1;
+    c.b2 = opt->o.beta2;
+    c.lr_t = c.lr;
+    if (c.kind == TFRS_OPT_ADAM) {
+        double t = (double)(opt->steps + 1);
+        c.lr_t = (float)(c.lr * sqrt(1.0 - pow(c.b2, t)) / (1.0 - pow(c.b1, t)));
+    }
+    for (size_t i = 0; i < opt->nparams; i++)
+        ok &= update_param(&c, &opt->params[i], 0);
+    if (!ok)
+        return tfrs__fail(TFRS_ENONFINITE,
+                          "optimizer: the update would make a parameter non-finite; "
+                          "step skipped, parameters unchanged (learning rate too large?)");
+    for (size_t i = 0; i < opt->nparams; i++)
+        update_param(&c, &opt->params[i], 1);
+    opt->steps++;
+    return TFRS_OK;
+}

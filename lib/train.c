@@ -1,0 +1,414 @@
+/*
+ * train.c - training and evaluation: train_step, test_step, fit, evaluate.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * A training step, as Keras' Model.train_step with a TFRS Ranking task:
+ *   scores = model(x); loss = task(labels, scores) (+ regularization);
+ *   gradients by backpropagation; one optimizer update.
+ * The metrics of a step use the scores computed before the update, as Keras
+ * does.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Grows the training workspace to B rows.  Allocates only when B exceeds
+ * every batch seen so far. */
+static int reserve_workspace(tfrs_model *m, size_t B)
+{
+    size_t nfloats, bytes;
+    float *ws;
+
+    if (B <= m->ws_batch)
+        return TFRS_OK;
+    if (m->ws_ptrs == NULL) {
+        m->ws_ptrs = tfrs__calloc(2 * m->nlayers, sizeof(*m->ws_ptrs));
+        if (m->ws_ptrs == NULL)
+            return tfrs__fail(TFRS_ENOMEM, "train: out of memory");
+    }
+    nfloats = tfrs__model_ws_floats(m, 1, 1);
+    if (tfrs__mul(nfloats, B, &nfloats) < 0 || tfrs__mul(nfloats, sizeof(float), &bytes) < 0)
+        return tfrs__fail(TFRS_ENOMEM, "train: batch of %zu rows is too large", B);
+    ws = tfrs__malloc(bytes);
+    if (ws == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "train: out of memory for a batch of %zu rows", B);
+    tfrs__free(m->ws);
+    m->ws = ws;
+    m->ws_batch = B;
+    return TFRS_OK;
+}
+
+/* One update on B rows whose ids are valid.  *scores_out points at the B
+ * scores of the forward pass (inside the workspace, valid until the next
+ * step). */
+static int step(tfrs_model *m, const int32_t *ids, const float *labels, const float *weights,
+                size_t B, double *loss_out, const float **scores_out)
+{
+    float **ys, **dys, *x0, *dx0, *scores;
+    size_t L = m->nlayers, off = 0;
+    double loss;
+    int rc;
+
+    if ((rc = reserve_workspace(m, B)) != TFRS_OK)
+        return rc;
+    ys = m->ws_ptrs;
+    dys = m->ws_ptrs + L;
+    scores = tfrs__model_forward(m, ids, B, m->ws, &x0, ys);
+
+    /* Backward buffers follow the forward ones: dx0 [B, D], dy_j [B, u_j]. */
+    dx0 = m->ws + tfrs__model_ws_floats(m, B, 0);
+    dys[0] = dx0 + B * m->concat_dim;
+    for (size_t j = 1; j < L; j++)
+        dys[j] = dys[j - 1] + B * m->layers[j - 1].units;
+
+    for (size_t f = 0; f < m->nfeat; f++)
+        tfrs_embedding_zero_grad(m->feat[f].emb);
+    for (size_t j = 0; j < L; j++)
+        tfrs_dense_zero_grad(m->layers[j].dense);
+
+    tfrs__task_loss(&m->task, scores, labels, weights, B, &loss, dys[L - 1]);
+    if (!isfinite(loss))
+        return tfrs__fail(TFRS_ENONFINITE, "train: the batch loss is %s; step skipped, "
+                          "parameters unchanged", isnan(loss) ? "NaN" : "infinite");
+
+    for (size_t j = L; j-- > 0;) {
+        const float *x = j > 0 ? ys[j - 1] : x0;
+        float *dx = j > 0 ? dys[j - 1] : dx0;
+        tfrs__dense_backward(m->layers[j].dense, x, ys[j], dys[j], B, dx);
+    }
+    for (size_t f = 0; f < m->nfeat; f++) {
+        tfrs__embedding_scatter_add(m->feat[f].emb, ids + f, m->nfeat, B, dx0 + off,
+                                    m->concat_dim);
+        off += m->feat[f].dim;
+    }
+    /* d/dW of l2 * sum(W^2) */
+    for (size_t k = 0; k < m->opt.nparams; k++) {
+        tfrs__param *p = &m->opt.params[k];
+        if (p->l2 != 0.0f)
+            for (size_t i = 0; i < p->n; i++)
+                p->g[i] += 2.0f * p->l2 * p->w[i];
+    }
+    if ((rc = tfrs__optimizer_step(&m->opt)) != TFRS_OK)
+        return rc;
+    *loss_out = loss;
+    if (scores_out != NULL)
+        *scores_out = scores;
+    return TFRS_OK;
+}
+
+int tfrs_model_train_step(tfrs_model *m, const int32_t *ids, const float *labels,
+                          const float *weights, size_t n, double *batch_loss)
+{
+    double loss;
+    int rc;
+
+    if ((rc = tfrs__model_check_built(m, "tfrs_model_train_step")) != TFRS_OK)
+        return rc;
+    if (ids == NULL || labels == NULL || n == 0)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_train_step: ids, labels and n > 0 required");
+    if ((rc = tfrs__model_check_ids(m, ids, n, "tfrs_model_train_step")) != TFRS_OK)
+        return rc;
+    if ((rc = step(m, ids, labels, weights, n, &loss, NULL)) != TFRS_OK)
+        return rc;
+    if (batch_loss != NULL)
+        *batch_loss = loss;
+    return TFRS_OK;
+}
+
+int tfrs__scratch_alloc(const tfrs_model *m, size_t B, float **ws, float ***ys)
+{
+    size_t nfloats;
+
+    *ws = NULL;
+    *ys = NULL;
+    nfloats = tfrs__model_ws_floats(m, 1, 0);
+    if (tfrs__mul(nfloats, B, &nfloats) < 0)
+        return tfrs__fail(TFRS_ENOMEM, "scratch for %zu rows is too large", B);
+    *ws = tfrs__calloc(nfloats, sizeof(float));
+    *ys = tfrs__calloc(m->nlayers, sizeof(float *));
+    if (*ws == NULL || *ys == NULL) {
+        tfrs__free(*ws);
+        tfrs__free(*ys);
+        *ws = NULL;
+        *ys = NULL;
+        return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", B);
+    }
+    return TFRS_OK;
+}
+
+int tfrs_model_test_step(const tfrs_model *m, const int32_t *ids, const float *labels,
+                         const float *weights, size_t n, double *batch_loss, float *scores)
+{
+    size_t block;
+    float *ws, **ys, *own = NULL;
+    double loss;
+    int rc;
+
+    if ((rc = tfrs__model_check_built(m, "tfrs_model_test_step")) != TFRS_OK)
+        return rc;
+    if (ids == NULL || labels == NULL || n == 0 || batch_loss == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_test_step: ids, labels, batch_loss and "
+                          "n > 0 required");
+    if ((rc = tfrs__model_check_ids(m, ids, n, "tfrs_model_test_step")) != TFRS_OK)
+        return rc;
+    if (scores == NULL) {
+        scores = own = tfrs__calloc(n, sizeof(float));
+        if (own == NULL)
+            return tfrs__fail(TFRS_ENOMEM, "tfrs_model_test_step: out of memory");
+    }
+    block = n < TFRS__BLOCK ? n : TFRS__BLOCK;
+    if ((rc = tfrs__scratch_alloc(m, block, &ws, &ys)) != TFRS_OK) {
+        tfrs__free(own);
+        return rc;
+    }
+    for (size_t i = 0; i < n; i += block) {
+        size_t b = n - i < block ? n - i : block;
+        const float *s = tfrs__model_forward(m, ids + i * m->nfeat, b, ws, NULL, ys);
+        memcpy(scores + i, s, b * sizeof(float));
+    }
+    tfrs__task_loss(&m->task, scores, labels, weights, n, &loss, NULL);
+    *batch_loss = loss;
+    tfrs__free(ws);
+    tfrs__free(ys);
+    tfrs__free(own);
+    return TFRS_OK;
+}
+
+int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
+{
+    if (opts == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_fit_options_init: opts is NULL");
+    if (version == 0 || version > TFRS_FIT_OPTIONS_VERSION)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_fit_options_init: unknown version %u", version);
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    opts->epochs = 1;
+    opts->batch_size = 32;
+    opts->shuffle = 1;
+    opts->shuffle_seed = 0;
+    return TFRS_OK;
+}
+
+/* Labels, optional weights and looked-up ids of a whole dataset. */
+typedef struct bound_data {
+    size_t       n;
+    const float *labels;
+    const float *weights;
+    int32_t     *ids;      /* n * F, owned */
+} bound_data;
+
+static int bind_dataset(const tfrs_model *m, const tfrs_dataset *ds, bound_data *bd,
+                        const char *fn)
+{
+    size_t count;
+    int rc;
+
+    memset(bd, 0, sizeof(*bd));
+    bd->n = tfrs_dataset_num_rows(ds);
+    if (bd->n == 0)
+        return tfrs__fail(TFRS_EINVAL, "%s: the dataset has no rows", fn);
+    if (bd->n > UINT32_MAX)
+        return tfrs__fail(TFRS_EINVAL, "%s: more than 2^32-1 rows", fn);
+    if (tfrs_dataset_floats(ds, m->label, &bd->labels) != TFRS_OK)
+        return tfrs__fail(TFRS_ENOTFOUND, "%s: the dataset has no float label column '%s'",
+                          fn, m->label);
+    if (m->weight != NULL && tfrs_dataset_floats(ds, m->weight, &bd->weights) != TFRS_OK)
+        return tfrs__fail(TFRS_ENOTFOUND, "%s: the dataset has no float weight column '%s'",
+                          fn, m->weight);
+    if (tfrs__mul(bd->n, m->nfeat, &count) < 0)
+        return tfrs__fail(TFRS_ENOMEM, "%s: dataset too large", fn);
+    bd->ids = tfrs__calloc(count, sizeof(int32_t));
+    if (bd->ids == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", fn);
+    if ((rc = tfrs_model_lookup_dataset(m, ds, bd->ids)) != TFRS_OK) {
+        tfrs__free(bd->ids);
+        bd->ids = NULL;
+    }
+    return rc;
+}
+
+static int running_metrics(const tfrs_model *m, const tfrs_ranking_task *task, tfrs_metrics *out)
+{
+    int rc = tfrs_ranking_task_result(task, out);
+
+    if (rc != TFRS_OK)
+        return rc;
+    out->regularization_loss = tfrs__model_regularization(m);
+    out->total_loss = out->loss + out->regularization_loss;
+    return TFRS_OK;
+}
+
+static int check_fit_options(const tfrs_fit_options *o)
+{
+    if (o->version == 0 || o->version > TFRS_FIT_OPTIONS_VERSION)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: unknown options version %u", o->version);
+    if (o->epochs < 0)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: epochs must be >= 0");
+    if (o->batch_size == 0 || o->batch_size > UINT32_MAX)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: batch_size must be in 1 .. 2^32-1");
+    return TFRS_OK;
+}
+
+int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_options *opts,
+                   tfrs_metrics *history)
+{
+    tfrs_fit_options o;
+    bound_data bd = { 0 };
+    tfrs_ranking_task *task = NULL;
+    uint32_t *perm = NULL;
+    int32_t *bids = NULL;
+    float *blab = NULL, *bw = NULL;
+    size_t bs, F, batches;
+    int rc;
+
+    if ((rc = tfrs__model_check_built(m, "tfrs_model_fit")) != TFRS_OK)
+        return rc;
+    if (train == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: train dataset is NULL");
+    if (opts == NULL)
+        tfrs_fit_options_init(&o, TFRS_FIT_OPTIONS_VERSION);
+    else
+        o = *opts;
+    if ((rc = check_fit_options(&o)) != TFRS_OK)
+        return rc;
+    if ((rc = bind_dataset(m, train, &bd, "tfrs_model_fit")) != TFRS_OK)
+        return rc;
+    F = m->nfeat;
+    bs = o.batch_size < bd.n ? o.batch_size : bd.n;
+    batches = (bd.n + bs - 1) / bs;
+    perm = tfrs__calloc(bd.n, sizeof(*perm));
+    bids = tfrs__calloc(bs * F, sizeof(*bids));
+    blab = tfrs__calloc(bs, sizeof(*blab));
+    bw = bd.weights != NULL ? tfrs__calloc(bs, sizeof(*bw)) : NULL;
+    if (perm == NULL || bids == NULL || blab == NULL || (bd.weights != NULL && bw == NULL)) {
+        rc = tfrs__fail(TFRS_ENOMEM, "tfrs_model_fit: out of memory");
+        goto done;
+    }
+    if ((rc = tfrs_ranking_task_create(&task, &m->task)) != TFRS_OK)
+        goto done;
+    if ((rc = reserve_workspace(m, bs)) != TFRS_OK)
+        goto done;
+
+    for (int e = 0; e < o.epochs; e++) {
+        tfrs_progress pr;
+        double t0 = now_seconds();
+
+        if (o.shuffle) {
+            tfrs__rng r;
+            tfrs__rng_seed(&r, o.shuffle_seed, m->epochs_done + 1);
+            tfrs__rng_permutation(&r, perm, bd.n);
+        } else {
+            for (size_t i = 0; i < bd.n; i++)
+                perm[i] = (uint32_t)i;
+        }
+        tfrs_ranking_task_reset(task);
+        memset(&pr, 0, sizeof(pr));
+        pr.epoch = e + 1;
+        pr.epochs = o.epochs;
+        pr.batches = batches;
+        for (size_t b = 0; b < batches; b++) {
+            size_t start = b * bs, nb = bd.n - start < bs ? bd.n - start : bs;
+            const float *scores;
+            double loss;
+
+            for (size_t i = 0; i < nb; i++) {
+                size_t r = perm[start + i];
+                memcpy(bids + i * F, bd.ids + r * F, F * sizeof(*bids));
+                blab[i] = bd.labels[r];
+                if (bw != NULL)
+                    bw[i] = bd.weights[r];
+            }
+            if ((rc = step(m, bids, blab, bw, nb, &loss, &scores)) != TFRS_OK)
+                goto done;
+            if ((rc = tfrs_ranking_task_update(task, scores, blab, bw, nb, loss)) != TFRS_OK)
+                goto done;
+            if (o.progress != NULL) {
+                if ((rc = running_metrics(m, task, &pr.metrics)) != TFRS_OK)
+                    goto done;
+                pr.batch = b + 1;
+                pr.seconds = now_seconds() - t0;
+                if (o.progress(&pr, o.payload) != 0) {
+                    rc = tfrs__fail(TFRS_ECANCELED, "tfrs_model_fit: stopped by the progress "
+                                    "callback in epoch %d", e + 1);
+                    goto done;
+                }
+            }
+        }
+        m->epochs_done++;
+        if ((rc = running_metrics(m, task, &pr.metrics)) != TFRS_OK)
+            goto done;
+        if (history != NULL)
+            history[e] = pr.metrics;
+        if (o.progress != NULL) {
+            pr.end_of_epoch = 1;
+            pr.seconds = now_seconds() - t0;
+            if (o.progress(&pr, o.payload) != 0) {
+                rc = tfrs__fail(TFRS_ECANCELED, "tfrs_model_fit: stopped by the progress "
+                                "callback after epoch %d", e + 1);
+                goto done;
+            }
+        }
+    }
+    rc = TFRS_OK;
+done:
+    tfrs_ranking_task_free(task);
+    tfrs__free(bd.ids);
+    tfrs__free(perm);
+    tfrs__free(bids);
+    tfrs__free(blab);
+    tfrs__free(bw);
+    return rc;
+}
+
+int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batch_size,
+                        tfrs_metrics *out)
+{
+    bound_data bd = { 0 };
+    tfrs_ranking_task *task = NULL;
+    float *ws = NULL, **ys = NULL;
+    size_t bs;
+    int rc;
+
+    if ((rc = tfrs__model_check_built(m, "tfrs_model_evaluate")) != TFRS_OK)
+        return rc;
+    if (ds == NULL || out == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_evaluate: ds and out are required");
+    if ((rc = bind_dataset(m, ds, &bd, "tfrs_model_evaluate")) != TFRS_OK)
+        return rc;
+    bs = batch_size == 0 || batch_size > bd.n ? bd.n : batch_size;
+    if ((rc = tfrs__scratch_alloc(m, bs, &ws, &ys)) != TFRS_OK)
+        goto done;
+    if ((rc = tfrs_ranking_task_create(&task, &m->task)) != TFRS_OK)
+        goto done;
+    for (size_t start = 0; start < bd.n; start += bs) {
+        size_t nb = bd.n - start < bs ? bd.n - start : bs;
+        const float *lab = bd.labels + start;
+        const float *w = bd.weights != NULL ? bd.weights + start : NULL;
+        const float *scores = tfrs__model_forward(m, bd.ids + start * m->nfeat, nb, ws, NULL, ys);
+        double loss;
+
+        tfrs__task_loss(&m->task, scores, lab, w, nb, &loss, NULL);
+        if ((rc = tfrs_ranking_task_update(task, scores, lab, w, nb, loss)) != TFRS_OK)
+            goto done;
+    }
+    rc = running_metrics(m, task, out);
+done:
+    tfrs_ranking_task_free(task);
+    tfrs__free(bd.ids);
+    tfrs__free(ws);
+    tfrs__free(ys);
+    return rc;
+}

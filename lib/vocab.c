@@ -1,0 +1,533 @@
+/*
+ * vocab.c - string -> id lookups with Keras StringLookup semantics.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Index layout:  [mask (M = 0 or 1)] [K OOV buckets] [n tokens].
+ * The tokens are stored back to back, each followed by a NUL, with n + 1
+ * offsets; an open-addressing table (linear probing, power-of-two size, at
+ * most half full) maps a token's bytes to its position.  A built vocabulary
+ * is never modified, so lookups need no locking.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define OOV_TOKEN "[UNK]"
+
+struct tfrs_vocab {
+    size_t    n;          /* known tokens                                   */
+    size_t    num_oov;    /* K                                              */
+    char     *mask;       /* NULL or the mask token                         */
+    size_t    mask_len;
+    char     *bytes;      /* tokens, each NUL-terminated                    */
+    size_t   *offs;       /* n + 1 offsets into bytes                       */
+    uint32_t *slots;      /* token index + 1, 0 = empty                     */
+    size_t    nslots;     /* power of two, >= 2 n                           */
+};
+
+/* ---- hashing and UTF-8 -------------------------------------------------- */
+
+uint64_t tfrs__fnv1a64(const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* FNV-1a's low bits mix poorly; fold the high half in before masking. */
+static size_t slot_of(uint64_t h, size_t mask)
+{
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return (size_t)h & mask;
+}
+
+int tfrs__utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned c = s[i];
+        unsigned lo = 0x80, hi = 0xBF;
+        size_t extra;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            extra = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            extra = 2;
+            if (c == 0xE0)
+                lo = 0xA0;          /* overlong */
+            else if (c == 0xED)
+                hi = 0x9F;          /* surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            extra = 3;
+            if (c == 0xF0)
+                lo = 0x90;          /* overlong */
+            else if (c == 0xF4)
+                hi = 0x8F;          /* > U+10FFFF */
+        } else {
+            return 0;
+        }
+        if (n - i <= extra)
+            return 0;
+        if (s[i + 1] < lo || s[i + 1] > hi)
+            return 0;
+        for (size_t k = 2; k <= extra; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return 0;
+        i += extra + 1;
+    }
+    return 1;
+}
+
+/* ---- construction ------------------------------------------------------- */
+
+static size_t token_len(const tfrs_vocab *v, size_t i)
+{
+    return v->offs[i + 1] - v->offs[i] - 1;
+}
+
+/* Index of the token equal to s[0..len), or -1; *slot gets the slot where
+ * the probe ended (the empty slot to insert at when absent). */
+static ptrdiff_t find(const tfrs_vocab *v, const char *s, size_t len, uint64_t h, size_t *slot)
+{
+    size_t mask = v->nslots - 1;
+    size_t j = slot_of(h, mask);
+
+    for (;;) {
+        uint32_t e = v->slots[j];
+        if (e == 0)
+            break;
+        if (token_len(v, e - 1) == len && memcmp(v->bytes + v->offs[e - 1], s, len) == 0) {
+            *slot = j;
+            return (ptrdiff_t)(e - 1);
+        }
+        j = (j + 1) & mask;
+    }
+    *slot = j;
+    return -1;
+}
+
+static int check_options(const tfrs_vocab_options *o, const char *what)
+{
+    if (o->version == 0 || o->version > TFRS_VOCAB_OPTIONS_VERSION)
+        return tfrs__fail(TFRS_EINVAL, "%s: unknown options version %u", what, o->version);
+    if (o->num_oov_indices >= (size_t)INT32_MAX)
+        return tfrs__fail(TFRS_EINVAL, "%s: num_oov_indices %zu is too large", what,
+                          o->num_oov_indices);
+    if (o->mask_token != NULL && !tfrs__utf8_valid(o->mask_token, strlen(o->mask_token)))
+        return tfrs__fail(TFRS_EINVAL, "%s: mask token is not valid UTF-8", what);
+    return TFRS_OK;
+}
+
+/* Builds a vocabulary from n token pointers (NUL-terminated), in order.
+ * Validates NULLs, UTF-8, duplicates and the mask. */
+static int build(tfrs_vocab **out, const char *const *tokens, size_t n,
+                 const tfrs_vocab_options *o, const char *what)
+{
+    tfrs_vocab *v = NULL;
+    size_t total = 0, nslots = 8, limit, bytes;
+    int rc = TFRS_ENOMEM;
+
+    *out = NULL;
+    /* M + K + n must fit an int32 id range. */
+    limit = (size_t)INT32_MAX - o->num_oov_indices;
+    if (o->mask_token != NULL)
+        limit--;
+    if (n > limit) {
+        rc = tfrs__fail(TFRS_ERANGE, "%s: %zu tokens do not fit 32-bit ids", what, n);
+        goto fail;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t len;
+        if (tokens[i] == NULL) {
+            rc = tfrs__fail(TFRS_EINVAL, "%s: token %zu is NULL", what, i);
+            goto fail;
+        }
+        len = strlen(tokens[i]);
+        if (!tfrs__utf8_valid(tokens[i], len)) {
+            rc = tfrs__fail(TFRS_EINVAL, "%s: token %zu is not valid UTF-8", what, i);
+            goto fail;
+        }
+        if (o->mask_token != NULL && strcmp(tokens[i], o->mask_token) == 0) {
+            rc = tfrs__fail(TFRS_EDUPLICATE, "%s: token %zu equals the mask token", what, i);
+            goto fail;
+        }
+        if (tfrs__add(total, len + 1, &total) < 0) {
+            rc = tfrs__fail(TFRS_ERANGE, "%s: tokens too large", what);
+            goto fail;
+        }
+    }
+    while (nslots / 2 < n)
+        nslots *= 2;
+
+    v = tfrs__calloc(1, sizeof(*v));
+    if (v == NULL)
+        goto nomem;
+    v->num_oov = o->num_oov_indices;
+    if (o->mask_token != NULL) {
+        v->mask = tfrs__strdup(o->mask_token);
+        if (v->mask == NULL)
+            goto nomem;
+        v->mask_len = strlen(v->mask);
+    }
+    v->bytes = tfrs__malloc(total);
+    v->slots = tfrs__calloc(nslots, sizeof(*v->slots));
+    if (v->bytes == NULL || v->slots == NULL || tfrs__add(n, 1, &bytes) < 0)
+        goto nomem;
+    v->offs = tfrs__calloc(bytes, sizeof(*v->offs));
+    if (v->offs == NULL)
+        goto nomem;
+    v->nslots = nslots;
+
+    total = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(tokens[i]), slot;
+        uint64_t h = tfrs__fnv1a64(tokens[i], len);
+
+        if (find(v, tokens[i], len, h, &slot) >= 0) {
+            rc = tfrs__fail(TFRS_EDUPLICATE, "%s: duplicate token \"%.64s\" at %zu", what,
+                            tokens[i], i);
+            goto fail;
+        }
+        memcpy(v->bytes + total, tokens[i], len + 1);
+        total += len + 1;
+        v->offs[i + 1] = total;
+        v->n = i + 1;
+        v->slots[slot] = (uint32_t)(i + 1);
+    }
+    *out = v;
+    return TFRS_OK;
+nomem:
+    rc = tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
+fail:
+    tfrs_vocab_free(v);
+    return rc;
+}
+
+int tfrs_vocab_options_init(tfrs_vocab_options *opts, unsigned int version)
+{
+    if (opts == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_vocab_options_init: opts is NULL");
+    if (version != TFRS_VOCAB_OPTIONS_VERSION)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_vocab_options_init: unknown version %u", version);
+    memset(opts, 0, sizeof(*opts));
+    opts->version = version;
+    opts->num_oov_indices = 1;
+    opts->mask_token = NULL;
+    return TFRS_OK;
+}
+
+/* Resolves NULL options to the defaults and validates the rest. */
+static int options_or_default(const tfrs_vocab_options *opts, tfrs_vocab_options *o,
+                              const char *what)
+{
+    if (opts == NULL) {
+        tfrs_vocab_options_init(o, TFRS_VOCAB_OPTIONS_VERSION);
+        return TFRS_OK;
+    }
+    *o = *opts;
+    return check_options(o, what);
+}
+
+int tfrs_vocab_create(tfrs_vocab **out, const char *const *tokens, size_t n,
+                      const tfrs_vocab_options *opts)
+{
+    static const char what[] = "tfrs_vocab_create";
+    tfrs_vocab_options o;
+    int rc;
+
+    if (out == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: out is NULL", what);
+    *out = NULL;
+    if (tokens == NULL && n > 0)
+        return tfrs__fail(TFRS_EINVAL, "%s: tokens is NULL", what);
+    rc = options_or_default(opts, &o, what);
+    if (rc < 0)
+        return rc;
+    return build(out, tokens, n, &o, what);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    /* strcmp compares as unsigned char: byte order, shorter prefix first. */
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Sorts the distinct strings u[0..n) (mask already removed) and builds. */
+static int build_sorted(tfrs_vocab **out, const char **u, size_t n,
+                        const tfrs_vocab_options *o, const char *what)
+{
+    if (n > 1)
+        qsort(u, n, sizeof(*u), cmp_str);
+    return build(out, u, n, o, what);
+}
+
+int tfrs_vocab_adapt(tfrs_vocab **out, const char *const *strings, size_t n,
+                     const tfrs_vocab_options *opts)
+{
+    static const char what[] = "tfrs_vocab_adapt";
+    tfrs_vocab_options o;
+    const char **u = NULL;
+    uint32_t *slots = NULL;
+    size_t nu = 0, nslots = 8;
+    int rc;
+
+    if (out == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: out is NULL", what);
+    *out = NULL;
+    if (strings == NULL && n > 0)
+        return tfrs__fail(TFRS_EINVAL, "%s: strings is NULL", what);
+    rc = options_or_default(opts, &o, what);
+    if (rc < 0)
+        return rc;
+    if (n >= UINT32_MAX)
+        return tfrs__fail(TFRS_ERANGE, "%s: too many strings", what);
+    while (nslots / 2 < n)
+        nslots *= 2;
+    u = tfrs__calloc(n, sizeof(*u));
+    slots = tfrs__calloc(nslots, sizeof(*slots));
+    if (u == NULL || slots == NULL) {
+        rc = tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
+        goto done;
+    }
+    /* Distinct values through a temporary hash set of indices into u. */
+    for (size_t i = 0; i < n; i++) {
+        const char *s = strings[i];
+        size_t len, j;
+
+        if (s == NULL) {
+            rc = tfrs__fail(TFRS_EINVAL, "%s: string %zu is NULL", what, i);
+            goto done;
+        }
+        if (o.mask_token != NULL && strcmp(s, o.mask_token) == 0)
+            continue;
+        len = strlen(s);
+        j = slot_of(tfrs__fnv1a64(s, len), nslots - 1);
+        while (slots[j] != 0 && strcmp(u[slots[j] - 1], s) != 0)
+            j = (j + 1) & (nslots - 1);
+        if (slots[j] != 0)
+            continue;
+        if (!tfrs__utf8_valid(s, len)) {
+            rc = tfrs__fail(TFRS_EINVAL, "%s: string %zu is not valid UTF-8", what, i);
+            goto done;
+        }
+        u[nu++] = s;
+        slots[j] = (uint32_t)nu;
+    }
+    tfrs__free(slots);
+    slots = NULL;
+    rc = build_sorted(out, u, nu, &o, what);
+done:
+    tfrs__free(slots);
+    tfrs__free(u);
+    return rc;
+}
+
+int tfrs_vocab_adapt_column(tfrs_vocab **out, const struct tfrs_dataset *ds, const char *column,
+                            const tfrs_vocab_options *opts)
+{
+    static const char what[] = "tfrs_vocab_adapt_column";
+    tfrs_vocab_options o;
+    const uint32_t *ids;
+    const char **u = NULL;
+    unsigned char *used = NULL;
+    size_t nstr, nrows, nu = 0;
+    int rc;
+
+    if (out == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: out is NULL", what);
+    *out = NULL;
+    if (ds == NULL || column == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, ds == NULL ? "ds" : "column");
+    rc = options_or_default(opts, &o, what);
+    if (rc < 0)
+        return rc;
+    rc = tfrs_dataset_string_ids(ds, column, &ids, &nstr);
+    if (rc < 0)
+        return rc;
+    nrows = tfrs_dataset_num_rows(ds);
+    /* Only pool strings that some row uses count. */
+    used = tfrs__calloc(nstr, 1);
+    u = tfrs__calloc(nstr, sizeof(*u));
+    if (used == NULL || u == NULL) {
+        rc = tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
+        goto done;
+    }
+    for (size_t r = 0; r < nrows; r++)
+        used[ids[r]] = 1;
+    for (size_t i = 0; i < nstr; i++) {
+        const char *s;
+        if (!used[i])
+            continue;
+        rc = tfrs_dataset_string(ds, column, (uint32_t)i, &s);
+        if (rc < 0)
+            goto done;
+        if (o.mask_token != NULL && strcmp(s, o.mask_token) == 0)
+            continue;
+        u[nu++] = s;
+    }
+    rc = build_sorted(out, u, nu, &o, what);
+done:
+    tfrs__free(used);
+    tfrs__free(u);
+    return rc;
+}
+
+void tfrs_vocab_free(tfrs_vocab *vocab)
+{
+    if (vocab == NULL)
+        return;
+    tfrs__free(vocab->mask);
+    tfrs__free(vocab->bytes);
+    tfrs__free(vocab->offs);
+    tfrs__free(vocab->slots);
+    tfrs__free(vocab);
+}
+
+int tfrs__vocab_clone(tfrs_vocab **out, const tfrs_vocab *v)
+{
+    tfrs_vocab *c;
+    size_t nbytes = v->offs[v->n];
+
+    *out = NULL;
+    c = tfrs__calloc(1, sizeof(*c));
+    if (c == NULL)
+        goto nomem;
+    *c = *v;
+    c->mask = NULL;
+    c->bytes = NULL;
+    c->offs = NULL;
+    c->slots = NULL;
+    if (v->mask != NULL && (c->mask = tfrs__strdup(v->mask)) == NULL)
+        goto nomem;
+    c->bytes = tfrs__malloc(nbytes);
+    c->offs = tfrs__calloc(v->n + 1, sizeof(*c->offs));
+    c->slots = tfrs__calloc(v->nslots, sizeof(*c->slots));
+    if (c->bytes == NULL || c->offs == NULL || c->slots == NULL)
+        goto nomem;
+    memcpy(c->bytes, v->bytes, nbytes);
+    memcpy(c->offs, v->offs, (v->n + 1) * sizeof(*c->offs));
+    memcpy(c->slots, v->slots, v->nslots * sizeof(*c->slots));
+    *out = c;
+    return TFRS_OK;
+nomem:
+    tfrs_vocab_free(c);
+    return tfrs__fail(TFRS_ENOMEM, "vocab clone: out of memory");
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+size_t tfrs_vocab_size(const tfrs_vocab *vocab)
+{
+    if (vocab == NULL)
+        return 0;
+    return (vocab->mask != NULL) + vocab->num_oov + vocab->n;
+}
+
+size_t tfrs_vocab_num_tokens(const tfrs_vocab *vocab)
+{
+    return vocab == NULL ? 0 : vocab->n;
+}
+
+size_t tfrs_vocab_num_oov(const tfrs_vocab *vocab)
+{
+    return vocab == NULL ? 0 : vocab->num_oov;
+}
+
+const char *tfrs__vocab_mask_token(const tfrs_vocab *v)
+{
+    return v->mask;
+}
+
+const char *tfrs__vocab_token_at(const tfrs_vocab *v, size_t i, size_t *len)
+{
+    if (len != NULL)
+        *len = token_len(v, i);
+    return v->bytes + v->offs[i];
+}
+
+int32_t tfrs__vocab_lookup_bytes(const tfrs_vocab *v, const char *s, size_t len)
+{
+    size_t m = v->mask != NULL, slot;
+    uint64_t h = tfrs__fnv1a64(s, len);
+    ptrdiff_t i;
+
+    if (v->mask != NULL && v->mask_len == len && memcmp(v->mask, s, len) == 0)
+        return 0;
+    i = find(v, s, len, h, &slot);
+    if (i >= 0)
+        return (int32_t)(m + v->num_oov + (size_t)i);
+    if (v->num_oov == 0)
+        return -1;
+    return (int32_t)(m + (size_t)(h % v->num_oov));
+}
+
+int tfrs_vocab_lookup(const tfrs_vocab *vocab, const char *token, int32_t *id_out)
+{
+    int32_t id;
+
+    if (vocab == NULL || token == NULL || id_out == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_vocab_lookup: %s is NULL",
+                          vocab == NULL ? "vocab" : token == NULL ? "token" : "id_out");
+    id = tfrs__vocab_lookup_bytes(vocab, token, strlen(token));
+    if (id < 0)
+        return tfrs__fail(TFRS_ENOTFOUND, "tfrs_vocab_lookup: unknown token \"%.64s\"", token);
+    *id_out = id;
+    return TFRS_OK;
+}
+
+int tfrs_vocab_lookup_n(const tfrs_vocab *vocab, const char *const *tokens, size_t n,
+                        int32_t *ids)
+{
+    if (vocab == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_vocab_lookup_n: vocab is NULL");
+    if (n > 0 && (tokens == NULL || ids == NULL))
+        return tfrs__fail(TFRS_EINVAL, "tfrs_vocab_lookup_n: %s is NULL",
+                          tokens == NULL ? "tokens" : "ids");
+    for (size_t i = 0; i < n; i++) {
+        int32_t id;
+        if (tokens[i] == NULL)
+            return tfrs__fail(TFRS_EINVAL, "tfrs_vocab_lookup_n: token %zu is NULL", i);
+        id = tfrs__vocab_lookup_bytes(vocab, tokens[i], strlen(tokens[i]));
+        if (id < 0)
+            return tfrs__fail(TFRS_ENOTFOUND, "tfrs_vocab_lookup_n: unknown token %zu \"%.64s\"",
+                              i, tokens[i]);
+        ids[i] = id;
+    }
+    return TFRS_OK;
+}
+
+int tfrs_vocab_token(const tfrs_vocab *vocab, int32_t index, const char **token_out)
+{
+    size_t m, i;
+
+    if (vocab == NULL || token_out == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_vocab_token: %s is NULL",
+                          vocab == NULL ? "vocab" : "token_out");
+    if (index < 0 || (size_t)index >= tfrs_vocab_size(vocab))
+        return tfrs__fail(TFRS_ERANGE, "tfrs_vocab_token: index %d out of range [0, %zu)",
+                          (int)index, tfrs_vocab_size(vocab));
+    m = vocab->mask != NULL;
+    i = (size_t)index;
+    if (i < m)
+        *token_out = vocab->mask;
+    else if (i < m + vocab->num_oov)
+        *token_out = OOV_TOKEN;
+    else
+        *token_out = vocab->bytes + vocab->offs[i - m - vocab->num_oov];
+    return TFRS_OK;
+}
