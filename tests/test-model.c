@@ -1,0 +1,501 @@
+/*
+ * test-model.c - the model: builder rules, whole-model gradients by finite
+ * differences (embeddings, concatenation, dense tower, loss), training
+ * determinism, non-finite rollback, fit/evaluate, predict and rank.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <check.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const char *users[] = { "u1", "u2", "u3", "u4" };
+static const char *items[] = { "a", "b", "c", "d", "e" };
+
+static tfrs_model *new_model(uint64_t seed, tfrs_optimizer_kind kind, float lr, float l2)
+{
+    tfrs_vocab *vu = NULL, *vi = NULL;
+    tfrs_model *m = NULL;
+    tfrs_optimizer_options o;
+
+    ck_assert_int_eq(tfrs_vocab_create(&vu, users, 4, NULL), TFRS_OK);
+    ck_assert_int_eq(tfrs_vocab_create(&vi, items, 5, NULL), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_create(&m, seed), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_add_feature(m, "user", vu, 3), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_add_feature(m, "item", vi, 2), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_add_dense(m, 6, TFRS_ACT_RELU, l2), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_add_dense(m, 4, TFRS_ACT_SIGMOID, 0.0f), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f), TFRS_OK);
+    ck_assert_int_eq(tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION, kind),
+                     TFRS_OK);
+    o.learning_rate = lr;
+    ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_build(m), TFRS_OK);
+    tfrs_vocab_free(vu);
+    tfrs_vocab_free(vi);
+    return m;
+}
+
+/* A small batch: ids are (user, item) pairs, labels depend on both. */
+#define NB 8
+static const int32_t batch_ids[NB * 2] = { 1, 1, 2, 2, 3, 3, 4, 4, 1, 5, 2, 1, 1, 1, 0, 3 };
+static const float batch_labels[NB] = { 1, 2, 3, 4, 5, 2, 1, 3 };
+
+static size_t param_bytes(const tfrs_model *m, size_t k)
+{
+    return m->opt.params[k].n * sizeof(float);
+}
+
+static void assert_same_params(const tfrs_model *a, const tfrs_model *b)
+{
+    ck_assert_uint_eq(a->opt.nparams, b->opt.nparams);
+    for (size_t k = 0; k < a->opt.nparams; k++) {
+        ck_assert_mem_eq(a->opt.params[k].w, b->opt.params[k].w, param_bytes(a, k));
+        ck_assert_mem_eq(a->opt.params[k].slot[0], b->opt.params[k].slot[0], param_bytes(a, k));
+    }
+}
+
+START_TEST(builder_rules)
+{
+    tfrs_vocab *v = NULL;
+    tfrs_model *m = NULL;
+    double loss;
+    float s;
+    int32_t ids[1] = { 0 };
+    float lab[1] = { 1 };
+
+    ck_assert_int_eq(tfrs_model_create(NULL, 1), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_vocab_create(&v, users, 4, NULL), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_create(&m, 1), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_build(m), TFRS_ESTATE);                  /* no features */
+    ck_assert_int_eq(tfrs_model_train_step(m, ids, lab, NULL, 1, &loss), TFRS_ESTATE);
+    ck_assert_int_eq(tfrs_model_predict_ids(m, ids, 1, &s), TFRS_ESTATE);
+    ck_assert_int_eq(tfrs_model_add_feature(m, NULL, v, 2), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_add_feature(m, "user", NULL, 2), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_add_feature(m, "user", v, 0), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_add_feature(m, "user", v, 2), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_add_feature(m, "user", v, 2), TFRS_EDUPLICATE);
+    ck_assert_int_eq(tfrs_model_build(m), TFRS_ESTATE);                  /* no layers */
+    ck_assert_int_eq(tfrs_model_add_dense(m, 0, TFRS_ACT_RELU, 0), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_add_dense(m, 2, (tfrs_activation)9, 0), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_add_dense(m, 2, TFRS_ACT_RELU, -1.0f), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_add_dense(m, 2, TFRS_ACT_RELU, 0), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_build(m), TFRS_ESTATE);                  /* last not 1 */
+    ck_assert_int_eq(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0), TFRS_OK);
+    ck_assert_uint_eq(tfrs_model_num_parameters(m), 0);
+    ck_assert_int_eq(tfrs_model_build(m), TFRS_OK);
+    /* 5 x 2 embedding + (2x2 + 2) + (2x1 + 1) */
+    ck_assert_uint_eq(tfrs_model_num_parameters(m), 10 + 6 + 3);
+    ck_assert_int_eq(tfrs_model_build(m), TFRS_ESTATE);
+    ck_assert_int_eq(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0), TFRS_ESTATE);
+    ck_assert_int_eq(tfrs_model_add_feature(m, "x", v, 2), TFRS_ESTATE);
+    ck_assert_uint_eq(tfrs_model_num_features(m), 1);
+    ck_assert_str_eq(tfrs_model_feature_name(m, 0), "user");
+    ck_assert_ptr_null(tfrs_model_feature_name(m, 1));
+    ck_assert_uint_eq(tfrs_embedding_rows(tfrs_model_feature_embedding(m, 0)), 5);
+    ck_assert_uint_eq(tfrs_model_num_dense(m), 2);
+    ck_assert_uint_eq(tfrs_dense_in(tfrs_model_dense(m, 1)), 2);
+    ck_assert_int_eq(tfrs_model_set_label(m, NULL, NULL), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_set_label(m, "y", ""), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_set_label(m, "y", "w"), TFRS_OK);
+    ids[0] = 5;
+    ck_assert_int_eq(tfrs_model_train_step(m, ids, lab, NULL, 1, &loss), TFRS_ERANGE);
+    ids[0] = -1;
+    ck_assert_int_eq(tfrs_model_predict_ids(m, ids, 1, &s), TFRS_ERANGE);
+    ids[0] = 1;
+    ck_assert_int_eq(tfrs_model_train_step(m, ids, lab, NULL, 0, &loss), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_train_step(m, NULL, lab, NULL, 1, &loss), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_train_step(m, ids, NULL, NULL, 1, &loss), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_test_step(m, ids, lab, NULL, 1, NULL, NULL), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_fit(m, NULL, NULL, NULL), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_evaluate(m, NULL, 1, NULL), TFRS_EINVAL);
+    tfrs_model_free(m);
+    tfrs_model_free(NULL);
+    tfrs_vocab_free(v);
+}
+END_TEST
+
+/* Loss of the batch as a function of the parameters (test_step, double). */
+static double batch_loss(const tfrs_model *m)
+{
+    double l;
+
+    ck_assert_int_eq(tfrs_model_test_step(m, batch_ids, batch_labels, NULL, NB, &l, NULL),
+                     TFRS_OK);
+    return l + tfrs__model_regularization(m);
+}
+
+/* Central differences on every parameter against the analytic gradient of
+ * one train_step.  SGD with a tiny learning rate leaves the weights as they
+ * were (w - 1e-30 g == w in float) and the gradients in place. */
+static void check_gradients(tfrs_loss loss_kind, float l2)
+{
+    tfrs_model *m = new_model(3, TFRS_OPT_SGD, 1e-30f, l2);
+    tfrs_ranking_task *t = NULL;
+    tfrs_task_options to;
+    double loss, worst = 0.0;
+    size_t checked = 0;
+
+    ck_assert_int_eq(tfrs_task_options_init(&to, TFRS_TASK_OPTIONS_VERSION), TFRS_OK);
+    to.loss = loss_kind;
+    ck_assert_int_eq(tfrs_ranking_task_create(&t, &to), TFRS_OK);
+    /* The task is copied at set time; an unbuilt-only rule does not apply. */
+    ck_assert_int_eq(tfrs_model_set_task(m, t), TFRS_OK);
+    tfrs_ranking_task_free(t);
+    /* Spread the embeddings from +-0.05 to +-1 so that the relu
+     * pre-activations sit far from their kink compared with the step h. */
+    for (size_t k = 0; k < m->nfeat; k++)
+        for (size_t i = 0; i < m->opt.params[k].n; i++)
+            m->opt.params[k].w[i] *= 20.0f;
+    ck_assert_int_eq(tfrs_model_train_step(m, batch_ids, batch_labels, NULL, NB, &loss), TFRS_OK);
+
+    for (size_t k = 0; k < m->opt.nparams; k++) {
+        tfrs__param *p = &m->opt.params[k];
+        for (size_t i = 0; i < p->n; i++) {
+            float w0 = p->w[i], h = 4e-3f;
+            double lp, lm, fd, an = p->g[i];
+            p->w[i] = w0 + h;
+            lp = batch_loss(m);
+            p->w[i] = w0 - h;
+            lm = batch_loss(m);
+            p->w[i] = w0;
+            fd = (lp - lm) / (2.0 * h);
+            /* relu kinks make a few coordinates non-smooth; tolerate by scale */
+            double err = fabs(fd - an) / fmax(1e-2, fabs(fd) + fabs(an));
+            if (err > 5e-3) fprintf(stderr, "k=%zu i=%zu fd=%g an=%g\n", k, i, fd, an);
+            if (err > worst)
+                worst = err;
+            checked++;
+        }
+    }
+    ck_assert_uint_gt(checked, 50);
+    ck_assert_msg(worst < 5e-3, "worst relative gradient error %g", worst);
+    tfrs_model_free(m);
+}
+
+START_TEST(gradients_mse)
+{
+    check_gradients(TFRS_LOSS_MSE, 0.0f);
+}
+END_TEST
+
+START_TEST(gradients_huber_with_l2)
+{
+    check_gradients(TFRS_LOSS_HUBER, 0.05f);
+}
+END_TEST
+
+START_TEST(same_seed_bit_identical)
+{
+    tfrs_model *a = new_model(11, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
+    tfrs_model *b = new_model(11, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
+    tfrs_model *c = new_model(12, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
+    double la, lb, first = 0.0;
+
+    assert_same_params(a, b);
+    ck_assert_mem_ne(a->opt.params[0].w, c->opt.params[0].w, param_bytes(a, 0));
+    for (int s = 0; s < 30; s++) {
+        ck_assert_int_eq(tfrs_model_train_step(a, batch_ids, batch_labels, NULL, NB, &la), TFRS_OK);
+        ck_assert_int_eq(tfrs_model_train_step(b, batch_ids, batch_labels, NULL, NB, &lb), TFRS_OK);
+        ck_assert(memcmp(&la, &lb, sizeof(la)) == 0);
+        if (s == 0)
+            first = la;
+    }
+    assert_same_params(a, b);
+    ck_assert_msg(la < 0.5 * first, "loss %g did not fall from %g", la, first);
+    tfrs_model_free(a);
+    tfrs_model_free(b);
+    tfrs_model_free(c);
+}
+END_TEST
+
+static void snapshot(const tfrs_model *m, float **copy)
+{
+    for (size_t k = 0; k < m->opt.nparams; k++) {
+        size_t n = m->opt.params[k].n;
+        copy[2 * k] = malloc(n * sizeof(float));
+        copy[2 * k + 1] = malloc(n * sizeof(float));
+        memcpy(copy[2 * k], m->opt.params[k].w, n * sizeof(float));
+        memcpy(copy[2 * k + 1], m->opt.params[k].slot[0], n * sizeof(float));
+    }
+}
+
+static void assert_snapshot(const tfrs_model *m, float **copy)
+{
+    for (size_t k = 0; k < m->opt.nparams; k++) {
+        ck_assert_mem_eq(copy[2 * k], m->opt.params[k].w, param_bytes(m, k));
+        ck_assert_mem_eq(copy[2 * k + 1], m->opt.params[k].slot[0], param_bytes(m, k));
+        free(copy[2 * k]);
+        free(copy[2 * k + 1]);
+    }
+}
+
+START_TEST(nonfinite_label_rolls_back)
+{
+    tfrs_model *m = new_model(5, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
+    float *copy[16], labels[NB];
+    double loss;
+    uint64_t steps;
+
+    ck_assert_int_eq(tfrs_model_train_step(m, batch_ids, batch_labels, NULL, NB, &loss), TFRS_OK);
+    memcpy(labels, batch_labels, sizeof(labels));
+    labels[3] = INFINITY;
+    steps = m->opt.steps;
+    snapshot(m, copy);
+    ck_assert_int_eq(tfrs_model_train_step(m, batch_ids, labels, NULL, NB, &loss),
+                     TFRS_ENONFINITE);
+    assert_snapshot(m, copy);
+    ck_assert_uint_eq(m->opt.steps, steps);
+    /* Training goes on normally afterwards. */
+    ck_assert_int_eq(tfrs_model_train_step(m, batch_ids, batch_labels, NULL, NB, &loss), TFRS_OK);
+    tfrs_model_free(m);
+}
+END_TEST
+
+START_TEST(huge_learning_rate_rolls_back)
+{
+    tfrs_model *m = new_model(5, TFRS_OPT_ADAGRAD, 1e30f, 0.0f);
+    float *copy[16];
+    double loss;
+    int rc = TFRS_OK, s;
+
+    for (s = 0; s < 20 && rc == TFRS_OK; s++) {
+        snapshot(m, copy);
+        rc = tfrs_model_train_step(m, batch_ids, batch_labels, NULL, NB, &loss);
+        if (rc == TFRS_OK) {
+            for (size_t k = 0; k < 2 * m->opt.nparams; k++)
+                free(copy[k]);
+        }
+    }
+    ck_assert_int_eq(rc, TFRS_ENONFINITE);
+    assert_snapshot(m, copy);
+    ck_assert(tfrs__all_finite(m->opt.params[0].w, m->opt.params[0].n));
+    tfrs_model_free(m);
+}
+END_TEST
+
+static tfrs_dataset *make_dataset(size_t rows, uint64_t seed)
+{
+    tfrs_dataset *ds = NULL;
+    tfrs__rng r;
+
+    tfrs__rng_seed(&r, seed, 99);
+    ck_assert_int_eq(tfrs_dataset_create(&ds), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "user", TFRS_COLUMN_STRING), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "item", TFRS_COLUMN_STRING), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "label", TFRS_COLUMN_FLOAT), TFRS_OK);
+    for (size_t i = 0; i < rows; i++) {
+        size_t u = (size_t)tfrs__rng_below(&r, 4), it = (size_t)tfrs__rng_below(&r, 5);
+        const char *s[2] = { users[u], items[it] };
+        float y = (float)(1 + (u + it) % 5);
+        ck_assert_int_eq(tfrs_dataset_append(ds, s, &y), TFRS_OK);
+    }
+    return ds;
+}
+
+typedef struct counts {
+    int batches, epochs, stop_after;
+} counts;
+
+static int on_progress(const tfrs_progress *p, void *payload)
+{
+    counts *c = payload;
+
+    ck_assert_uint_eq(p->batches, 4);                  /* 100 rows / 32 */
+    if (p->end_of_epoch) {
+        c->epochs++;
+        ck_assert_uint_eq(p->metrics.examples, 100);
+    } else {
+        c->batches++;
+        ck_assert_uint_le(p->metrics.examples, 100);
+    }
+    ck_assert(p->metrics.metrics & TFRS_METRIC_RMSE);
+    return c->stop_after > 0 && c->batches >= c->stop_after;
+}
+
+START_TEST(fit_history_progress_and_determinism)
+{
+    tfrs_dataset *ds = make_dataset(100, 1);
+    tfrs_model *a = new_model(7, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
+    tfrs_model *b = new_model(7, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
+    tfrs_fit_options fo;
+    tfrs_metrics ha[3], hb[3], ev, ev1;
+    counts c = { 0, 0, 0 };
+
+    ck_assert_int_eq(tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION), TFRS_OK);
+    ck_assert_uint_eq(fo.batch_size, 32);
+    fo.epochs = 3;
+    fo.shuffle_seed = 5;
+    fo.progress = on_progress;
+    fo.payload = &c;
+    ck_assert_int_eq(tfrs_model_fit(a, ds, &fo, ha), TFRS_OK);
+    ck_assert_int_eq(c.batches, 12);
+    ck_assert_int_eq(c.epochs, 3);
+    fo.progress = NULL;
+    ck_assert_int_eq(tfrs_model_fit(b, ds, &fo, hb), TFRS_OK);
+    ck_assert_mem_eq(ha, hb, sizeof(ha));
+    assert_same_params(a, b);
+    ck_assert(ha[2].loss < ha[0].loss);
+    ck_assert_double_eq_tol(ha[0].rmse * ha[0].rmse, ha[0].loss, 1e-9);  /* MSE, no weights */
+    ck_assert_double_eq(ha[0].total_loss, ha[0].loss + ha[0].regularization_loss);
+
+    /* evaluate: the pass loss does not depend on the batch size. */
+    ck_assert_int_eq(tfrs_model_evaluate(a, ds, 7, &ev), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_evaluate(a, ds, 0, &ev1), TFRS_OK);
+    ck_assert_uint_eq(ev.examples, 100);
+    ck_assert_double_eq_tol(ev.loss, ev1.loss, 1e-6);
+    ck_assert_double_eq_tol(ev.rmse, sqrt(ev.loss), 1e-6);
+
+    /* Cancel from the callback after 2 batches. */
+    c.batches = c.epochs = 0;
+    c.stop_after = 2;
+    fo.progress = on_progress;
+    ck_assert_int_eq(tfrs_model_fit(a, ds, &fo, ha), TFRS_ECANCELED);
+    ck_assert_int_eq(c.batches, 2);
+
+    /* Missing label column. */
+    ck_assert_int_eq(tfrs_model_set_label(b, "rating", NULL), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_fit(b, ds, &fo, NULL), TFRS_ENOTFOUND);
+    ck_assert_int_eq(tfrs_model_evaluate(b, ds, 0, &ev), TFRS_ENOTFOUND);
+    fo.batch_size = 0;
+    ck_assert_int_eq(tfrs_model_fit(a, ds, &fo, NULL), TFRS_EINVAL);
+
+    tfrs_model_free(a);
+    tfrs_model_free(b);
+    tfrs_dataset_free(ds);
+}
+END_TEST
+
+START_TEST(predict_strings_ids_and_blocks)
+{
+    tfrs_model *m = new_model(9, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
+    enum { N = 2500 };
+    static const char *vals[N * 2];
+    static int32_t ids[N * 2];
+    static float s_str[N], s_ids[N];
+    float one;
+
+    for (size_t i = 0; i < N; i++) {
+        vals[2 * i] = users[i % 4];
+        vals[2 * i + 1] = i % 7 == 0 ? "unknown item" : items[i % 5];
+        ids[2 * i] = (int32_t)(i % 4) + 1;
+        ids[2 * i + 1] = i % 7 == 0 ? 0 : (int32_t)(i % 5) + 1;
+    }
+    ck_assert_int_eq(tfrs_model_predict(m, vals, N, s_str), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_predict_ids(m, ids, N, s_ids), TFRS_OK);
+    ck_assert_mem_eq(s_str, s_ids, sizeof(s_str));
+    /* A row scored alone agrees with the same row inside a block. */
+    ck_assert_int_eq(tfrs_model_predict_ids(m, ids + 2 * 2049, 1, &one), TFRS_OK);
+    ck_assert_float_eq_tol(one, s_ids[2049], 1e-6f);
+    vals[3] = NULL;
+    ck_assert_int_eq(tfrs_model_predict(m, vals, N, s_str), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_model_predict(m, vals, 0, s_str), TFRS_EINVAL);
+    tfrs_model_free(m);
+}
+END_TEST
+
+START_TEST(rank_sorted_top_k_and_ties)
+{
+    tfrs_model *m = new_model(13, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
+    const char *query[2] = { "u2", NULL };
+    const char *cands[6] = { "a", "b", "c", "d", "e", "c" };
+    tfrs_scored out[6], top[2];
+    float expect[6];
+    size_t n = 0;
+
+    for (size_t i = 0; i < 6; i++) {
+        const char *row[2] = { "u2", cands[i] };
+        ck_assert_int_eq(tfrs_model_predict(m, row, 1, &expect[i]), TFRS_OK);
+    }
+    ck_assert_int_eq(tfrs_model_rank(m, query, "item", cands, 6, 0, out, &n), TFRS_OK);
+    ck_assert_uint_eq(n, 6);
+    for (size_t i = 0; i < 6; i++) {
+        ck_assert_float_eq_tol(out[i].score, expect[out[i].index], 1e-6f);
+        if (i > 0)
+            ck_assert(out[i - 1].score >= out[i].score);
+    }
+    /* "c" appears at 2 and 5 with the same score: index 2 comes first. */
+    for (size_t i = 0; i < 6; i++) {
+        if (out[i].index == 5) {
+            ck_assert(i > 0);
+            ck_assert_uint_eq(out[i - 1].index, 2);
+        }
+    }
+    ck_assert_int_eq(tfrs_model_rank(m, query, "item", cands, 6, 2, top, &n), TFRS_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_mem_eq(top, out, 2 * sizeof(*top));
+    ck_assert_int_eq(tfrs_model_rank(m, query, "genre", cands, 6, 2, top, &n), TFRS_ENOTFOUND);
+    ck_assert_uint_eq(n, 0);
+    query[0] = NULL;
+    ck_assert_int_eq(tfrs_model_rank(m, query, "item", cands, 6, 2, top, &n), TFRS_EINVAL);
+    tfrs_model_free(m);
+}
+END_TEST
+
+START_TEST(optimizer_change_rules)
+{
+    tfrs_model *m = new_model(2, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
+    tfrs_optimizer_options o;
+    double loss;
+
+    ck_assert_int_eq(tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION,
+                                                 TFRS_OPT_ADAM), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_OK);      /* no step yet */
+    ck_assert_ptr_nonnull(m->opt.params[0].slot[1]);
+    ck_assert_int_eq(tfrs_model_train_step(m, batch_ids, batch_labels, NULL, NB, &loss), TFRS_OK);
+    o.learning_rate = 0.5f;
+    ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_OK);      /* same kind */
+    ck_assert_float_eq(m->opt.o.learning_rate, 0.5f);
+    ck_assert_int_eq(tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION,
+                                                 TFRS_OPT_SGD), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_ESTATE);
+    o.learning_rate = 0.0f;
+    ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_EINVAL);
+    tfrs_model_free(m);
+}
+END_TEST
+
+static Suite *model_suite(void)
+{
+    Suite *s = suite_create("model");
+    TCase *tc;
+
+    tc = tcase_create("builder");
+    tcase_add_test(tc, builder_rules);
+    tcase_add_test(tc, optimizer_change_rules);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("gradients");
+    tcase_add_test(tc, gradients_mse);
+    tcase_add_test(tc, gradients_huber_with_l2);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("determinism");
+    tcase_add_test(tc, same_seed_bit_identical);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("nonfinite");
+    tcase_add_test(tc, nonfinite_label_rolls_back);
+    tcase_add_test(tc, huge_learning_rate_rolls_back);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("fit");
+    tcase_add_test(tc, fit_history_progress_and_determinism);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("inference");
+    tcase_add_test(tc, predict_strings_ids_and_blocks);
+    tcase_add_test(tc, rank_sorted_top_k_and_ties);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(model_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}
