@@ -226,7 +226,9 @@ TFRS_API int tfrs_dataset_add_column(tfrs_dataset *ds, const char *name, tfrs_co
 
 /* Appends one row.  `strings` holds one value per string column and `floats`
  * one per float column, each in column-creation order (either may be NULL
- * when there is no column of that type).  Strings are copied (interned). */
+ * when there is no column of that type).  Strings are copied (interned).
+ * TFRS_EINVAL if a string is NULL or not valid UTF-8 or a float is not
+ * finite; on failure the dataset is unchanged. */
 TFRS_API int tfrs_dataset_append(tfrs_dataset *ds, const char *const *strings, const float *floats);
 
 /* Number of rows / columns.  0 for NULL. */

@@ -8,6 +8,8 @@
  */
 #include "internal.h"
 
+__extension__ typedef unsigned __int128 u128;
+
 static uint64_t splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
@@ -60,13 +62,13 @@ float tfrs__rng_uniform(tfrs__rng *r, float lo, float hi)
 uint64_t tfrs__rng_below(tfrs__rng *r, uint64_t n)
 {
     /* Lemire's nearly divisionless method, 64x64 -> 128. */
-    unsigned __int128 m = (unsigned __int128)tfrs__rng_next(r) * n;
+    u128 m = (u128)tfrs__rng_next(r) * n;
     uint64_t low = (uint64_t)m;
 
     if (low < n) {
         uint64_t threshold = (0 - n) % n;
         while (low < threshold) {
-            m = (unsigned __int128)tfrs__rng_next(r) * n;
+            m = (u128)tfrs__rng_next(r) * n;
             low = (uint64_t)m;
         }
     }
