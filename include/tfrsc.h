@@ -464,7 +464,7 @@ typedef struct tfrs_ranking_task tfrs_ranking_task;
 typedef struct tfrs_task_options {
     unsigned int version;
     tfrs_loss    loss;          /* default TFRS_LOSS_MSE                      */
-    int          from_logits;   /* BCE only; default 1                        */
+    int          from_logits;   /* BCE only; default 0 (probabilities, Keras) */
     float        huber_delta;   /* Huber only; default 1.0                    */
     unsigned     metrics;       /* default TFRS_METRIC_RMSE                   */
 } tfrs_task_options;

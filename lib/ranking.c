@@ -41,7 +41,7 @@ int tfrs_task_options_init(tfrs_task_options *opts, unsigned int version)
     memset(opts, 0, sizeof(*opts));
     opts->version = version;
     opts->loss = TFRS_LOSS_MSE;
-    opts->from_logits = 1;
+    opts->from_logits = 0;
     opts->huber_delta = 1.0f;
     opts->metrics = TFRS_METRIC_RMSE;
     return TFRS_OK;

@@ -35,7 +35,7 @@ START_TEST(options_defaults)
     ck_assert_int_eq(tfrs_task_options_init(&o, TFRS_TASK_OPTIONS_VERSION), TFRS_OK);
     ck_assert_uint_eq(o.version, TFRS_TASK_OPTIONS_VERSION);
     ck_assert_int_eq(o.loss, TFRS_LOSS_MSE);
-    ck_assert_int_eq(o.from_logits, 1);
+    ck_assert_int_eq(o.from_logits, 0);
     ck_assert_float_eq(o.huber_delta, 1.0f);
     ck_assert_uint_eq(o.metrics, TFRS_METRIC_RMSE);
     /* NULL options mean the same defaults. */
