@@ -710,7 +710,17 @@ TFRS_API int tfrs_model_rank(const tfrs_model *model, const char *const *query,
 /* Writes the whole model (architecture, vocabularies, weights, and with
  * TFRS_SAVE_OPTIMIZER the optimizer state) to `path` in the safetensors
  * layout described in docs/file-format.md.  The file is replaced
- * atomically: on failure the previous file at `path` is unchanged. */
+ * atomically: the bytes go to a temporary file in the same directory, which
+ * is synced, closed and renamed over `path`, and then the directory is
+ * synced.  TFRS_OK means the new file is in place and durable.  TFRS_EIO
+ * (the message names the path, the failed step and the system error) means:
+ *   - before the rename: `path` is unchanged and the temporary file removed;
+ *   - after the rename, when syncing the directory failed: `path` already
+ *     holds the complete new file, but a crash or power loss may bring the
+ *     previous one back.  The message then says "may not survive a crash".
+ * Either way `path` holds a complete file, old or new, never a mix, and
+ * saving again is the remedy.  A process killed during a save may leave a
+ * "<path>.tmpXXXXXX" file behind, which can be deleted. */
 TFRS_API int tfrs_model_save(const tfrs_model *model, const char *path, unsigned flags);
 
 /* Loads a model saved by tfrs_model_save.  The loaded model predicts

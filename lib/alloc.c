@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "internal.h"
 
 static void *default_malloc(size_t size, void *payload)
@@ -28,24 +30,58 @@ static void default_free(void *ptr, void *payload)
 
 static tfrs_allocator allocator = { default_malloc, default_realloc, default_free, NULL };
 
+/* Allocations that failed in this thread (see tfrs__alloc_failures). */
+static _Thread_local unsigned long failures;
+
+/* cJSON (the model file's header) allocates through process-global hooks.
+ * While a custom allocator is installed they point here, so that save and
+ * load are accounted for and fail cleanly when the allocator fails. */
+static int cjson_hooked;
+
+static void *cjson_malloc(size_t size)
+{
+    return tfrs__malloc(size);
+}
+
+static void cjson_free(void *ptr)
+{
+    tfrs__free(ptr);
+}
+
 int tfrs_set_allocator(const tfrs_allocator *alloc)
 {
+    cJSON_Hooks hooks = { cjson_malloc, cjson_free };
+
     if (alloc == NULL) {
         allocator.malloc_fn = default_malloc;
         allocator.realloc_fn = default_realloc;
         allocator.free_fn = default_free;
         allocator.payload = NULL;
+        if (cjson_hooked)
+            cJSON_InitHooks(NULL);
+        cjson_hooked = 0;
         return TFRS_OK;
     }
     if (alloc->malloc_fn == NULL || alloc->free_fn == NULL)
         return tfrs__fail(TFRS_EINVAL, "tfrs_set_allocator: malloc_fn and free_fn are required");
     allocator = *alloc;
+    cJSON_InitHooks(&hooks);
+    cjson_hooked = 1;
     return TFRS_OK;
+}
+
+unsigned long tfrs__alloc_failures(void)
+{
+    return failures;
 }
 
 void *tfrs__malloc(size_t size)
 {
-    return allocator.malloc_fn(size == 0 ? 1 : size, allocator.payload);
+    void *p = allocator.malloc_fn(size == 0 ? 1 : size, allocator.payload);
+
+    if (p == NULL)
+        failures++;
+    return p;
 }
 
 void *tfrs__calloc(size_t n, size_t size)
@@ -53,8 +89,10 @@ void *tfrs__calloc(size_t n, size_t size)
     size_t bytes;
     void *p;
 
-    if (tfrs__mul(n, size, &bytes) < 0)
+    if (tfrs__mul(n, size, &bytes) < 0) {
+        failures++;
         return NULL;
+    }
     p = tfrs__malloc(bytes);
     if (p != NULL)
         memset(p, 0, bytes);
@@ -67,13 +105,17 @@ void *tfrs__realloc(void *ptr, size_t old_size, size_t size)
 
     if (size == 0)
         size = 1;
-    if (allocator.realloc_fn != NULL)
-        return allocator.realloc_fn(ptr, size, allocator.payload);
-    p = allocator.malloc_fn(size, allocator.payload);
-    if (p != NULL && ptr != NULL) {
-        memcpy(p, ptr, old_size < size ? old_size : size);
-        allocator.free_fn(ptr, allocator.payload);
+    if (allocator.realloc_fn != NULL) {
+        p = allocator.realloc_fn(ptr, size, allocator.payload);
+    } else {
+        p = allocator.malloc_fn(size, allocator.payload);
+        if (p != NULL && ptr != NULL) {
+            memcpy(p, ptr, old_size < size ? old_size : size);
+            allocator.free_fn(ptr, allocator.payload);
+        }
     }
+    if (p == NULL)
+        failures++;
     return p;
 }
 

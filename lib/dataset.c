@@ -915,19 +915,28 @@ typedef struct ml_item {
     size_t   title_off, title_len;   /* in the UTF-8 titles buffer     */
 } ml_item;
 
-typedef struct ml_items {
+struct tfrs__ml_items {
     ml_item *v;
     size_t   n;
     idmap    index;                  /* item id -> index into v        */
     char    *titles;
     size_t   tlen;
-} ml_items;
+};
+typedef struct tfrs__ml_items ml_items;
 
-static void ml_items_free(ml_items *t)
+void tfrs__ml_items_free(ml_items *t)
 {
+    if (t == NULL)
+        return;
     tfrs__free(t->v);
     tfrs__free(t->index.kv);
     tfrs__free(t->titles);
+    tfrs__free(t);
+}
+
+size_t tfrs__ml_items_count(const ml_items *t)
+{
+    return t == NULL ? 0 : t->n;
 }
 
 static size_t utoa(uint64_t v, char *out)
@@ -1155,13 +1164,126 @@ static int ml_parse_ratings(tfrs_dataset *ds, ml_items *t, idmap *users, char *b
     return TFRS_OK;
 }
 
+/* u.item text -> a new *out.  The loader's path names the text in messages. */
+static int ml_items_load(ml_items **out, char *buf, size_t len, loader *ld)
+{
+    ml_items *t = tfrs__calloc(1, sizeof(*t));
+    int rc;
+
+    *out = NULL;
+    if (t == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", ld->path);
+    rc = ml_parse_items(t, buf, len, ld);
+    if (rc < 0) {
+        tfrs__ml_items_free(t);
+        return rc;
+    }
+    *out = t;
+    return TFRS_OK;
+}
+
+/* u.data text joined with the items -> a new dataset *out. */
+static int ml_ratings_load(tfrs_dataset **out, ml_items *t, char *buf, size_t len, loader *ld)
+{
+    tfrs_dataset *ds = NULL;
+    idmap users;
+    int rc;
+
+    *out = NULL;
+    memset(&users, 0, sizeof(users));
+    /* The pool ids cached in the items belong to one dataset. */
+    for (size_t i = 0; i < t->n; i++)
+        t->v[i].movie_sid = t->v[i].title_sid = NO_ID;
+    rc = tfrs_dataset_create(&ds);
+    if (rc == 0)
+        rc = ml_parse_ratings(ds, t, &users, buf, len, ld);
+    tfrs__free(users.kv);
+    if (rc < 0) {
+        tfrs_dataset_free(ds);
+        return rc;
+    }
+    *out = ds;
+    return TFRS_OK;
+}
+
+static int load_options_check(const tfrs_load_options *opts, const char *what)
+{
+    if (opts != NULL && (opts->version == 0 || opts->version > TFRS_LOAD_OPTIONS_VERSION))
+        return tfrs__fail(TFRS_EINVAL, "%s: unknown options version %u", what, opts->version);
+    return TFRS_OK;
+}
+
+/* Checks the arguments of a buffer entry point and makes the writable,
+ * NUL-terminated copy of buf[0..len) that the parsers expect (as read_file
+ * gives). */
+static int buffer_begin(const void *out, const char *buf, size_t len, const char *name,
+                        const char *what, char **copy)
+{
+    size_t cap;
+
+    *copy = NULL;
+    if (out == NULL || name == NULL || (buf == NULL && len > 0))
+        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what,
+                          out == NULL ? "out" : name == NULL ? "name" : "buf");
+    if (tfrs__add(len, 1, &cap) < 0 || (*copy = tfrs__malloc(cap)) == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", name);
+    if (len > 0)
+        memcpy(*copy, buf, len);
+    (*copy)[len] = '\0';
+    return TFRS_OK;
+}
+
+int tfrs__parse_items(tfrs__ml_items **out, const char *buf, size_t len, const char *name,
+                      tfrs_load_options *opts)
+{
+    static const char what[] = "tfrs__parse_items";
+    loader ld = { name, opts != NULL && opts->skip_bad_lines, 0 };
+    char *copy;
+    int rc;
+
+    if (out != NULL)
+        *out = NULL;
+    rc = load_options_check(opts, what);
+    if (rc == 0)
+        rc = buffer_begin(out, buf, len, name, what, &copy);
+    if (rc < 0)
+        return rc;
+    rc = ml_items_load(out, copy, len, &ld);
+    if (opts != NULL)
+        opts->bad_lines = ld.bad;
+    tfrs__free(copy);
+    return rc;
+}
+
+int tfrs__parse_ratings(tfrs_dataset **out, tfrs__ml_items *items, const char *buf, size_t len,
+                        const char *name, tfrs_load_options *opts)
+{
+    static const char what[] = "tfrs__parse_ratings";
+    loader ld = { name, opts != NULL && opts->skip_bad_lines, 0 };
+    char *copy;
+    int rc;
+
+    if (out != NULL)
+        *out = NULL;
+    if (items == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: items is NULL", what);
+    rc = load_options_check(opts, what);
+    if (rc == 0)
+        rc = buffer_begin(out, buf, len, name, what, &copy);
+    if (rc < 0)
+        return rc;
+    rc = ml_ratings_load(out, items, copy, len, &ld);
+    if (opts != NULL)
+        opts->bad_lines = ld.bad;
+    tfrs__free(copy);
+    return rc;
+}
+
 int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir, tfrs_load_options *opts)
 {
     static const char what[] = "tfrs_dataset_load_movielens";
     char *item_path = NULL, *data_path = NULL, *buf = NULL;
-    ml_items items;
-    idmap users;
-    tfrs_dataset *ds = NULL;
+    ml_items *items = NULL;
     loader ld = { NULL, 0, 0 };
     size_t len;
     int rc;
@@ -1171,10 +1293,9 @@ int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir, tfrs_load_o
     *out = NULL;
     if (dir == NULL)
         return tfrs__fail(TFRS_EINVAL, "%s: dir is NULL", what);
-    if (opts != NULL && (opts->version == 0 || opts->version > TFRS_LOAD_OPTIONS_VERSION))
-        return tfrs__fail(TFRS_EINVAL, "%s: unknown options version %u", what, opts->version);
-    memset(&items, 0, sizeof(items));
-    memset(&users, 0, sizeof(users));
+    rc = load_options_check(opts, what);
+    if (rc < 0)
+        return rc;
     ld.skip = opts != NULL && opts->skip_bad_lines;
 
     item_path = join_path(dir, "u.item");
@@ -1187,28 +1308,20 @@ int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir, tfrs_load_o
     if (rc < 0)
         goto done;
     ld.path = item_path;
-    rc = ml_parse_items(&items, buf, len, &ld);
+    rc = ml_items_load(&items, buf, len, &ld);
     tfrs__free(buf);
     buf = NULL;
     if (rc < 0)
         goto done;
     rc = read_file(data_path, &buf, &len);
-    if (rc == 0)
-        rc = tfrs_dataset_create(&ds);
     if (rc < 0)
         goto done;
     ld.path = data_path;
-    rc = ml_parse_ratings(ds, &items, &users, buf, len, &ld);
-    if (rc < 0)
-        goto done;
-    *out = ds;
-    ds = NULL;
+    rc = ml_ratings_load(out, items, buf, len, &ld);
 done:
     if (opts != NULL)
         opts->bad_lines = ld.bad;
-    tfrs_dataset_free(ds);
-    ml_items_free(&items);
-    tfrs__free(users.kv);
+    tfrs__ml_items_free(items);
     tfrs__free(buf);
     tfrs__free(item_path);
     tfrs__free(data_path);
@@ -1320,18 +1433,58 @@ static int delimited_row(tfrs_dataset *ds, char *s, size_t n, size_t lineno, cha
     return TFRS_OK;
 }
 
+/* Header, then rows: buf[0..len) -> a new dataset *out. */
+static int delimited_load(tfrs_dataset **out, char *buf, size_t len,
+                          const tfrs_delimited_options *o, loader *ld)
+{
+    tfrs_dataset *ds = NULL;
+    field *f = NULL;
+    unsigned char *is_float = NULL;
+    line_iter it;
+    char *s;
+    size_t n;
+    int rc;
+
+    rc = tfrs_dataset_create(&ds);
+    if (rc < 0)
+        return rc;
+    lines_init(&it, buf, len);
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
+        it.p += 3;  /* UTF-8 byte order mark */
+    rc = delimited_header(ds, &it, o, ld, &f, &is_float);
+    if (rc == 0)
+        rc = reserve_rows(ds, count_lines(it.p, it.end));
+    while (rc == 0 && next_line(&it, &s, &n))
+        rc = delimited_row(ds, s, n, it.lineno, o->delimiter, f, is_float, ld);
+    tfrs__free(f);
+    tfrs__free(is_float);
+    if (rc < 0) {
+        tfrs_dataset_free(ds);
+        return rc;
+    }
+    *out = ds;
+    return TFRS_OK;
+}
+
+/* The options of a delimited entry point (NULL: defaults) into *o. */
+static int delimited_begin(const tfrs_delimited_options *opts, tfrs_delimited_options *o,
+                           const char *what)
+{
+    if (opts == NULL)
+        tfrs_delimited_options_init(o, TFRS_DELIMITED_OPTIONS_VERSION);
+    else
+        *o = *opts;
+    return delimited_options(o, what);
+}
+
 int tfrs_dataset_load_delimited(tfrs_dataset **out, const char *path,
                                 tfrs_delimited_options *opts)
 {
     static const char what[] = "tfrs_dataset_load_delimited";
     tfrs_delimited_options o;
-    tfrs_dataset *ds = NULL;
-    field *f = NULL;
-    unsigned char *is_float = NULL;
-    char *buf = NULL, *s;
-    size_t len, n;
+    char *buf = NULL;
+    size_t len;
     loader ld = { NULL, 0, 0 };
-    line_iter it;
     int rc;
 
     if (out == NULL)
@@ -1339,11 +1492,7 @@ int tfrs_dataset_load_delimited(tfrs_dataset **out, const char *path,
     *out = NULL;
     if (path == NULL)
         return tfrs__fail(TFRS_EINVAL, "%s: path is NULL", what);
-    if (opts == NULL)
-        tfrs_delimited_options_init(&o, TFRS_DELIMITED_OPTIONS_VERSION);
-    else
-        o = *opts;
-    rc = delimited_options(&o, what);
+    rc = delimited_begin(opts, &o, what);
     if (rc < 0)
         return rc;
     ld.path = path;
@@ -1351,27 +1500,33 @@ int tfrs_dataset_load_delimited(tfrs_dataset **out, const char *path,
 
     rc = read_file(path, &buf, &len);
     if (rc == 0)
-        rc = tfrs_dataset_create(&ds);
-    if (rc < 0)
-        goto done;
-    lines_init(&it, buf, len);
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-        it.p += 3;  /* UTF-8 byte order mark */
-    rc = delimited_header(ds, &it, &o, &ld, &f, &is_float);
-    if (rc == 0)
-        rc = reserve_rows(ds, count_lines(it.p, it.end));
-    while (rc == 0 && next_line(&it, &s, &n))
-        rc = delimited_row(ds, s, n, it.lineno, o.delimiter, f, is_float, &ld);
-    if (rc < 0)
-        goto done;
-    *out = ds;
-    ds = NULL;
-done:
+        rc = delimited_load(out, buf, len, &o, &ld);
     if (opts != NULL)
         opts->load.bad_lines = ld.bad;
-    tfrs_dataset_free(ds);
-    tfrs__free(f);
-    tfrs__free(is_float);
     tfrs__free(buf);
+    return rc;
+}
+
+int tfrs__load_delimited_buffer(tfrs_dataset **out, const char *buf, size_t len,
+                                const char *name, tfrs_delimited_options *opts)
+{
+    static const char what[] = "tfrs__load_delimited_buffer";
+    tfrs_delimited_options o;
+    char *copy;
+    loader ld = { name, 0, 0 };
+    int rc;
+
+    if (out != NULL)
+        *out = NULL;
+    rc = delimited_begin(opts, &o, what);
+    if (rc == 0)
+        rc = buffer_begin(out, buf, len, name, what, &copy);
+    if (rc < 0)
+        return rc;
+    ld.skip = o.load.skip_bad_lines;
+    rc = delimited_load(out, copy, len, &o, &ld);
+    if (opts != NULL)
+        opts->load.bad_lines = ld.bad;
+    tfrs__free(copy);
     return rc;
 }

@@ -26,36 +26,59 @@ static float sigmoidf(float z)
     return e / (1.0f + e);
 }
 
-static void act_forward(tfrs_activation act, float *y, size_t n)
+/* y[i, :] = act(y[i, :] + b) for B rows of n: bias and activation in one
+ * pass over the gemm's output, while it is still in cache. */
+static void bias_act_forward(tfrs_activation act, const float *b, float *y, size_t B, size_t n)
 {
-    switch (act) {
-    case TFRS_ACT_RELU:
-        for (size_t i = 0; i < n; i++)
-            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
-        break;
-    case TFRS_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++)
-            y[i] = sigmoidf(y[i]);
-        break;
-    case TFRS_ACT_LINEAR:
-        break;
+    for (size_t i = 0; i < B; i++) {
+        float *row = y + i * n;
+        switch (act) {
+        case TFRS_ACT_RELU:
+            for (size_t j = 0; j < n; j++) {
+                float v = row[j] + b[j];
+                row[j] = v > 0.0f ? v : 0.0f;   /* NaN stays NaN */
+            }
+            break;
+        case TFRS_ACT_SIGMOID:
+            for (size_t j = 0; j < n; j++)
+                row[j] = sigmoidf(row[j] + b[j]);
+            break;
+        case TFRS_ACT_LINEAR:
+            for (size_t j = 0; j < n; j++)
+                row[j] += b[j];
+            break;
+        }
     }
 }
 
-/* dy = act'(.) * dy, with the derivative expressed through the output y. */
-static void act_backward(tfrs_activation act, const float *y, float *dy, size_t n)
+/* dy = act'(.) * dy, with the derivative expressed through the output y,
+ * and db += the column sums of the new dy, in one pass. */
+static void act_backward_db(tfrs_activation act, const float *y, float *dy, float *db,
+                            size_t B, size_t n)
 {
-    switch (act) {
-    case TFRS_ACT_RELU:
-        for (size_t i = 0; i < n; i++)
-            dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-        break;
-    case TFRS_ACT_SIGMOID:
-        for (size_t i = 0; i < n; i++)
-            dy[i] = dy[i] * y[i] * (1.0f - y[i]);
-        break;
-    case TFRS_ACT_LINEAR:
-        break;
+    for (size_t i = 0; i < B; i++) {
+        const float *yr = y + i * n;
+        float *dr = dy + i * n;
+        switch (act) {
+        case TFRS_ACT_RELU:
+            for (size_t j = 0; j < n; j++) {
+                float g = yr[j] > 0.0f ? dr[j] : 0.0f;
+                dr[j] = g;
+                db[j] += g;
+            }
+            break;
+        case TFRS_ACT_SIGMOID:
+            for (size_t j = 0; j < n; j++) {
+                float g = dr[j] * yr[j] * (1.0f - yr[j]);
+                dr[j] = g;
+                db[j] += g;
+            }
+            break;
+        case TFRS_ACT_LINEAR:
+            for (size_t j = 0; j < n; j++)
+                db[j] += dr[j];
+            break;
+        }
     }
 }
 
@@ -106,25 +129,17 @@ void tfrs__dense_init(tfrs_dense *d, tfrs__rng *r)
 /* y = act(x W + b)    x:[B,in]  W:[in,out]  b:[out]  y:[B,out] */
 void tfrs__dense_forward(const tfrs_dense *d, const float *x, size_t B, float *y)
 {
-    for (size_t i = 0; i < B; i++)
-        memcpy(y + i * d->out, d->b, d->out * sizeof(float));
-    tfrs__gemm(0, 0, B, d->out, d->in, 1.0f, x, d->in, d->w, d->out, 1.0f, y, d->out);
-    act_forward(d->act, y, B * d->out);
+    tfrs__gemm(0, 0, B, d->out, d->in, 1.0f, x, d->in, d->w, d->out, 0.0f, y, d->out);
+    bias_act_forward(d->act, d->b, y, B, d->out);
 }
 
 /* dy:[B,out] is rewritten in place as act'(y) * dy.  dx may be NULL. */
 void tfrs__dense_backward(tfrs_dense *d, const float *x, const float *y, float *dy,
                           size_t B, float *dx)
 {
-    act_backward(d->act, y, dy, B * d->out);
+    act_backward_db(d->act, y, dy, d->db, B, d->out);
     /* dW += x^T dy    [in,B] [B,out] */
     tfrs__gemm(1, 0, d->in, d->out, B, 1.0f, x, d->in, dy, d->out, 1.0f, d->dw, d->out);
-    /* db += sum over the batch of dy */
-    for (size_t i = 0; i < B; i++) {
-        const float *row = dy + i * d->out;
-        for (size_t j = 0; j < d->out; j++)
-            d->db[j] += row[j];
-    }
     /* dx = dy W^T    [B,out] [out,in] */
     if (dx != NULL)
         tfrs__gemm(0, 1, B, d->in, d->out, 1.0f, dy, d->out, d->w, d->out, 0.0f, dx, d->in);

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>   /* mode_t, ssize_t */
 
 #include "tfrsc.h"
 
@@ -40,6 +41,11 @@ void *tfrs__calloc(size_t n, size_t size);
 void *tfrs__realloc(void *ptr, size_t old_size, size_t size);
 void  tfrs__free(void *ptr);
 char *tfrs__strdup(const char *s);
+/* Number of allocations that have failed in the calling thread so far.  A
+ * caller of code that cannot report out-of-memory itself (cJSON's parser
+ * returns NULL for both bad input and a failed allocation) compares it
+ * before and after to tell the two apart. */
+unsigned long tfrs__alloc_failures(void);
 
 /* *out = a * b; returns -1 on overflow (and leaves *out undefined). */
 int tfrs__mul(size_t a, size_t b, size_t *out);
@@ -101,6 +107,23 @@ uint64_t tfrs__fnv1a64(const void *data, size_t n);
 /* 1 if the n bytes are valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 int tfrs__utf8_valid(const char *s, size_t n);
 
+/* ---- dataset.c: text parsers from memory ------------------------------- */
+
+/* The file loaders read their files and run the same code as these.  `name`
+ * stands for the file in messages ("name:line: reason"); buf need not be
+ * NUL-terminated (it is copied).  opts as for the file loaders; bad_lines
+ * counts the lines skipped by that one call. */
+typedef struct tfrs__ml_items tfrs__ml_items;   /* parsed u.item */
+int    tfrs__parse_items(tfrs__ml_items **out, const char *buf, size_t len, const char *name,
+                         tfrs_load_options *opts);
+size_t tfrs__ml_items_count(const tfrs__ml_items *items);
+void   tfrs__ml_items_free(tfrs__ml_items *items);     /* NULL is a no-op */
+/* u.data joined with items (which caches pool ids: one call at a time). */
+int    tfrs__parse_ratings(tfrs_dataset **out, tfrs__ml_items *items, const char *buf,
+                           size_t len, const char *name, tfrs_load_options *opts);
+int    tfrs__load_delimited_buffer(tfrs_dataset **out, const char *buf, size_t len,
+                                   const char *name, tfrs_delimited_options *opts);
+
 /* ---- embedding.c ------------------------------------------------------- */
 
 struct tfrs_embedding {
@@ -148,10 +171,12 @@ int  tfrs__act_valid(int act);
 
 /* ---- ranking.c --------------------------------------------------------- */
 
-/* Mean loss of a batch and its gradient (dpred may be NULL); weights may be
- * NULL.  Inputs are not validated here. */
+/* Loss of n examples divided by `denom` (the batch size; n for a whole
+ * batch, more when the batch is processed in slices) and its gradient
+ * dpred = d loss / d pred (may be NULL); weights may be NULL.  Summing the
+ * slices' losses gives the batch's mean loss.  Inputs are not validated. */
 void tfrs__task_loss(const tfrs_task_options *o, const float *pred, const float *labels,
-                     const float *weights, size_t n, double *loss, float *dpred);
+                     const float *weights, size_t n, size_t denom, double *loss, float *dpred);
 /* Validates options (returns a status and message). */
 int  tfrs__task_options_check(const tfrs_task_options *o);
 
@@ -214,10 +239,13 @@ struct tfrs_model {
     tfrs__optimizer   opt;         /* params/slots exist after build     */
     size_t            concat_dim;  /* sum of the features' dims          */
     uint64_t          epochs_done; /* fit epochs completed (shuffle RNG) */
-    /* Training workspace, grown to the largest batch seen. */
-    size_t            ws_batch;
+    /* Training workspace: forward and backward buffers of one slice of
+     * TFRS__SLICE rows, and the scores of the largest batch seen. */
+    size_t            ws_batch;    /* rows the slice buffers hold        */
     float            *ws;
     float           **ws_ptrs;     /* 2 * nlayers: ys then dys           */
+    size_t            scores_cap;
+    float            *scores;      /* scores of the current batch        */
 };
 
 /* TFRS_ESTATE unless built. */
@@ -235,10 +263,37 @@ float *tfrs__model_forward(const tfrs_model *m, const int32_t *ids, size_t B, fl
 /* Rows per block when a const call (predict, rank, test_step) processes a
  * large n in pieces with per-call scratch. */
 #define TFRS__BLOCK 1024
+/* Rows per slice of a training batch: each slice goes through forward and
+ * backward while its activations are still in cache; the gradients of the
+ * slices add up to the batch's gradient. */
+#ifndef TFRS__SLICE
+#define TFRS__SLICE 256
+#endif
 /* Per-call forward scratch for B rows: *ws (tfrs__model_ws_floats(m, B, 0)
  * floats) and *ys (nlayers pointers); both freed with tfrs__free. */
 int    tfrs__scratch_alloc(const tfrs_model *m, size_t B, float **ws, float ***ys);
 /* sum_j l2_j * sum(W_j^2) */
 double tfrs__model_regularization(const tfrs_model *m);
+
+/* ---- serialize.c ------------------------------------------------------- */
+
+/* The system calls of tfrs_model_save, in the order a successful save makes
+ * them: open (the temporary file, again on EEXIST), write (until all bytes
+ * are out), fsync, close, rename, then open, fsync and close of the
+ * directory; on a failure before the rename, close and unlink clean up.
+ * Each behaves as its POSIX namesake (return value and errno).  Tests swap
+ * them to inject failures and crashes at every step. */
+typedef struct tfrs__io {
+    int     (*open)(const char *path, int flags, mode_t mode);
+    ssize_t (*write)(int fd, const void *buf, size_t n);
+    int     (*fsync)(int fd);
+    int     (*close)(int fd);
+    int     (*rename)(const char *from, const char *to);
+    int     (*unlink)(const char *path);
+} tfrs__io;
+
+/* Copies *io into the table tfrs_model_save uses; NULL restores the POSIX
+ * functions.  Global and unsynchronised: call it only while no save runs. */
+void tfrs__set_io(const tfrs__io *io);
 
 #endif /* TFRS_INTERNAL_H */

@@ -67,8 +67,11 @@ static void unbuild(tfrs_model *m)
     }
     tfrs__free(m->ws);
     tfrs__free(m->ws_ptrs);
+    tfrs__free(m->scores);
     m->ws = NULL;
     m->ws_ptrs = NULL;
+    m->scores = NULL;
+    m->scores_cap = 0;
     m->ws_batch = 0;
     m->built = 0;
 }

@@ -11,6 +11,7 @@
  * both passes is the same function, so a step that passes the check writes
  * exactly the values that were checked.
  */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -114,59 +115,76 @@ int tfrs__optimizer_init_slots(tfrs__optimizer *opt)
     return TFRS_OK;
 }
 
-/* Updates n contiguous values (or, with apply = 0, only checks that the
- * update would be finite).  Returns 1 if every new value is finite. */
-static int update_span(const step_consts *c, float *w, const float *g, float *s0, float *s1,
-                       size_t n, int apply)
+/* 1 if v is neither NaN nor infinite; branch-free so that loops vectorize. */
+static inline int finite1(float v)
 {
+    return fabsf(v) <= FLT_MAX;
+}
+
+/* Updates n contiguous values (or, with apply = 0, only checks that the
+ * update would be finite).  Returns 1 if every new value is finite.  The
+ * loops are written without branches so that the compiler vectorizes them
+ * (sqrtf is vectorizable because the library is built -fno-math-errno). */
+static int update_span(const step_consts *c, float *restrict w, const float *restrict g,
+                       float *restrict s0, float *restrict s1, size_t n, int apply)
+{
+    const float lr = c->lr, eps = c->eps, mom = c->momentum, b1 = c->b1, b2 = c->b2;
+    const float lr_t = c->lr_t;
     int ok = 1;
 
     switch (c->kind) {
     case TFRS_OPT_ADAGRAD:
-        for (size_t i = 0; i < n; i++) {
-            float acc = s0[i] + g[i] * g[i];
-            float nw = w[i] - c->lr * g[i] / (sqrtf(acc) + c->eps);
-            if (apply) {
+        if (apply) {
+            for (size_t i = 0; i < n; i++) {
+                float acc = s0[i] + g[i] * g[i];
                 s0[i] = acc;
-                w[i] = nw;
-            } else {
-                ok &= isfinite(acc) && isfinite(nw);
+                w[i] = w[i] - lr * g[i] / (sqrtf(acc) + eps);
+            }
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                float acc = s0[i] + g[i] * g[i];
+                float nw = w[i] - lr * g[i] / (sqrtf(acc) + eps);
+                ok &= finite1(acc) & finite1(nw);
             }
         }
         break;
     case TFRS_OPT_SGD:
-        if (c->momentum == 0.0f) {
+        if (mom == 0.0f) {
+            if (apply) {
+                for (size_t i = 0; i < n; i++)
+                    w[i] = w[i] - lr * g[i];
+            } else {
+                for (size_t i = 0; i < n; i++)
+                    ok &= finite1(w[i] - lr * g[i]);
+            }
+        } else if (apply) {
             for (size_t i = 0; i < n; i++) {
-                float nw = w[i] - c->lr * g[i];
-                if (apply)
-                    w[i] = nw;
-                else
-                    ok &= isfinite(nw);
+                float v = mom * s0[i] - lr * g[i];
+                s0[i] = v;
+                w[i] = w[i] + v;
             }
         } else {
             for (size_t i = 0; i < n; i++) {
-                float v = c->momentum * s0[i] - c->lr * g[i];
-                float nw = w[i] + v;
-                if (apply) {
-                    s0[i] = v;
-                    w[i] = nw;
-                } else {
-                    ok &= isfinite(v) && isfinite(nw);
-                }
+                float v = mom * s0[i] - lr * g[i];
+                ok &= finite1(v) & finite1(w[i] + v);
             }
         }
         break;
     case TFRS_OPT_ADAM:
-        for (size_t i = 0; i < n; i++) {
-            float m = c->b1 * s0[i] + (1.0f - c->b1) * g[i];
-            float v = c->b2 * s1[i] + (1.0f - c->b2) * g[i] * g[i];
-            float nw = w[i] - c->lr_t * m / (sqrtf(v) + c->eps);
-            if (apply) {
+        if (apply) {
+            for (size_t i = 0; i < n; i++) {
+                float m = b1 * s0[i] + (1.0f - b1) * g[i];
+                float v = b2 * s1[i] + (1.0f - b2) * g[i] * g[i];
                 s0[i] = m;
                 s1[i] = v;
-                w[i] = nw;
-            } else {
-                ok &= isfinite(m) && isfinite(v) && isfinite(nw);
+                w[i] = w[i] - lr_t * m / (sqrtf(v) + eps);
+            }
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                float m = b1 * s0[i] + (1.0f - b1) * g[i];
+                float v = b2 * s1[i] + (1.0f - b2) * g[i] * g[i];
+                float nw = w[i] - lr_t * m / (sqrtf(v) + eps);
+                ok &= finite1(m) & finite1(v) & finite1(nw);
             }
         }
         break;

@@ -107,9 +107,9 @@ static double example_loss(const tfrs_task_options *o, float pf, float yf, doubl
 }
 
 void tfrs__task_loss(const tfrs_task_options *o, const float *pred, const float *labels,
-                     const float *weights, size_t n, double *loss, float *dpred)
+                     const float *weights, size_t n, size_t denom, double *loss, float *dpred)
 {
-    double sum = 0.0, inv_n = 1.0 / (double)n;
+    double sum = 0.0, inv_n = 1.0 / (double)denom;
 
     for (size_t i = 0; i < n; i++) {
         double w = weights != NULL ? weights[i] : 1.0, g;
@@ -171,7 +171,7 @@ int tfrs_ranking_task_loss(const tfrs_ranking_task *task, const float *pred,
         return tfrs__fail(TFRS_EINVAL, "tfrs_ranking_task_loss: NULL argument");
     if (n == 0)
         return tfrs__fail(TFRS_EINVAL, "tfrs_ranking_task_loss: n must be > 0");
-    tfrs__task_loss(&task->o, pred, labels, weights, n, loss, dpred);
+    tfrs__task_loss(&task->o, pred, labels, weights, n, n, loss, dpred);
     return TFRS_OK;
 }
 

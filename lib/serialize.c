@@ -546,8 +546,9 @@ static void add_u64(cJSON *obj, const char *key, uint64_t v, int *ok)
     add_str(obj, key, buf, ok);
 }
 
-/* Prints a JSON tree unformatted into a tfrs__malloc'ed string (cJSON's
- * own allocations do not go through tfrs_set_allocator). */
+/* Prints a JSON tree unformatted into a tfrs__malloc'ed string.  (cJSON
+ * allocates through tfrs_set_allocator's allocator only while a custom one
+ * is installed, so its strings are copied rather than handed out.) */
 static char *print_json(const cJSON *j)
 {
     char *s = j != NULL ? cJSON_PrintUnformatted(j) : NULL;
@@ -726,16 +727,82 @@ done:
 
 /* ---- atomic file replacement ------------------------------------------ */
 
+static int sys_open(const char *path, int flags, mode_t mode)
+{
+    return open(path, flags, mode);
+}
+
+static const tfrs__io io_posix = { sys_open, write, fsync, close, rename, unlink };
+static tfrs__io io = { sys_open, write, fsync, close, rename, unlink };
+
+void tfrs__set_io(const tfrs__io *ops)
+{
+    io = ops != NULL ? *ops : io_posix;
+}
+
+/* The calls below retry on EINTR, except close: after close fails with
+ * EINTR the descriptor is gone on Linux (and unspecified by POSIX before
+ * 2024), so retrying could close another thread's file.  We only close
+ * after a successful fsync, so the data are safe either way. */
+
+static int io_open(const char *path, int flags, mode_t mode)
+{
+    int fd;
+
+    while ((fd = io.open(path, flags, mode)) < 0 && errno == EINTR)
+        ;
+    return fd;
+}
+
+static int io_fsync(int fd)
+{
+    int rc;
+
+    while ((rc = io.fsync(fd)) < 0 && errno == EINTR)
+        ;
+    return rc;
+}
+
+static int io_close(int fd)
+{
+    return io.close(fd) < 0 && errno != EINTR ? -1 : 0;
+}
+
+static int io_rename(const char *from, const char *to)
+{
+    int rc;
+
+    while ((rc = io.rename(from, to)) < 0 && errno == EINTR)
+        ;
+    return rc;
+}
+
+/* Cleanup after an earlier failure: errors are not reported (the first
+ * error is), and errno is preserved. */
+static void io_discard(int fd, const char *tmp)
+{
+    int e = errno;
+
+    if (fd >= 0)
+        io.close(fd);
+    if (tmp != NULL)
+        while (io.unlink(tmp) < 0 && errno == EINTR)
+            ;
+    errno = e;
+}
+
+/* Writes all n bytes: short writes continue where they stopped, EINTR is
+ * retried, and a write that makes no progress is an I/O error. */
 static int write_all(int fd, const unsigned char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(fd, p, n > (size_t)SSIZE_MAX ? (size_t)SSIZE_MAX : n);
+        ssize_t w = io.write(fd, p, n > (size_t)SSIZE_MAX ? (size_t)SSIZE_MAX : n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
             return -1;
         }
-        if (w == 0) {
+        if (w == 0 || (size_t)w > n) {
             errno = EIO;
             return -1;
         }
@@ -771,7 +838,7 @@ static int open_temp(char *tmp, const char *path, size_t plen)
             x /= 62;
         }
         tmp[plen + 10] = '\0';
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        fd = io_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd >= 0 || errno != EEXIST)
             return fd;
     }
@@ -780,8 +847,9 @@ static int open_temp(char *tmp, const char *path, size_t plen)
 }
 
 /* fsync of the directory holding path, so that the rename is durable.
- * File systems that cannot sync directories (EINVAL) are not an error. */
-static int sync_dir(const char *path, char *dir, size_t plen)
+ * File systems that cannot sync directories (EINVAL) are not an error.
+ * Returns 0 or an errno value; *step names the call that failed. */
+static int sync_dir(const char *path, char *dir, const char **step)
 {
     const char *slash = strrchr(path, '/');
     int fd, err = 0;
@@ -794,22 +862,29 @@ static int sync_dir(const char *path, char *dir, size_t plen)
         memcpy(dir, path, (size_t)(slash - path));
         dir[slash - path] = '\0';
     }
-    (void)plen;
-    fd = open(dir, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    *step = "open its directory";
+    if ((fd = io_open(dir, O_RDONLY | O_CLOEXEC, 0)) < 0)
         return errno;
-    if (fsync(fd) < 0 && errno != EINVAL)
+    *step = "sync its directory";
+    if (io_fsync(fd) < 0 && errno != EINVAL)
         err = errno;
-    close(fd);
+    if (io_close(fd) < 0 && err == 0) {
+        *step = "close its directory";
+        err = errno;
+    }
     return err;
 }
 
+/* Until the rename, a failure removes the temporary file and leaves path
+ * alone.  After it, path holds the new file; a failing directory sync
+ * means the rename may not survive a power loss, which is reported as
+ * TFRS_EIO too (see tfrs_model_save in tfrsc.h). */
 static int write_atomic(const char *path, const unsigned char *buf, size_t len)
 {
     size_t plen = strlen(path);
     char *tmp = NULL, *dir = NULL;
     const char *step = "create a temporary file for";
-    int fd = -1, err = 0, rc = TFRS_OK, created = 0;
+    int fd = -1, err = 0, rc = TFRS_OK;
 
     tmp = tfrs__malloc(plen + 16);
     dir = tfrs__malloc(plen + 2);
@@ -817,45 +892,33 @@ static int write_atomic(const char *path, const unsigned char *buf, size_t len)
         rc = tfrs__fail(TFRS_ENOMEM, "tfrs_model_save: out of memory");
         goto done;
     }
-    fd = open_temp(tmp, path, plen);
-    if (fd < 0) {
+    if ((fd = open_temp(tmp, path, plen)) < 0) {
         err = errno;
-        goto io_error;
+        goto no_file;
     }
-    created = 1;
     step = "write";
-    if (write_all(fd, buf, len) < 0) {
-        err = errno;
+    if (write_all(fd, buf, len) < 0)
         goto io_error;
-    }
     step = "sync";
-    if (fsync(fd) < 0) {
-        err = errno;
+    if (io_fsync(fd) < 0)
         goto io_error;
-    }
     step = "close";
-    if (close(fd) < 0) {
-        fd = -1;
-        err = errno;
+    if (io_close(fd) < 0) {
+        fd = -1;        /* whatever close reports, the descriptor is gone */
         goto io_error;
     }
     fd = -1;
     step = "rename the temporary file onto";
-    if (rename(tmp, path) < 0) {
-        err = errno;
+    if (io_rename(tmp, path) < 0)
         goto io_error;
-    }
-    /* The new file is in place; a failing directory sync only means that
-     * its durability across a crash is not guaranteed. */
-    if ((err = sync_dir(path, dir, plen)) != 0)
-        rc = tfrs__fail(TFRS_EIO, "tfrs_model_save: '%s' was written but syncing its "
-                        "directory failed: %s", path, strerror(err));
+    if ((err = sync_dir(path, dir, &step)) != 0)
+        rc = tfrs__fail(TFRS_EIO, "tfrs_model_save: '%s' was replaced, but cannot %s, so the "
+                        "replacement may not survive a crash: %s", path, step, strerror(err));
     goto done;
 io_error:
-    if (fd >= 0)
-        close(fd);
-    if (created)
-        unlink(tmp);
+    err = errno;
+    io_discard(fd, tmp);
+no_file:
     rc = tfrs__fail(TFRS_EIO, "tfrs_model_save: cannot %s '%s': %s", step, path, strerror(err));
 done:
     tfrs__free(tmp);
@@ -957,6 +1020,7 @@ static int read_header(reader *r, const unsigned char *buf, size_t size)
     char *text;
     const char *end;
     const cJSON *c;
+    unsigned long failed;
     int rc;
 
     if (size < 8)
@@ -980,6 +1044,7 @@ static int read_header(reader *r, const unsigned char *buf, size_t size)
         return tfrs__fail(TFRS_ENOMEM, "model file: out of memory for the header");
     memcpy(text, buf + 8, (size_t)n);
     text[n] = '\0';
+    failed = tfrs__alloc_failures();  /* cJSON's NULL may mean out of memory */
     r->root = cJSON_ParseWithLengthOpts(text, (size_t)n, &end, 0);
     if (r->root != NULL)
         for (; end < text + n; end++)
@@ -987,6 +1052,8 @@ static int read_header(reader *r, const unsigned char *buf, size_t size)
                 break;
     rc = r->root == NULL || end != text + n || !cJSON_IsObject(r->root) ? -1 : 0;
     tfrs__free(text);
+    if (r->root == NULL && tfrs__alloc_failures() != failed)
+        return tfrs__fail(TFRS_ENOMEM, "model file: out of memory parsing the header");
     if (rc != 0)
         return BAD("the header is not a JSON object followed by spaces");
     if ((rc = unique_keys(r->root)) != 0)
@@ -1105,6 +1172,7 @@ static int read_state(reader *r)
     const char *train_s = get_str(r->meta, "training");
     char hex[16];
     cJSON *t;
+    unsigned long failed;
     int rc = TFRS_OK;
 
     snprintf(hex, sizeof(hex), "%08lx", (unsigned long)crc32_buf(r->data, r->dlen));
@@ -1116,9 +1184,11 @@ static int read_state(reader *r)
     if (opt_s == NULL || (strcmp(opt_s, "0") != 0 && strcmp(opt_s, "1") != 0))
         return BAD("metadata \"optimizer_state\" is not \"0\" or \"1\"");
     r->with_opt = opt_s[0] == '1';
+    failed = tfrs__alloc_failures();
     t = train_s != NULL && json_small_enough(train_s, strlen(train_s)) ? cJSON_Parse(train_s)
                                                                        : NULL;
-    if (t != NULL && (rc = unique_keys(t)) == TFRS_ENOMEM) {
+    if ((t == NULL && tfrs__alloc_failures() != failed) ||
+        (t != NULL && (rc = unique_keys(t)) == TFRS_ENOMEM)) {
         cJSON_Delete(t);
         return tfrs__fail(TFRS_ENOMEM, "model file: out of memory");
     }
@@ -1249,11 +1319,15 @@ static int read_arch(reader *r, arch *a)
 {
     const char *s = get_str(r->meta, "architecture");
     const cJSON *w;
+    unsigned long failed;
     int rc;
 
     if (s != NULL && !json_small_enough(s, strlen(s)))
         return BAD("the architecture has more than %d JSON values", JSON_VALUES_MAX);
+    failed = tfrs__alloc_failures();
     r->arch_root = s != NULL ? cJSON_Parse(s) : NULL;
+    if (r->arch_root == NULL && tfrs__alloc_failures() != failed)
+        return tfrs__fail(TFRS_ENOMEM, "model file: out of memory parsing the architecture");
     if (!cJSON_IsObject(r->arch_root))
         return BAD("metadata \"architecture\" is not a JSON object");
     if ((rc = unique_keys(r->arch_root)) != 0)

@@ -25,75 +25,86 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Grows the training workspace to B rows.  Allocates only when B exceeds
- * every batch seen so far. */
+/* Makes room for a batch of B rows: the slice buffers (allocated once) and
+ * the batch's scores (grown only when B exceeds every batch seen). */
 static int reserve_workspace(tfrs_model *m, size_t B)
 {
-    size_t nfloats, bytes;
-    float *ws;
+    size_t S = B < TFRS__SLICE ? B : TFRS__SLICE;
 
-    if (B <= m->ws_batch)
-        return TFRS_OK;
     if (m->ws_ptrs == NULL) {
         m->ws_ptrs = tfrs__calloc(2 * m->nlayers, sizeof(*m->ws_ptrs));
         if (m->ws_ptrs == NULL)
             return tfrs__fail(TFRS_ENOMEM, "train: out of memory");
     }
-    nfloats = tfrs__model_ws_floats(m, 1, 1);
-    if (tfrs__mul(nfloats, B, &nfloats) < 0 || tfrs__mul(nfloats, sizeof(float), &bytes) < 0)
-        return tfrs__fail(TFRS_ENOMEM, "train: batch of %zu rows is too large", B);
-    ws = tfrs__malloc(bytes);
-    if (ws == NULL)
+    if (S > m->ws_batch) {
+        float *ws = tfrs__calloc(tfrs__model_ws_floats(m, TFRS__SLICE, 1), sizeof(float));
+        if (ws == NULL)
+            return tfrs__fail(TFRS_ENOMEM, "train: out of memory for the slice buffers");
+        tfrs__free(m->ws);
+        m->ws = ws;
+        m->ws_batch = TFRS__SLICE;
+    }
+    if (tfrs__grow((void **)&m->scores, &m->scores_cap, B, sizeof(float)) < 0)
         return tfrs__fail(TFRS_ENOMEM, "train: out of memory for a batch of %zu rows", B);
-    tfrs__free(m->ws);
-    m->ws = ws;
-    m->ws_batch = B;
     return TFRS_OK;
 }
 
+/* Forward and backward of one slice of S rows of a B-row batch: adds the
+ * slice's gradients into the layers, writes its scores, returns its part of
+ * the batch loss. */
+static double slice_step(tfrs_model *m, const int32_t *ids, const float *labels,
+                         const float *weights, size_t S, size_t B, float *scores)
+{
+    float **ys = m->ws_ptrs, **dys = m->ws_ptrs + m->nlayers, *x0, *dx0, *s;
+    size_t L = m->nlayers, off = 0;
+    double loss;
+
+    s = tfrs__model_forward(m, ids, S, m->ws, &x0, ys);
+    memcpy(scores, s, S * sizeof(float));
+
+    /* Backward buffers follow the forward ones: dx0 [S, D], dy_j [S, u_j]. */
+    dx0 = m->ws + tfrs__model_ws_floats(m, m->ws_batch, 0);
+    dys[0] = dx0 + S * m->concat_dim;
+    for (size_t j = 1; j < L; j++)
+        dys[j] = dys[j - 1] + S * m->layers[j - 1].units;
+
+    tfrs__task_loss(&m->task, s, labels, weights, S, B, &loss, dys[L - 1]);
+    for (size_t j = L; j-- > 0;) {
+        const float *x = j > 0 ? ys[j - 1] : x0;
+        float *dx = j > 0 ? dys[j - 1] : dx0;
+        tfrs__dense_backward(m->layers[j].dense, x, ys[j], dys[j], S, dx);
+    }
+    for (size_t f = 0; f < m->nfeat; f++) {
+        tfrs__embedding_scatter_add(m->feat[f].emb, ids + f, m->nfeat, S, dx0 + off,
+                                    m->concat_dim);
+        off += m->feat[f].dim;
+    }
+    return loss;
+}
+
 /* One update on B rows whose ids are valid.  *scores_out points at the B
- * scores of the forward pass (inside the workspace, valid until the next
- * step). */
+ * scores of the forward pass (model-owned, valid until the next step). */
 static int step(tfrs_model *m, const int32_t *ids, const float *labels, const float *weights,
                 size_t B, double *loss_out, const float **scores_out)
 {
-    float **ys, **dys, *x0, *dx0, *scores;
-    size_t L = m->nlayers, off = 0;
-    double loss;
+    double loss = 0.0;
     int rc;
 
     if ((rc = reserve_workspace(m, B)) != TFRS_OK)
         return rc;
-    ys = m->ws_ptrs;
-    dys = m->ws_ptrs + L;
-    scores = tfrs__model_forward(m, ids, B, m->ws, &x0, ys);
-
-    /* Backward buffers follow the forward ones: dx0 [B, D], dy_j [B, u_j]. */
-    dx0 = m->ws + tfrs__model_ws_floats(m, B, 0);
-    dys[0] = dx0 + B * m->concat_dim;
-    for (size_t j = 1; j < L; j++)
-        dys[j] = dys[j - 1] + B * m->layers[j - 1].units;
-
     for (size_t f = 0; f < m->nfeat; f++)
         tfrs_embedding_zero_grad(m->feat[f].emb);
-    for (size_t j = 0; j < L; j++)
+    for (size_t j = 0; j < m->nlayers; j++)
         tfrs_dense_zero_grad(m->layers[j].dense);
 
-    tfrs__task_loss(&m->task, scores, labels, weights, B, &loss, dys[L - 1]);
+    for (size_t i = 0; i < B; i += TFRS__SLICE) {
+        size_t S = B - i < TFRS__SLICE ? B - i : TFRS__SLICE;
+        loss += slice_step(m, ids + i * m->nfeat, labels + i, weights != NULL ? weights + i : NULL,
+                           S, B, m->scores + i);
+    }
     if (!isfinite(loss))
         return tfrs__fail(TFRS_ENONFINITE, "train: the batch loss is %s; step skipped, "
                           "parameters unchanged", isnan(loss) ? "NaN" : "infinite");
-
-    for (size_t j = L; j-- > 0;) {
-        const float *x = j > 0 ? ys[j - 1] : x0;
-        float *dx = j > 0 ? dys[j - 1] : dx0;
-        tfrs__dense_backward(m->layers[j].dense, x, ys[j], dys[j], B, dx);
-    }
-    for (size_t f = 0; f < m->nfeat; f++) {
-        tfrs__embedding_scatter_add(m->feat[f].emb, ids + f, m->nfeat, B, dx0 + off,
-                                    m->concat_dim);
-        off += m->feat[f].dim;
-    }
     /* d/dW of l2 * sum(W^2) */
     for (size_t k = 0; k < m->opt.nparams; k++) {
         tfrs__param *p = &m->opt.params[k];
@@ -105,7 +116,7 @@ static int step(tfrs_model *m, const int32_t *ids, const float *labels, const fl
         return rc;
     *loss_out = loss;
     if (scores_out != NULL)
-        *scores_out = scores;
+        *scores_out = m->scores;
     return TFRS_OK;
 }
 
@@ -179,7 +190,7 @@ int tfrs_model_test_step(const tfrs_model *m, const int32_t *ids, const float *l
         const float *s = tfrs__model_forward(m, ids + i * m->nfeat, b, ws, NULL, ys);
         memcpy(scores + i, s, b * sizeof(float));
     }
-    tfrs__task_loss(&m->task, scores, labels, weights, n, &loss, NULL);
+    tfrs__task_loss(&m->task, scores, labels, weights, n, n, &loss, NULL);
     *batch_loss = loss;
     tfrs__free(ws);
     tfrs__free(ys);
@@ -400,7 +411,7 @@ int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batc
         const float *scores = tfrs__model_forward(m, bd.ids + start * m->nfeat, nb, ws, NULL, ys);
         double loss;
 
-        tfrs__task_loss(&m->task, scores, lab, w, nb, &loss, NULL);
+        tfrs__task_loss(&m->task, scores, lab, w, nb, nb, &loss, NULL);
         if ((rc = tfrs_ranking_task_update(task, scores, lab, w, nb, loss)) != TFRS_OK)
             goto done;
     }

@@ -1,0 +1,317 @@
+/*
+ * test-checkpoint.c - resumable training through a checkpoint file.
+ *
+ * Fit 2 epochs (shuffled, seed S), save with TFRS_SAVE_OPTIMIZER; in a fresh
+ * process, load, fit 1 more epoch with the same options and save again.
+ * That must equal fitting 3 epochs in one go, bit for bit: the weights, the
+ * optimizer slots and counters, and so the saved file's bytes.  Each of the
+ * two halves runs in its own child process, forked before this process has
+ * trained anything, so that no state of the first run can leak into the
+ * resumed one except through the file.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <check.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define SHUFFLE_SEED 20240817u
+#define ROWS         300
+
+static char tmpdir[64];
+
+static void make_tmpdir(void)
+{
+    strcpy(tmpdir, "/tmp/tfrs-checkpoint-XXXXXX");
+    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    char p[512];
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(tmpdir);
+}
+
+static char *tmp_path(const char *name)
+{
+    static char p[4][256];
+    static int k;
+
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof(p[k]), "%s/%s", tmpdir, name);
+    return p[k];
+}
+
+static unsigned char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *b;
+    long n;
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    ck_assert_int_ge(n, 0);
+    rewind(f);
+    b = malloc((size_t)n + 1);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+/* ROWS ratings: user "uU" (U < 20), item "iI" (I < 30), a rating in 1..5
+ * that depends on both, and a few unknown users (OOV rows train too). */
+static tfrs_dataset *make_dataset(void)
+{
+    tfrs_dataset *ds = NULL;
+    uint32_t x = 12345;
+
+    ck_assert_int_eq(tfrs_dataset_create(&ds), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "user_id", TFRS_COLUMN_STRING), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "item_id", TFRS_COLUMN_STRING), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "rating", TFRS_COLUMN_FLOAT), TFRS_OK);
+    for (int r = 0; r < ROWS; r++) {
+        char u[16], i[16];
+        const char *s[2] = { u, i };
+        unsigned uu, ii;
+        float y;
+
+        x = x * 1664525u + 1013904223u;
+        uu = (x >> 8) % 22;          /* 20 and 21 are not in the vocabulary */
+        x = x * 1664525u + 1013904223u;
+        ii = (x >> 8) % 30;
+        snprintf(u, sizeof(u), "u%u", uu);
+        snprintf(i, sizeof(i), "i%u", ii);
+        y = (float)(1 + (uu * 7 + ii * 3) % 5);
+        ck_assert_int_eq(tfrs_dataset_append(ds, s, &y), TFRS_OK);
+    }
+    return ds;
+}
+
+static tfrs_vocab *make_vocab(const char *prefix, int n)
+{
+    char buf[64][8];
+    const char *toks[64];
+    tfrs_vocab *v = NULL;
+
+    for (int k = 0; k < n; k++) {
+        snprintf(buf[k], sizeof(buf[k]), "%s%d", prefix, k);
+        toks[k] = buf[k];
+    }
+    ck_assert_int_eq(tfrs_vocab_create(&v, toks, (size_t)n, NULL), TFRS_OK);
+    return v;
+}
+
+static tfrs_model *new_model(tfrs_optimizer_kind kind, float momentum)
+{
+    tfrs_vocab *vu = make_vocab("u", 20), *vi = make_vocab("i", 30);
+    tfrs_optimizer_options o;
+    tfrs_model *m = NULL;
+
+    ck_assert_int_eq(tfrs_model_create(&m, 424242), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_add_feature(m, "user_id", vu, 6), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_add_feature(m, "item_id", vi, 5), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_add_dense(m, 16, TFRS_ACT_RELU, 0.001f), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_add_dense(m, 8, TFRS_ACT_RELU, 0.0f), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f), TFRS_OK);
+    ck_assert_int_eq(tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION, kind),
+                     TFRS_OK);
+    o.learning_rate = kind == TFRS_OPT_ADAGRAD ? 0.1f : 0.01f;
+    o.momentum = momentum;
+    ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_set_label(m, "rating", NULL), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_build(m), TFRS_OK);
+    tfrs_vocab_free(vu);
+    tfrs_vocab_free(vi);
+    return m;
+}
+
+static void fit(tfrs_model *m, const tfrs_dataset *ds, int epochs)
+{
+    tfrs_fit_options fo;
+
+    ck_assert_int_eq(tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION), TFRS_OK);
+    fo.epochs = epochs;
+    fo.batch_size = 32;        /* 300 rows: 9 full batches and one of 12 */
+    fo.shuffle = 1;
+    fo.shuffle_seed = SHUFFLE_SEED;
+    ck_assert_int_eq(tfrs_model_fit(m, ds, &fo, NULL), TFRS_OK);
+}
+
+/* Runs body(kind, momentum, ckpt, out) in a child process; it must exit 0.
+ * The child reports failures through its exit status only. */
+typedef int (*child_fn)(tfrs_optimizer_kind kind, float momentum, unsigned flags,
+                        const char *in, const char *out);
+
+static void in_child(child_fn body, tfrs_optimizer_kind kind, float momentum, unsigned flags,
+                     const char *in, const char *out)
+{
+    int status;
+    pid_t pid;
+
+    fflush(NULL);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0)
+        _exit(body(kind, momentum, flags, in, out));
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "child failed (status %d)", status);
+}
+
+/* Child 1: build, fit 2 epochs, save the checkpoint. */
+static int first_two_epochs(tfrs_optimizer_kind kind, float momentum, unsigned flags,
+                            const char *in, const char *out)
+{
+    tfrs_model *m = new_model(kind, momentum);
+    tfrs_dataset *ds = make_dataset();
+    int rc;
+
+    (void)in;
+    fit(m, ds, 2);
+    rc = tfrs_model_save(m, out, flags);
+    tfrs_dataset_free(ds);
+    tfrs_model_free(m);
+    return rc == TFRS_OK ? 0 : 1;
+}
+
+/* Child 2: load the checkpoint, fit 1 more epoch, save. */
+static int one_more_epoch(tfrs_optimizer_kind kind, float momentum, unsigned flags,
+                          const char *in, const char *out)
+{
+    tfrs_model *m = NULL;
+    tfrs_dataset *ds = make_dataset();
+    int rc;
+
+    (void)kind;
+    (void)momentum;
+    if (tfrs_model_load(&m, in) != TFRS_OK)
+        return 2;
+    if (m->epochs_done != 2)
+        return 3;
+    fit(m, ds, 1);
+    rc = tfrs_model_save(m, out, flags);
+    tfrs_dataset_free(ds);
+    tfrs_model_free(m);
+    return rc == TFRS_OK ? 0 : 1;
+}
+
+/* Resumes through a file saved with `flags`; returns 1 if the result is
+ * bit-identical to 3 uninterrupted epochs (file bytes and, after loading,
+ * every weight, slot and counter). */
+static int resume_matches(tfrs_optimizer_kind kind, float momentum, unsigned flags)
+{
+    const char *ckpt = tmp_path("epoch2.safetensors");
+    const char *resumed = tmp_path("resumed.safetensors");
+    const char *straight = tmp_path("straight.safetensors");
+    tfrs_model *ref, *l = NULL;
+    tfrs_dataset *ds;
+    unsigned char *a, *b;
+    size_t na, nb;
+    int same = 1;
+
+    in_child(first_two_epochs, kind, momentum, flags, NULL, ckpt);
+    in_child(one_more_epoch, kind, momentum, TFRS_SAVE_OPTIMIZER, ckpt, resumed);
+
+    ref = new_model(kind, momentum);
+    ds = make_dataset();
+    fit(ref, ds, 3);
+    ck_assert_uint_eq(ref->epochs_done, 3);
+    ck_assert_uint_eq(ref->opt.steps, 3 * 10);
+    ck_assert_int_eq(tfrs_model_load(&l, resumed), TFRS_OK);
+    ck_assert_uint_eq(l->epochs_done, 3);
+    ck_assert_uint_eq(l->opt.nparams, ref->opt.nparams);
+    same &= l->opt.steps == ref->opt.steps;
+    for (size_t p = 0; p < ref->opt.nparams; p++) {
+        size_t bytes = ref->opt.params[p].n * sizeof(float);
+
+        ck_assert_uint_eq(l->opt.params[p].n, ref->opt.params[p].n);
+        same &= memcmp(l->opt.params[p].w, ref->opt.params[p].w, bytes) == 0;
+        for (int s = 0; s < tfrs__optimizer_num_slots(kind); s++)
+            same &= memcmp(l->opt.params[p].slot[s], ref->opt.params[p].slot[s], bytes) == 0;
+    }
+    ck_assert_int_eq(tfrs_model_save(ref, straight, TFRS_SAVE_OPTIMIZER), TFRS_OK);
+    a = read_all(resumed, &na);
+    b = read_all(straight, &nb);
+    ck_assert_int_eq(same, na == nb && memcmp(a, b, na) == 0);
+    free(a);
+    free(b);
+    tfrs_model_free(l);
+    tfrs_model_free(ref);
+    tfrs_dataset_free(ds);
+    return same;
+}
+
+START_TEST(resume_adagrad)
+{
+    ck_assert(resume_matches(TFRS_OPT_ADAGRAD, 0.0f, TFRS_SAVE_OPTIMIZER));
+}
+END_TEST
+
+START_TEST(resume_adam)
+{
+    ck_assert(resume_matches(TFRS_OPT_ADAM, 0.0f, TFRS_SAVE_OPTIMIZER));
+}
+END_TEST
+
+START_TEST(resume_sgd_momentum)
+{
+    ck_assert(resume_matches(TFRS_OPT_SGD, 0.9f, TFRS_SAVE_OPTIMIZER));
+}
+END_TEST
+
+/* The comparison has teeth: without the optimizer state the resumed run
+ * starts from fresh accumulators and moments, and differs. */
+START_TEST(weights_only_does_not_resume)
+{
+    ck_assert(!resume_matches(TFRS_OPT_ADAGRAD, 0.0f, 0));
+    ck_assert(!resume_matches(TFRS_OPT_ADAM, 0.0f, 0));
+}
+END_TEST
+
+static Suite *checkpoint_suite(void)
+{
+    Suite *s = suite_create("checkpoint");
+    TCase *tc = tcase_create("resume in a fresh process");
+
+    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
+    tcase_add_test(tc, resume_adagrad);
+    tcase_add_test(tc, resume_adam);
+    tcase_add_test(tc, resume_sgd_momentum);
+    tcase_add_test(tc, weights_only_does_not_resume);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(checkpoint_suite());
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? 0 : 1;
+}

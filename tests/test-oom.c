@@ -1,0 +1,1316 @@
+/*
+ * test-oom.c - out of memory: every allocation of every public entry point
+ * that allocates fails in turn, once and then persistently.
+ *
+ * For each operation, allocation i (counted from the start of the call) is
+ * made to fail, for i = 0, 1, 2, ... until the call succeeds without any
+ * injected failure.  "Once" fails only allocation i; "persistent" fails i and
+ * every later one.  Each failed call must return TFRS_ENOMEM with a message,
+ * leave constructor outputs NULL and the handles it was given usable, and,
+ * after everything is freed, the allocator must hold no block (no leak).  A
+ * call that succeeds despite an injected failure must still give the right
+ * result.  cJSON (the model file header) allocates through the library's
+ * allocator while a custom one is installed, so save and load are covered in
+ * full.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <check.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---- the failing allocator ------------------------------------------- */
+
+/* Blocks carry a header so that frees of foreign or already freed pointers
+ * are caught rather than passed to free(). */
+#define HDR 16
+static const uint64_t MAGIC = 0x6f6f6d2d74667273ull, DEAD = 0xdeaddeaddeaddeadull;
+
+static struct {
+    long live;        /* blocks allocated and not freed                    */
+    long calls;       /* allocation calls since arm()                      */
+    long fail_at;     /* first call to fail, -1 for none                   */
+    int  persistent;  /* fail every call from fail_at on                   */
+    long injected;    /* failures injected since arm()                     */
+    long bad_frees;   /* frees of pointers that were not live blocks       */
+} fa = { 0, 0, -1, 0, 0, 0 };
+
+static int should_fail(void)
+{
+    long k = fa.calls++;
+
+    if (fa.fail_at >= 0 && (k == fa.fail_at || (fa.persistent && k > fa.fail_at))) {
+        fa.injected++;
+        return 1;
+    }
+    return 0;
+}
+
+static void *fa_malloc(size_t size, void *payload)
+{
+    unsigned char *p;
+
+    (void)payload;
+    if (should_fail() || size > SIZE_MAX - HDR)
+        return NULL;
+    p = malloc(HDR + size);
+    if (p == NULL)
+        return NULL;
+    memcpy(p, &MAGIC, sizeof(MAGIC));
+    fa.live++;
+    return p + HDR;
+}
+
+static int fa_owned(void *ptr)
+{
+    uint64_t tag;
+
+    memcpy(&tag, (unsigned char *)ptr - HDR, sizeof(tag));
+    return tag == MAGIC;
+}
+
+static void *fa_realloc(void *ptr, size_t size, void *payload)
+{
+    unsigned char *p;
+
+    if (ptr == NULL)
+        return fa_malloc(size, payload);
+    if (!fa_owned(ptr)) {
+        fa.bad_frees++;
+        return NULL;
+    }
+    if (should_fail() || size > SIZE_MAX - HDR)
+        return NULL;
+    p = realloc((unsigned char *)ptr - HDR, HDR + size);
+    return p == NULL ? NULL : p + HDR;
+}
+
+static void fa_free(void *ptr, void *payload)
+{
+    (void)payload;
+    if (ptr == NULL)
+        return;
+    if (!fa_owned(ptr)) {
+        fa.bad_frees++;
+        return;
+    }
+    memcpy((unsigned char *)ptr - HDR, &DEAD, sizeof(DEAD));
+    free((unsigned char *)ptr - HDR);
+    fa.live--;
+}
+
+static void arm(long i, int persistent)
+{
+    fa.calls = 0;
+    fa.injected = 0;
+    fa.fail_at = i;
+    fa.persistent = persistent;
+}
+
+static void disarm(void)
+{
+    fa.fail_at = -1;
+}
+
+/* Each test installs the allocator (with realloc_fn or without, when the
+ * library emulates realloc) and checks the books at the end. */
+static const tfrs_allocator with_realloc = { fa_malloc, fa_realloc, fa_free, NULL };
+static const tfrs_allocator without_realloc = { fa_malloc, NULL, fa_free, NULL };
+
+static void setup_allocator(void)
+{
+    memset(&fa, 0, sizeof(fa));
+    fa.fail_at = -1;
+    ck_assert_int_eq(tfrs_set_allocator(&with_realloc), TFRS_OK);
+}
+
+static void teardown_allocator(void)
+{
+    ck_assert_int_eq(tfrs_set_allocator(NULL), TFRS_OK);
+}
+
+/* ---- the driver ------------------------------------------------------ */
+
+/* One operation under test.  setup and teardown run with the allocator
+ * disarmed; call runs armed and must release whatever it made itself when it
+ * fails.  teardown verifies the outcome (rc is call's status) and frees what
+ * setup and a successful call made. */
+typedef struct oom_op {
+    const char *name;
+    void (*setup)(void *ctx);
+    int  (*call)(void *ctx);
+    void (*teardown)(void *ctx, int rc);
+} oom_op;
+
+/* Calls needed by the longest operation, a bound that catches a call that
+ * never stops allocating. */
+#define MAX_CALLS 20000
+
+static void oom_run(const oom_op *op, void *ctx)
+{
+    long wrong = 0, leaks = 0, silent = 0, runs = 0, failures = 0;
+    char first[512] = "";
+
+    for (int persistent = 0; persistent < 2; persistent++) {
+        for (long i = 0;; i++) {
+            long base = fa.live, injected;
+            int rc;
+
+            ck_assert_msg(i < MAX_CALLS, "%s: still failing after %d allocations", op->name,
+                          MAX_CALLS);
+            if (op->setup != NULL)
+                op->setup(ctx);
+            arm(i, persistent);
+            rc = op->call(ctx);
+            injected = fa.injected;
+            disarm();
+            runs++;
+            if (rc != TFRS_OK) {
+                failures++;
+                ck_assert_msg(injected > 0, "%s: failed (%d: %s) with no allocation failed",
+                              op->name, rc, tfrs_last_error());
+                if (rc != TFRS_ENOMEM && wrong++ == 0)
+                    snprintf(first, sizeof(first), "%s: allocation %ld (%s) gave %d: %s",
+                             op->name, i, persistent ? "persistent" : "once", rc,
+                             tfrs_last_error());
+                if (tfrs_last_error()[0] == '\0')
+                    silent++;
+            }
+            op->teardown(ctx, rc);
+            if (fa.live != base && leaks++ == 0 && wrong == 0)
+                snprintf(first, sizeof(first), "%s: allocation %ld (%s): %ld blocks leaked",
+                         op->name, i, persistent ? "persistent" : "once", fa.live - base);
+            if (rc == TFRS_OK && injected == 0)
+                break;
+        }
+    }
+    ck_assert_msg(wrong == 0 && leaks == 0 && silent == 0,
+                  "%s: %ld runs, %ld wrong codes, %ld leaks, %ld without message; first: %s",
+                  op->name, runs, wrong, leaks, silent, first);
+    ck_assert_int_eq(fa.bad_frees, 0);
+    /* Every operation here allocates, so at least one run failed. */
+    ck_assert_msg(failures > 0, "%s: no allocation was ever failed", op->name);
+}
+
+/* ---- synthetic data ---------------------------------------------------- */
+
+static char tmpdir[64];
+
+static char *tmp_path(const char *name)
+{
+    static char p[4][256];
+    static int k;
+
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof(p[k]), "%s/%s", tmpdir, name);
+    return p[k];
+}
+
+#define NUSERS 50
+#define NITEMS 80
+#define NROWS  1000
+
+static void user_name(char *buf, size_t n, int u)
+{
+    snprintf(buf, n, "%d", u + 1);
+}
+
+static void item_name(char *buf, size_t n, int i)
+{
+    snprintf(buf, n, "Movie %d (19%02d)", i + 1, 40 + i % 60);
+}
+
+static int row_user(int r)
+{
+    return (r * 7 + r / 13) % NUSERS;
+}
+
+static int row_item(int r)
+{
+    return (r * 11 + r / 7) % NITEMS;
+}
+
+static float row_rating(int r)
+{
+    return (float)(1 + (row_user(r) * 3 + row_item(r) * 5) % 5);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(text, 1, strlen(text), f), strlen(text));
+    ck_assert_int_eq(fclose(f), 0);
+}
+
+/* u.item (Latin-1 titles), u.data and a CSV with the same ratings. */
+static void write_data_files(void)
+{
+    static char item[NITEMS * 160], data[NROWS * 40], csv[NROWS * 48 + 64];
+    size_t a = 0, b = 0, c = 0;
+
+    for (int i = 0; i < NITEMS; i++) {
+        char t[64];
+        item_name(t, sizeof(t), i);
+        a += (size_t)snprintf(item + a, sizeof(item) - a,
+                              "%d|%s%s|07-Mar-2003||http://x/%d|0|0|0|1|1|0|0|0|0|0|0|0|0|0|0|0|0"
+                              "|0|0\n", i + 1, t, i % 9 == 0 ? " \xe9t\xe9" : "", i);
+    }
+    c += (size_t)snprintf(csv, sizeof(csv), "user_id,movie_title,user_rating\n");
+    for (int r = 0; r < NROWS; r++) {
+        char t[64];
+        item_name(t, sizeof(t), row_item(r));
+        b += (size_t)snprintf(data + b, sizeof(data) - b, "%d\t%d\t%d\t%d\n", row_user(r) + 1,
+                              row_item(r) + 1, (int)row_rating(r), 880000000 + r);
+        c += (size_t)snprintf(csv + c, sizeof(csv) - c, "%d,%s,%d\n", row_user(r) + 1, t,
+                              (int)row_rating(r));
+    }
+    write_file(tmp_path("u.item"), item);
+    write_file(tmp_path("u.data"), data);
+    write_file(tmp_path("ratings.csv"), csv);
+}
+
+/* The NROWS ratings as a dataset (user_id, movie_title, user_rating and a
+ * 0/1 "liked" column with a "w" weight). */
+static tfrs_dataset *make_dataset(void)
+{
+    tfrs_dataset *ds = NULL;
+
+    ck_assert_int_eq(tfrs_dataset_create(&ds), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "user_id", TFRS_COLUMN_STRING), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "movie_title", TFRS_COLUMN_STRING), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "user_rating", TFRS_COLUMN_FLOAT), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "liked", TFRS_COLUMN_FLOAT), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "w", TFRS_COLUMN_FLOAT), TFRS_OK);
+    for (int r = 0; r < NROWS; r++) {
+        char u[16], t[64];
+        const char *s[2] = { u, t };
+        float f[3] = { row_rating(r), row_rating(r) >= 4.0f, 0.5f + (float)(r % 3) };
+        user_name(u, sizeof(u), row_user(r));
+        item_name(t, sizeof(t), row_item(r));
+        ck_assert_int_eq(tfrs_dataset_append(ds, s, f), TFRS_OK);
+    }
+    return ds;
+}
+
+static tfrs_vocab *column_vocab(const tfrs_dataset *ds, const char *column)
+{
+    tfrs_vocab *v = NULL;
+
+    ck_assert_int_eq(tfrs_vocab_adapt_column(&v, ds, column, NULL), TFRS_OK);
+    return v;
+}
+
+/* Creates, configures and builds the tutorial's model shape (small). The
+ * first failing call's status is returned and *out stays NULL. */
+static int build_model(tfrs_model **out, const tfrs_vocab *vu, const tfrs_vocab *vt, int bce)
+{
+    tfrs_model *m = NULL;
+    tfrs_optimizer_options oo;
+    tfrs_task_options to;
+    tfrs_ranking_task *task = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = tfrs_model_create(&m, 42)) != TFRS_OK)
+        return rc;
+    tfrs_optimizer_options_init(&oo, TFRS_OPTIMIZER_OPTIONS_VERSION,
+                                bce ? TFRS_OPT_ADAM : TFRS_OPT_ADAGRAD);
+    oo.learning_rate = 0.05f;
+    tfrs_task_options_init(&to, TFRS_TASK_OPTIONS_VERSION);
+    if (bce) {
+        to.loss = TFRS_LOSS_BCE;
+        to.from_logits = 1;
+        to.metrics = TFRS_METRIC_RMSE | TFRS_METRIC_MAE | TFRS_METRIC_AUC;
+    }
+    if ((rc = tfrs_model_add_feature(m, "user_id", vu, 8)) != TFRS_OK ||
+        (rc = tfrs_model_add_feature(m, "movie_title", vt, 8)) != TFRS_OK ||
+        (rc = tfrs_model_add_dense(m, 16, TFRS_ACT_RELU, bce ? 0.01f : 0.0f)) != TFRS_OK ||
+        (rc = tfrs_model_add_dense(m, 8, TFRS_ACT_RELU, 0.0f)) != TFRS_OK ||
+        (rc = tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f)) != TFRS_OK ||
+        (rc = tfrs_model_set_optimizer(m, &oo)) != TFRS_OK ||
+        (rc = tfrs_ranking_task_create(&task, &to)) != TFRS_OK ||
+        (rc = tfrs_model_set_task(m, task)) != TFRS_OK ||
+        (rc = tfrs_model_set_label(m, bce ? "liked" : "user_rating", bce ? "w" : NULL))
+            != TFRS_OK ||
+        (rc = tfrs_model_build(m)) != TFRS_OK) {
+        tfrs_ranking_task_free(task);
+        tfrs_model_free(m);
+        return rc;
+    }
+    tfrs_ranking_task_free(task);
+    *out = m;
+    return TFRS_OK;
+}
+
+/* Shared fixtures of one test: a dataset, its vocabularies, a trained
+ * model and reference outputs computed without failures. */
+#define NPRED  2500   /* more than TFRS__BLOCK: several blocks */
+#define NCAND  NITEMS
+
+typedef struct world {
+    tfrs_dataset *ds;
+    tfrs_vocab   *vu, *vt;
+    tfrs_model   *m;
+    const char  **values;           /* NPRED * 2 */
+    char        (*names)[64];       /* NPRED * 2 strings behind values */
+    float        *ref_scores;       /* NPRED */
+    const char   *cands[NCAND];
+    char          cand_names[NCAND][64];
+    tfrs_scored   ref_rank[NCAND];
+    tfrs_metrics  ref_eval;
+} world;
+
+static int fit_once(tfrs_model *m, const tfrs_dataset *ds, tfrs_metrics *hist)
+{
+    tfrs_fit_options fo;
+
+    tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION);
+    fo.batch_size = 128;
+    fo.shuffle_seed = 7;
+    return tfrs_model_fit(m, ds, &fo, hist);
+}
+
+static void world_init(world *w, int bce)
+{
+    memset(w, 0, sizeof(*w));
+    w->ds = make_dataset();
+    w->vu = column_vocab(w->ds, "user_id");
+    w->vt = column_vocab(w->ds, "movie_title");
+    ck_assert_int_eq(build_model(&w->m, w->vu, w->vt, bce), TFRS_OK);
+    ck_assert_int_eq(fit_once(w->m, w->ds, NULL), TFRS_OK);
+
+    w->values = calloc(NPRED * 2, sizeof(*w->values));
+    w->names = calloc(NPRED * 2, sizeof(*w->names));
+    w->ref_scores = calloc(NPRED, sizeof(float));
+    ck_assert(w->values != NULL && w->names != NULL && w->ref_scores != NULL);
+    for (int i = 0; i < NPRED; i++) {
+        /* A few unknown strings take the OOV row. */
+        if (i % 97 == 0)
+            snprintf(w->names[2 * i], 64, "stranger %d", i);
+        else
+            user_name(w->names[2 * i], 64, i % NUSERS);
+        item_name(w->names[2 * i + 1], 64, (i * 3) % NITEMS);
+        w->values[2 * i] = w->names[2 * i];
+        w->values[2 * i + 1] = w->names[2 * i + 1];
+    }
+    ck_assert_int_eq(tfrs_model_predict(w->m, w->values, NPRED, w->ref_scores), TFRS_OK);
+    for (int i = 0; i < NCAND; i++) {
+        item_name(w->cand_names[i], 64, i);
+        w->cands[i] = w->cand_names[i];
+    }
+    {
+        const char *q[2] = { "7", NULL };
+        ck_assert_int_eq(tfrs_model_rank(w->m, q, "movie_title", w->cands, NCAND, 0,
+                                         w->ref_rank, NULL), TFRS_OK);
+    }
+    ck_assert_int_eq(tfrs_model_evaluate(w->m, w->ds, 300, &w->ref_eval), TFRS_OK);
+}
+
+static void world_free(world *w)
+{
+    tfrs_model_free(w->m);
+    tfrs_vocab_free(w->vu);
+    tfrs_vocab_free(w->vt);
+    tfrs_dataset_free(w->ds);
+    free(w->values);
+    free(w->names);
+    free(w->ref_scores);
+}
+
+/* 1 if m predicts the reference scores bit for bit. */
+static int predicts_reference(const world *w, const tfrs_model *m)
+{
+    float *s = calloc(NPRED, sizeof(float));
+    int same;
+
+    ck_assert_ptr_nonnull(s);
+    ck_assert_int_eq(tfrs_model_predict(m, w->values, NPRED, s), TFRS_OK);
+    same = memcmp(s, w->ref_scores, NPRED * sizeof(float)) == 0;
+    free(s);
+    return same;
+}
+
+/* ---- dataset loading --------------------------------------------------- */
+
+typedef struct out_ctx {
+    world        *w;
+    tfrs_dataset *ds;
+    tfrs_vocab   *v;
+    tfrs_model   *m;
+    void         *aux;
+    int32_t      *ids;    /* NROWS * 2 looked-up ids (malloc)   */
+    float        *before; /* NROWS scores before the call       */
+    int           flag;
+} out_ctx;
+
+static int call_load_movielens(void *p)
+{
+    out_ctx *c = p;
+    tfrs_load_options lo;
+
+    tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION);
+    c->ds = (tfrs_dataset *)c;      /* must become NULL on failure */
+    return tfrs_dataset_load_movielens(&c->ds, tmpdir, c->flag ? &lo : NULL);
+}
+
+static void check_loaded(void *p, int rc)
+{
+    out_ctx *c = p;
+    const char *title;
+
+    if (rc != TFRS_OK) {
+        ck_assert_ptr_null(c->ds);
+        return;
+    }
+    ck_assert_uint_eq(tfrs_dataset_num_rows(c->ds), NROWS);
+    ck_assert_int_eq(tfrs_dataset_get_string(c->ds, "movie_title", 0, &title), TFRS_OK);
+    ck_assert_str_eq(title, "Movie 1 (1940) \xc3\xa9t\xc3\xa9");
+    tfrs_dataset_free(c->ds);
+    c->ds = NULL;
+}
+
+START_TEST(load_movielens)
+{
+    out_ctx c = { 0 };
+    oom_op op = { "tfrs_dataset_load_movielens", NULL, call_load_movielens, check_loaded };
+
+    oom_run(&op, &c);
+    c.flag = 1;
+    op.name = "tfrs_dataset_load_movielens (options)";
+    oom_run(&op, &c);
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+static int call_load_delimited(void *p)
+{
+    out_ctx *c = p;
+    static const char *const floats[] = { "user_rating" };
+    tfrs_delimited_options o;
+
+    tfrs_delimited_options_init(&o, TFRS_DELIMITED_OPTIONS_VERSION);
+    o.float_columns = floats;
+    o.num_float_columns = 1;
+    c->ds = (tfrs_dataset *)c;
+    return tfrs_dataset_load_delimited(&c->ds, tmp_path("ratings.csv"), &o);
+}
+
+static void check_delimited(void *p, int rc)
+{
+    out_ctx *c = p;
+    const float *r;
+
+    if (rc != TFRS_OK) {
+        ck_assert_ptr_null(c->ds);
+        return;
+    }
+    ck_assert_uint_eq(tfrs_dataset_num_rows(c->ds), NROWS);
+    ck_assert_int_eq(tfrs_dataset_floats(c->ds, "user_rating", &r), TFRS_OK);
+    ck_assert(r[5] == row_rating(5));
+    tfrs_dataset_free(c->ds);
+    c->ds = NULL;
+}
+
+START_TEST(load_delimited)
+{
+    out_ctx c = { 0 };
+    oom_op op = { "tfrs_dataset_load_delimited", NULL, call_load_delimited, check_delimited };
+
+    oom_run(&op, &c);
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+/* ---- dataset building ---------------------------------------------------- */
+
+static void setup_dataset(void *p)
+{
+    out_ctx *c = p;
+
+    c->ds = make_dataset();
+}
+
+static int call_build_dataset(void *p)
+{
+    out_ctx *c = p;
+    const char *s[2] = { "1", "x" };
+    float f = 1.0f;
+    int rc;
+
+    c->ds = (tfrs_dataset *)c;
+    if ((rc = tfrs_dataset_create(&c->ds)) != TFRS_OK)
+        return rc;
+    if ((rc = tfrs_dataset_add_column(c->ds, "a", TFRS_COLUMN_STRING)) != TFRS_OK ||
+        (rc = tfrs_dataset_add_column(c->ds, "b", TFRS_COLUMN_STRING)) != TFRS_OK ||
+        (rc = tfrs_dataset_add_column(c->ds, "c", TFRS_COLUMN_FLOAT)) != TFRS_OK)
+        goto fail;
+    for (int r = 0; r < 40 && rc == TFRS_OK; r++) {
+        char u[16];
+        snprintf(u, sizeof(u), "%d", r);
+        s[0] = u;
+        rc = tfrs_dataset_append(c->ds, s, &f);
+    }
+    if (rc != TFRS_OK) {
+        /* A failed append leaves the rows appended before it. */
+        if (tfrs_dataset_num_rows(c->ds) > 40)
+            rc = TFRS_ESHAPE;
+        goto fail;
+    }
+    return TFRS_OK;
+fail:
+    tfrs_dataset_free(c->ds);
+    c->ds = NULL;
+    return rc;
+}
+
+static void check_built_dataset(void *p, int rc)
+{
+    out_ctx *c = p;
+
+    if (rc == TFRS_OK)
+        ck_assert_uint_eq(tfrs_dataset_num_rows(c->ds), 40);
+    tfrs_dataset_free(c->ds);
+    c->ds = NULL;
+}
+
+static int call_slice(void *p)
+{
+    out_ctx *c = p;
+
+    c->aux = c;
+    return tfrs_dataset_slice((tfrs_dataset **)&c->aux, c->ds, 100, 500);
+}
+
+static void check_slice(void *p, int rc)
+{
+    out_ctx *c = p;
+
+    if (rc != TFRS_OK)
+        ck_assert_ptr_null(c->aux);
+    else
+        ck_assert_uint_eq(tfrs_dataset_num_rows(c->aux), 500);
+    tfrs_dataset_free(c->aux);
+    tfrs_dataset_free(c->ds);
+    c->aux = NULL;
+    c->ds = NULL;
+}
+
+static int call_shuffle(void *p)
+{
+    out_ctx *c = p;
+
+    return tfrs_dataset_shuffle(c->ds, 3);
+}
+
+static void check_shuffle(void *p, int rc)
+{
+    out_ctx *c = p;
+    const char *s;
+
+    /* On failure the rows keep their order. */
+    ck_assert_int_eq(tfrs_dataset_get_string(c->ds, "user_id", 1, &s), TFRS_OK);
+    if (rc != TFRS_OK)
+        ck_assert_int_eq(atoi(s), row_user(1) + 1);
+    tfrs_dataset_free(c->ds);
+    c->ds = NULL;
+}
+
+START_TEST(dataset_build_slice_shuffle)
+{
+    out_ctx c = { 0 };
+    oom_op build = { "tfrs_dataset_create/add_column/append", NULL, call_build_dataset,
+                     check_built_dataset };
+    oom_op slice = { "tfrs_dataset_slice", setup_dataset, call_slice, check_slice };
+    oom_op shuffle = { "tfrs_dataset_shuffle", setup_dataset, call_shuffle, check_shuffle };
+
+    oom_run(&build, &c);
+    oom_run(&slice, &c);
+    oom_run(&shuffle, &c);
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+/* ---- vocabularies ---------------------------------------------------------- */
+
+static const char *const vocab_tokens[] = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau", "upsilon",
+    "phi", "chi", "psi", "omega", "\xc3\xa9t\xc3\xa9",
+};
+#define NTOK (sizeof(vocab_tokens) / sizeof(vocab_tokens[0]))
+
+static int call_vocab_create(void *p)
+{
+    out_ctx *c = p;
+    tfrs_vocab_options o;
+
+    tfrs_vocab_options_init(&o, TFRS_VOCAB_OPTIONS_VERSION);
+    o.mask_token = c->flag ? "" : NULL;
+    o.num_oov_indices = c->flag ? 3 : 1;
+    c->v = (tfrs_vocab *)c;
+    return tfrs_vocab_create(&c->v, vocab_tokens, NTOK, &o);
+}
+
+static int call_vocab_adapt(void *p)
+{
+    out_ctx *c = p;
+    const char *s[3 * NTOK + 2];
+    tfrs_vocab_options o;
+
+    for (size_t i = 0; i < 3 * NTOK; i++)
+        s[i] = vocab_tokens[(i * 7) % NTOK];
+    s[3 * NTOK] = s[3 * NTOK + 1] = "";
+    tfrs_vocab_options_init(&o, TFRS_VOCAB_OPTIONS_VERSION);
+    o.mask_token = c->flag ? "" : NULL;
+    c->v = (tfrs_vocab *)c;
+    return tfrs_vocab_adapt(&c->v, s, c->flag ? 3 * NTOK + 2 : 3 * NTOK, &o);
+}
+
+static void check_vocab(void *p, int rc)
+{
+    out_ctx *c = p;
+    int32_t id;
+
+    if (rc != TFRS_OK) {
+        ck_assert_ptr_null(c->v);
+        return;
+    }
+    ck_assert_uint_eq(tfrs_vocab_num_tokens(c->v), NTOK);
+    ck_assert_int_eq(tfrs_vocab_lookup(c->v, "omega", &id), TFRS_OK);
+    ck_assert_int_gt(id, 0);
+    tfrs_vocab_free(c->v);
+    c->v = NULL;
+}
+
+static int call_vocab_adapt_column(void *p)
+{
+    out_ctx *c = p;
+
+    c->v = (tfrs_vocab *)c;
+    return tfrs_vocab_adapt_column(&c->v, c->ds, c->flag ? "movie_title" : "user_id", NULL);
+}
+
+static void check_vocab_column(void *p, int rc)
+{
+    out_ctx *c = p;
+
+    if (rc != TFRS_OK)
+        ck_assert_ptr_null(c->v);
+    else
+        ck_assert_uint_eq(tfrs_vocab_num_tokens(c->v), c->flag ? NITEMS : NUSERS);
+    tfrs_vocab_free(c->v);
+    tfrs_dataset_free(c->ds);
+    c->v = NULL;
+    c->ds = NULL;
+}
+
+START_TEST(vocab_build)
+{
+    out_ctx c = { 0 };
+    oom_op create = { "tfrs_vocab_create", NULL, call_vocab_create, check_vocab };
+    oom_op adapt = { "tfrs_vocab_adapt", NULL, call_vocab_adapt, check_vocab };
+    oom_op column = { "tfrs_vocab_adapt_column", setup_dataset, call_vocab_adapt_column,
+                      check_vocab_column };
+
+    for (c.flag = 0; c.flag < 2; c.flag++) {
+        oom_run(&create, &c);
+        oom_run(&adapt, &c);
+        oom_run(&column, &c);
+    }
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+/* ---- model building ------------------------------------------------------ */
+
+static void setup_vocabs(void *p)
+{
+    out_ctx *c = p;
+
+    c->ds = make_dataset();
+    c->v = column_vocab(c->ds, "user_id");
+    c->aux = column_vocab(c->ds, "movie_title");
+}
+
+static void free_vocabs(out_ctx *c)
+{
+    tfrs_vocab_free(c->v);
+    tfrs_vocab_free(c->aux);
+    tfrs_dataset_free(c->ds);
+    c->v = NULL;
+    c->aux = NULL;
+    c->ds = NULL;
+}
+
+static int call_build_model(void *p)
+{
+    out_ctx *c = p;
+
+    c->m = (tfrs_model *)c;
+    return build_model(&c->m, c->v, c->aux, c->flag);
+}
+
+static void check_model(void *p, int rc)
+{
+    out_ctx *c = p;
+
+    if (rc != TFRS_OK) {
+        ck_assert_ptr_null(c->m);
+    } else {
+        ck_assert_uint_gt(tfrs_model_num_parameters(c->m), 0);
+        /* The built model trains. */
+        ck_assert_int_eq(fit_once(c->m, c->ds, NULL), TFRS_OK);
+    }
+    tfrs_model_free(c->m);
+    c->m = NULL;
+    free_vocabs(c);
+}
+
+START_TEST(model_create_configure_build)
+{
+    out_ctx c = { 0 };
+    oom_op op = { "tfrs_model_create..build", setup_vocabs, call_build_model, check_model };
+
+    for (c.flag = 0; c.flag < 2; c.flag++)
+        oom_run(&op, &c);
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+/* ---- training -------------------------------------------------------------- */
+
+static void setup_untrained(void *p)
+{
+    out_ctx *c = p;
+
+    setup_vocabs(c);
+    ck_assert_int_eq(build_model(&c->m, c->v, c->aux, c->flag), TFRS_OK);
+}
+
+static int call_fit(void *p)
+{
+    out_ctx *c = p;
+    tfrs_metrics h;
+
+    return fit_once(c->m, c->ds, &h);
+}
+
+/* After a failed call the model still works: it trains and evaluates. */
+static void check_trained(void *p, int rc)
+{
+    out_ctx *c = p;
+    tfrs_metrics m;
+
+    (void)rc;
+    ck_assert_int_eq(fit_once(c->m, c->ds, NULL), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_evaluate(c->m, c->ds, 0, &m), TFRS_OK);
+    ck_assert(isfinite(m.loss));
+    tfrs_model_free(c->m);
+    c->m = NULL;
+    free_vocabs(c);
+}
+
+/* ids and scores of the dataset's rows, with the allocator disarmed. */
+static void setup_step(void *p)
+{
+    out_ctx *c = p;
+
+    setup_untrained(c);
+    c->ids = malloc(NROWS * 2 * sizeof(*c->ids));
+    c->before = malloc(NROWS * sizeof(float));
+    ck_assert(c->ids != NULL && c->before != NULL);
+    ck_assert_int_eq(tfrs_model_lookup_dataset(c->m, c->ds, c->ids), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_predict_ids(c->m, c->ids, NROWS, c->before), TFRS_OK);
+}
+
+static int call_train_step(void *p)
+{
+    out_ctx *c = p;
+    const float *lab, *w;
+    double loss;
+
+    tfrs_dataset_floats(c->ds, c->flag ? "liked" : "user_rating", &lab);
+    tfrs_dataset_floats(c->ds, "w", &w);
+    return tfrs_model_train_step(c->m, c->ids, lab, c->flag ? w : NULL, NROWS, &loss);
+}
+
+/* A failed step changes no parameter; a successful one changes some. */
+static void check_step(void *p, int rc)
+{
+    out_ctx *c = p;
+    float *after = malloc(NROWS * sizeof(float));
+
+    ck_assert_ptr_nonnull(after);
+    ck_assert_int_eq(tfrs_model_predict_ids(c->m, c->ids, NROWS, after), TFRS_OK);
+    if (rc != TFRS_OK)
+        ck_assert_mem_eq(after, c->before, NROWS * sizeof(float));
+    else
+        ck_assert(memcmp(after, c->before, NROWS * sizeof(float)) != 0);
+    free(after);
+    free(c->ids);
+    free(c->before);
+    c->ids = NULL;
+    c->before = NULL;
+    check_trained(c, rc);
+}
+
+static int call_set_optimizer(void *p)
+{
+    out_ctx *c = p;
+    tfrs_optimizer_options o;
+
+    /* Before any step a new kind reallocates the slots. */
+    tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION,
+                                c->flag ? TFRS_OPT_SGD : TFRS_OPT_ADAM);
+    o.momentum = 0.5f;
+    return tfrs_model_set_optimizer(c->m, &o);
+}
+
+START_TEST(fit)
+{
+    out_ctx c = { 0 };
+    oom_op op = { "tfrs_model_fit", setup_untrained, call_fit, check_trained };
+
+    for (c.flag = 0; c.flag < 2; c.flag++)
+        oom_run(&op, &c);
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+START_TEST(train_step_and_optimizer)
+{
+    out_ctx c = { 0 };
+    oom_op step = { "tfrs_model_train_step", setup_step, call_train_step, check_step };
+    oom_op opt = { "tfrs_model_set_optimizer", setup_untrained, call_set_optimizer,
+                   check_trained };
+
+    for (c.flag = 0; c.flag < 2; c.flag++) {
+        oom_run(&step, &c);
+        oom_run(&opt, &c);
+    }
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+/* ---- const calls on a trained model --------------------------------------- */
+
+typedef struct const_ctx {
+    world        *w;
+    float        *scores;
+    tfrs_scored   ranked[NCAND];
+    size_t        nranked;
+    tfrs_metrics  metrics;
+    int32_t      *ids;
+    int           flag;
+} const_ctx;
+
+static int call_evaluate(void *p)
+{
+    const_ctx *c = p;
+
+    memset(&c->metrics, 0, sizeof(c->metrics));
+    return tfrs_model_evaluate(c->w->m, c->w->ds, c->flag ? 0 : 300, &c->metrics);
+}
+
+static void check_evaluate(void *p, int rc)
+{
+    const_ctx *c = p;
+
+    if (rc == TFRS_OK && !c->flag)
+        ck_assert_mem_eq(&c->metrics, &c->w->ref_eval, sizeof(c->metrics));
+    else if (rc == TFRS_OK)
+        ck_assert(fabs(c->metrics.loss - c->w->ref_eval.loss) < 1e-5 * (1 + c->metrics.loss));
+}
+
+static int call_predict(void *p)
+{
+    const_ctx *c = p;
+
+    return tfrs_model_predict(c->w->m, c->w->values, NPRED, c->scores);
+}
+
+static void check_predict(void *p, int rc)
+{
+    const_ctx *c = p;
+
+    if (rc == TFRS_OK)
+        ck_assert_mem_eq(c->scores, c->w->ref_scores, NPRED * sizeof(float));
+}
+
+static int call_predict_ids(void *p)
+{
+    const_ctx *c = p;
+
+    return tfrs_model_predict_ids(c->w->m, c->ids, NPRED, c->scores);
+}
+
+static int call_test_step(void *p)
+{
+    const_ctx *c = p;
+    double loss;
+    float lab[NPRED];
+
+    for (int i = 0; i < NPRED; i++)
+        lab[i] = (float)(i % 5);
+    return tfrs_model_test_step(c->w->m, c->ids, lab, NULL, NPRED, &loss,
+                                c->flag ? NULL : c->scores);
+}
+
+static int call_rank(void *p)
+{
+    const_ctx *c = p;
+    const char *q[2] = { "7", NULL };
+
+    c->nranked = 99;
+    return tfrs_model_rank(c->w->m, q, "movie_title", c->w->cands, NCAND, 0, c->ranked,
+                           &c->nranked);
+}
+
+static void check_rank(void *p, int rc)
+{
+    const_ctx *c = p;
+
+    if (rc != TFRS_OK) {
+        ck_assert_uint_eq(c->nranked, 0);
+        return;
+    }
+    ck_assert_uint_eq(c->nranked, NCAND);
+    ck_assert_mem_eq(c->ranked, c->w->ref_rank, sizeof(c->ranked));
+}
+
+static void check_nothing(void *p, int rc)
+{
+    (void)p;
+    (void)rc;
+}
+
+START_TEST(evaluate_predict_rank)
+{
+    world w;
+    const_ctx c = { 0 };
+    oom_op eval = { "tfrs_model_evaluate", NULL, call_evaluate, check_evaluate };
+    oom_op pred = { "tfrs_model_predict", NULL, call_predict, check_predict };
+    oom_op pids = { "tfrs_model_predict_ids", NULL, call_predict_ids, check_predict };
+    oom_op test = { "tfrs_model_test_step", NULL, call_test_step, check_nothing };
+    oom_op rank = { "tfrs_model_rank", NULL, call_rank, check_rank };
+
+    for (int bce = 0; bce < 2; bce++) {
+        world_init(&w, bce);
+        c.w = &w;
+        c.scores = malloc(NPRED * sizeof(float));
+        c.ids = malloc(NPRED * 2 * sizeof(int32_t));
+        ck_assert(c.scores != NULL && c.ids != NULL);
+        for (int i = 0; i < NPRED * 2; i++)
+            c.ids[i] = (int32_t)((size_t)i % tfrs_vocab_size(i % 2 ? w.vt : w.vu));
+        for (c.flag = 0; c.flag < 2; c.flag++) {
+            oom_run(&eval, &c);
+            oom_run(&test, &c);
+        }
+        oom_run(&pred, &c);
+        ck_assert_int_eq(tfrs_model_predict_ids(w.m, c.ids, NPRED, w.ref_scores), TFRS_OK);
+        oom_run(&pids, &c);
+        oom_run(&rank, &c);
+        free(c.scores);
+        free(c.ids);
+        world_free(&w);
+    }
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+/* ---- ranking task, layers ------------------------------------------------- */
+
+static int call_task(void *p)
+{
+    out_ctx *c = p;
+    tfrs_task_options o;
+    tfrs_ranking_task *t = (tfrs_ranking_task *)c;
+    float pred[64], lab[64];
+    tfrs_metrics m;
+    int rc;
+
+    for (int i = 0; i < 64; i++) {
+        pred[i] = (float)((i * 37) % 64) / 64.0f;
+        lab[i] = (float)(i % 3 == 0);
+    }
+    tfrs_task_options_init(&o, TFRS_TASK_OPTIONS_VERSION);
+    o.metrics = TFRS_METRIC_RMSE | TFRS_METRIC_AUC;
+    if ((rc = tfrs_ranking_task_create(&t, &o)) != TFRS_OK) {
+        if (t != NULL)
+            rc = TFRS_ESHAPE;   /* *out must be NULL */
+        return rc;
+    }
+    for (int b = 0; b < 8 && rc == TFRS_OK; b++)
+        rc = tfrs_ranking_task_update(t, pred, lab, NULL, 64, 0.5);
+    if (rc == TFRS_OK)
+        rc = tfrs_ranking_task_result(t, &m);
+    if (rc == TFRS_OK && !(m.auc > 0.0 && m.auc < 1.0))
+        rc = TFRS_ERANGE;
+    tfrs_ranking_task_free(t);
+    return rc;
+}
+
+static int call_layers(void *p)
+{
+    out_ctx *c = p;
+    tfrs_embedding *e = (tfrs_embedding *)c;
+    tfrs_dense *d = (tfrs_dense *)c;
+    float x[4 * 3] = { 0 }, y[4 * 2], dy[4 * 2] = { 1, 1, 1, 1, 1, 1, 1, 1 }, dx[4 * 3];
+    int32_t ids[4] = { 0, 3, 3, 1 };
+    int rc;
+
+    if ((rc = tfrs_embedding_create(&e, 10, 3, 1)) != TFRS_OK)
+        return e == NULL ? rc : TFRS_ESHAPE;
+    if ((rc = tfrs_dense_create(&d, 3, 2, TFRS_ACT_RELU, 1)) != TFRS_OK) {
+        tfrs_embedding_free(e);
+        return d == NULL ? rc : TFRS_ESHAPE;
+    }
+    if ((rc = tfrs_embedding_forward(e, ids, 4, x)) == TFRS_OK &&
+        (rc = tfrs_embedding_backward(e, ids, 4, dy)) == TFRS_OK &&
+        (rc = tfrs_dense_forward(d, x, 4, y)) == TFRS_OK)
+        rc = tfrs_dense_backward(d, x, y, dy, 4, dx);
+    tfrs_embedding_free(e);
+    tfrs_dense_free(d);
+    return rc;
+}
+
+START_TEST(task_and_layers)
+{
+    out_ctx c = { 0 };
+    oom_op task = { "tfrs_ranking_task_* with AUC", NULL, call_task, check_nothing };
+    oom_op layers = { "tfrs_embedding_* and tfrs_dense_*", NULL, call_layers, check_nothing };
+
+    oom_run(&task, &c);
+    oom_run(&layers, &c);
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+/* ---- save and load ----------------------------------------------------------- */
+
+static unsigned char *read_all(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *b;
+    long len;
+
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+    len = ftell(f);
+    ck_assert_int_ge(len, 0);
+    rewind(f);
+    b = malloc((size_t)len + 1);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+/* Number of directory entries other than . and .. */
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+typedef struct save_ctx {
+    world         *w;
+    const char    *path;
+    unsigned char *old;       /* the file's bytes before the call */
+    size_t         old_n;
+    int            entries;   /* files in tmpdir before the call  */
+    unsigned       flags;
+    tfrs_model    *loaded;
+    unsigned char *buf;       /* a saved file, for load_buffer    */
+    size_t         buf_n;
+    int            from_buffer;
+} save_ctx;
+
+static int call_save(void *p)
+{
+    save_ctx *c = p;
+
+    return tfrs_model_save(c->w->m, c->path, c->flags);
+}
+
+/* A failed save leaves the old file byte for byte and no temporary file. */
+static void check_save(void *p, int rc)
+{
+    save_ctx *c = p;
+    size_t n;
+    unsigned char *now = read_all(c->path, &n);
+    tfrs_model *l = NULL;
+
+    ck_assert_int_eq(count_entries(tmpdir), c->entries);
+    if (rc != TFRS_OK) {
+        ck_assert_uint_eq(n, c->old_n);
+        ck_assert_mem_eq(now, c->old, n);
+    } else {
+        ck_assert_int_eq(tfrs_model_load_buffer(&l, now, n), TFRS_OK);
+        ck_assert(predicts_reference(c->w, l));
+        tfrs_model_free(l);
+    }
+    free(now);
+}
+
+static int call_load(void *p)
+{
+    save_ctx *c = p;
+
+    c->loaded = (tfrs_model *)c;
+    if (c->from_buffer)
+        return tfrs_model_load_buffer(&c->loaded, c->buf, c->buf_n);
+    return tfrs_model_load(&c->loaded, c->path);
+}
+
+static void check_load(void *p, int rc)
+{
+    save_ctx *c = p;
+
+    if (rc != TFRS_OK) {
+        ck_assert_ptr_null(c->loaded);
+        return;
+    }
+    ck_assert(predicts_reference(c->w, c->loaded));
+    tfrs_model_free(c->loaded);
+    c->loaded = NULL;
+}
+
+START_TEST(save_and_load)
+{
+    world w;
+    save_ctx c = { 0 };
+    oom_op save = { "tfrs_model_save", NULL, call_save, check_save };
+    oom_op load = { "tfrs_model_load", NULL, call_load, check_load };
+
+    for (int bce = 0; bce < 2; bce++) {
+        world_init(&w, bce);
+        c.w = &w;
+        c.path = tmp_path("model.tfrs");
+        write_file(c.path, "the previous file\n");
+        c.old = read_all(c.path, &c.old_n);
+        c.entries = count_entries(tmpdir);
+        for (c.flags = 0; c.flags <= TFRS_SAVE_OPTIMIZER; c.flags += TFRS_SAVE_OPTIMIZER)
+            oom_run(&save, &c);
+        free(c.old);
+
+        c.buf = read_all(c.path, &c.buf_n);
+        for (c.from_buffer = 0; c.from_buffer < 2; c.from_buffer++)
+            oom_run(&load, &c);
+        free(c.buf);
+        ck_assert_int_eq(unlink(c.path), 0);
+        world_free(&w);
+    }
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+/* Without realloc_fn the library emulates it: the same guarantees hold. */
+START_TEST(allocator_without_realloc)
+{
+    out_ctx c = { 0 };
+    oom_op build = { "tfrs_dataset_create/add_column/append", NULL, call_build_dataset,
+                     check_built_dataset };
+    oom_op fit_op = { "tfrs_model_fit", setup_untrained, call_fit, check_trained };
+    oom_op delim = { "tfrs_dataset_load_delimited", NULL, call_load_delimited,
+                     check_delimited };
+
+    ck_assert_int_eq(tfrs_set_allocator(&without_realloc), TFRS_OK);
+    oom_run(&build, &c);
+    oom_run(&delim, &c);
+    oom_run(&fit_op, &c);
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+static Suite *oom_suite(void)
+{
+    Suite *s = suite_create("oom");
+    TCase *tc;
+
+    tc = tcase_create("dataset");
+    tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
+    tcase_add_test(tc, load_movielens);
+    tcase_add_test(tc, load_delimited);
+    tcase_add_test(tc, dataset_build_slice_shuffle);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("vocab");
+    tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
+    tcase_add_test(tc, vocab_build);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("model");
+    tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
+    tcase_add_test(tc, model_create_configure_build);
+    tcase_add_test(tc, fit);
+    tcase_add_test(tc, train_step_and_optimizer);
+    tcase_add_test(tc, evaluate_predict_rank);
+    tcase_add_test(tc, task_and_layers);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("files");
+    tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
+    tcase_add_test(tc, save_and_load);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("no realloc");
+    tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
+    tcase_add_test(tc, allocator_without_realloc);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+static void remove_tmpdir(void)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+
+    if (d == NULL)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            unlink(tmp_path(e->d_name));
+    }
+    closedir(d);
+    rmdir(tmpdir);
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    strcpy(tmpdir, "/tmp/tfrs-oom-XXXXXX");
+    if (mkdtemp(tmpdir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    write_data_files();
+    sr = srunner_create(oom_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    remove_tmpdir();
+    return failed == 0 ? 0 : 1;
+}
