@@ -653,6 +653,7 @@ typedef struct tfrs_fit_options {
     uint64_t         shuffle_seed;  /* default 0                            */
     tfrs_progress_fn progress;      /* may be NULL                          */
     void            *payload;       /* passed to progress                   */
+    int              threads;       /* default 1; see tfrs_model_fit        */
 } tfrs_fit_options;
 
 TFRS_API int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version);
@@ -662,7 +663,16 @@ TFRS_API int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
  * rows in a permutation drawn from (shuffle_seed, e).  history, when not
  * NULL, receives opts->epochs entries of per-epoch training metrics (loss
  * averaged over the epoch, regularization loss at its end).  On an error
- * the epochs already completed are kept in the model and in history. */
+ * the epochs already completed are kept in the model and in history.
+ *
+ * threads (1 .. 256) > 1 splits every batch into slices that that many threads (the
+ * caller and threads - 1 workers started for the call) take through the
+ * forward and backward passes; their gradients are summed in a fixed order,
+ * so results are bit-identical from run to run for a given thread count, but
+ * differ in the last bits from another thread count.  BLAS calls then run on
+ * several threads at once: use a single-threaded BLAS or set
+ * OPENBLAS_NUM_THREADS=1, or BLAS's own threads will compete for the cores.
+ * The library never changes BLAS's thread count. */
 TFRS_API int tfrs_model_fit(tfrs_model *model, const tfrs_dataset *train,
                             const tfrs_fit_options *opts, tfrs_metrics *history);
 

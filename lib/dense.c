@@ -51,6 +51,22 @@ static void bias_act_forward(tfrs_activation act, const float *b, float *y, size
     }
 }
 
+void tfrs__act_apply(tfrs_activation act, float *y, size_t n)
+{
+    switch (act) {
+    case TFRS_ACT_RELU:
+        for (size_t i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        break;
+    case TFRS_ACT_SIGMOID:
+        for (size_t i = 0; i < n; i++)
+            y[i] = sigmoidf(y[i]);
+        break;
+    case TFRS_ACT_LINEAR:
+        break;
+    }
+}
+
 /* dy = act'(.) * dy, with the derivative expressed through the output y,
  * and db += the column sums of the new dy, in one pass. */
 static void act_backward_db(tfrs_activation act, const float *y, float *dy, float *db,
@@ -133,16 +149,23 @@ void tfrs__dense_forward(const tfrs_dense *d, const float *x, size_t B, float *y
     bias_act_forward(d->act, d->b, y, B, d->out);
 }
 
-/* dy:[B,out] is rewritten in place as act'(y) * dy.  dx may be NULL. */
-void tfrs__dense_backward(tfrs_dense *d, const float *x, const float *y, float *dy,
-                          size_t B, float *dx)
+/* dy:[B,out] is rewritten in place as act'(y) * dy; dW and db are added
+ * into dw and db; dx (may be NULL) is overwritten. */
+void tfrs__dense_backward_to(const tfrs_dense *d, const float *x, const float *y, float *dy,
+                             size_t B, float *dx, float *dw, float *db)
 {
-    act_backward_db(d->act, y, dy, d->db, B, d->out);
+    act_backward_db(d->act, y, dy, db, B, d->out);
     /* dW += x^T dy    [in,B] [B,out] */
-    tfrs__gemm(1, 0, d->in, d->out, B, 1.0f, x, d->in, dy, d->out, 1.0f, d->dw, d->out);
+    tfrs__gemm(1, 0, d->in, d->out, B, 1.0f, x, d->in, dy, d->out, 1.0f, dw, d->out);
     /* dx = dy W^T    [B,out] [out,in] */
     if (dx != NULL)
         tfrs__gemm(0, 1, B, d->in, d->out, 1.0f, dy, d->out, d->w, d->out, 0.0f, dx, d->in);
+}
+
+void tfrs__dense_backward(tfrs_dense *d, const float *x, const float *y, float *dy,
+                          size_t B, float *dx)
+{
+    tfrs__dense_backward_to(d, x, y, dy, B, dx, d->dw, d->db);
 }
 
 int tfrs_dense_create(tfrs_dense **out, size_t in, size_t units, tfrs_activation act,

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <sys/types.h>   /* mode_t, ssize_t */
 
 #include "tfrsc.h"
@@ -167,7 +168,13 @@ void tfrs__dense_forward(const tfrs_dense *d, const float *x, size_t B, float *y
  * dx = dy W^T when dx != NULL (overwritten, not accumulated). */
 void tfrs__dense_backward(tfrs_dense *d, const float *x, const float *y, float *dy,
                           size_t B, float *dx);
+/* As tfrs__dense_backward, adding the gradients into dw and db instead of
+ * the layer's own (one set per training thread). */
+void tfrs__dense_backward_to(const tfrs_dense *d, const float *x, const float *y, float *dy,
+                             size_t B, float *dx, float *dw, float *db);
 int  tfrs__act_valid(int act);
+/* y = act(y) elementwise over n values. */
+void tfrs__act_apply(tfrs_activation act, float *y, size_t n);
 
 /* ---- ranking.c --------------------------------------------------------- */
 
@@ -210,6 +217,19 @@ int  tfrs__optimizer_num_slots(tfrs_optimizer_kind kind);
  * slot) would be non-finite, changes nothing and returns TFRS_ENONFINITE. */
 int  tfrs__optimizer_step(tfrs__optimizer *opt);
 
+/* ---- step.c ------------------------------------------------------------ */
+
+/* Runs training steps of a built model with `threads` threads (see step.c).
+ * The stepper borrows the model and must be freed before it. */
+typedef struct tfrs__stepper tfrs__stepper;
+#define TFRS__MAX_THREADS 256
+int  tfrs__stepper_create(tfrs__stepper **out, tfrs_model *m, int threads);
+void tfrs__stepper_free(tfrs__stepper *s);
+/* One optimizer step on B rows of checked ids.  *scores_out gets the B
+ * scores of the forward pass (valid until the next run). */
+int  tfrs__stepper_run(tfrs__stepper *s, const int32_t *ids, const float *labels,
+                       const float *weights, size_t B, double *loss, const float **scores_out);
+
 /* ---- model.c ----------------------------------------------------------- */
 
 typedef struct tfrs__feature {
@@ -239,14 +259,16 @@ struct tfrs_model {
     tfrs__optimizer   opt;         /* params/slots exist after build     */
     size_t            concat_dim;  /* sum of the features' dims          */
     uint64_t          epochs_done; /* fit epochs completed (shuffle RNG) */
-    /* Training workspace: forward and backward buffers of one slice of
-     * TFRS__SLICE rows, and the scores of the largest batch seen. */
-    size_t            ws_batch;    /* rows the slice buffers hold        */
-    float            *ws;
-    float           **ws_ptrs;     /* 2 * nlayers: ys then dys           */
-    size_t            scores_cap;
-    float            *scores;      /* scores of the current batch        */
+    struct tfrs__stepper *stepper; /* one-thread step engine, lazily   */
+    uint64_t          weights_gen; /* bumped whenever the weights change */
+    /* Serving cache (predict.c): one feature's embeddings projected through
+     * its rows of the first dense kernel; built by rank under cache_lock. */
+    pthread_mutex_t   cache_lock;
+    struct tfrs__proj_cache **cache;  /* nfeat entries, or NULL          */
 };
+
+/* Frees the serving caches (predict.c). */
+void tfrs__model_free_caches(tfrs_model *m);
 
 /* TFRS_ESTATE unless built. */
 int    tfrs__model_check_built(const tfrs_model *m, const char *fn);
@@ -272,6 +294,8 @@ float *tfrs__model_forward(const tfrs_model *m, const int32_t *ids, size_t B, fl
 /* Per-call forward scratch for B rows: *ws (tfrs__model_ws_floats(m, B, 0)
  * floats) and *ys (nlayers pointers); both freed with tfrs__free. */
 int    tfrs__scratch_alloc(const tfrs_model *m, size_t B, float **ws, float ***ys);
+/* Call after changing any weight (invalidates derived caches). */
+void   tfrs__model_weights_changed(tfrs_model *m);
 /* sum_j l2_j * sum(W_j^2) */
 double tfrs__model_regularization(const tfrs_model *m);
 

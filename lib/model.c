@@ -41,11 +41,16 @@ int tfrs_model_create(tfrs_model **out, uint64_t seed)
     m = tfrs__calloc(1, sizeof(*m));
     if (m == NULL)
         return tfrs__fail(TFRS_ENOMEM, "tfrs_model_create: out of memory");
+    if (pthread_mutex_init(&m->cache_lock, NULL) != 0) {
+        tfrs__free(m);
+        return tfrs__fail(TFRS_ENOMEM, "tfrs_model_create: cannot create a mutex");
+    }
     m->seed = seed;
     tfrs_task_options_init(&m->task, TFRS_TASK_OPTIONS_VERSION);
     tfrs_optimizer_options_init(&m->opt.o, TFRS_OPTIMIZER_OPTIONS_VERSION, TFRS_OPT_ADAGRAD);
     m->label = tfrs__strdup(DEFAULT_LABEL);
     if (m->label == NULL) {
+        pthread_mutex_destroy(&m->cache_lock);
         tfrs__free(m);
         return tfrs__fail(TFRS_ENOMEM, "tfrs_model_create: out of memory");
     }
@@ -65,15 +70,11 @@ static void unbuild(tfrs_model *m)
         tfrs_dense_free(m->layers[j].dense);
         m->layers[j].dense = NULL;
     }
-    tfrs__free(m->ws);
-    tfrs__free(m->ws_ptrs);
-    tfrs__free(m->scores);
-    m->ws = NULL;
-    m->ws_ptrs = NULL;
-    m->scores = NULL;
-    m->scores_cap = 0;
-    m->ws_batch = 0;
+    tfrs__stepper_free(m->stepper);
+    m->stepper = NULL;
+    tfrs__model_free_caches(m);
     m->built = 0;
+    m->weights_gen++;
 }
 
 void tfrs_model_free(tfrs_model *m)
@@ -89,6 +90,7 @@ void tfrs_model_free(tfrs_model *m)
     tfrs__free(m->layers);
     tfrs__free(m->label);
     tfrs__free(m->weight);
+    pthread_mutex_destroy(&m->cache_lock);
     tfrs__free(m);
 }
 
@@ -386,6 +388,11 @@ float *tfrs__model_forward(const tfrs_model *m, const int32_t *ids, size_t B, fl
     if (x0_out != NULL)
         *x0_out = x0;
     return scores;
+}
+
+void tfrs__model_weights_changed(tfrs_model *m)
+{
+    m->weights_gen++;
 }
 
 double tfrs__model_regularization(const tfrs_model *m)

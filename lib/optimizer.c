@@ -92,27 +92,40 @@ void tfrs__optimizer_free(tfrs__optimizer *opt)
     opt->steps = 0;
 }
 
+/* All or nothing: every new slot is allocated before any old one is freed,
+ * so that on failure the optimizer keeps its previous, valid slots. */
 int tfrs__optimizer_init_slots(tfrs__optimizer *opt)
 {
     int nslots = tfrs__optimizer_num_slots(opt->o.kind);
+    float **fresh = tfrs__calloc(opt->nparams, 2 * sizeof(float *));
 
+    if (fresh == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "optimizer: out of memory for slots");
+    for (size_t i = 0; i < opt->nparams; i++) {
+        for (int s = 0; s < nslots; s++) {
+            fresh[2 * i + (size_t)s] = tfrs__calloc(opt->params[i].n, sizeof(float));
+            if (fresh[2 * i + (size_t)s] == NULL)
+                goto nomem;
+        }
+    }
     for (size_t i = 0; i < opt->nparams; i++) {
         tfrs__param *p = &opt->params[i];
         for (int s = 0; s < 2; s++) {
             tfrs__free(p->slot[s]);
-            p->slot[s] = NULL;
-        }
-        for (int s = 0; s < nslots; s++) {
-            p->slot[s] = tfrs__calloc(p->n, sizeof(float));
-            if (p->slot[s] == NULL)
-                return tfrs__fail(TFRS_ENOMEM, "optimizer: out of memory for slots");
+            p->slot[s] = fresh[2 * i + (size_t)s];
         }
         if (opt->o.kind == TFRS_OPT_ADAGRAD)
             for (size_t j = 0; j < p->n; j++)
                 p->slot[0][j] = opt->o.initial_accumulator;
     }
+    tfrs__free(fresh);
     opt->steps = 0;
     return TFRS_OK;
+nomem:
+    for (size_t k = 0; k < 2 * opt->nparams; k++)
+        tfrs__free(fresh[k]);
+    tfrs__free(fresh);
+    return tfrs__fail(TFRS_ENOMEM, "optimizer: out of memory for slots");
 }
 
 /* 1 if v is neither NaN nor infinite; branch-free so that loops vectorize. */

@@ -87,28 +87,212 @@ int tfrs_model_predict(const tfrs_model *m, const char *const *values, size_t n,
     return rc;
 }
 
-static int by_score_desc(const void *pa, const void *pb)
-{
-    const tfrs_scored *a = pa, *b = pb;
-    int na = isnan(a->score), nb = isnan(b->score);
+/* ---- serving cache ---------------------------------------------------- */
 
-    if (na != nb)           /* NaN scores sort last */
-        return na - nb;
-    if (a->score > b->score)
-        return -1;
-    if (a->score < b->score)
-        return 1;
-    return (a->index > b->index) - (a->index < b->index);
+/* proj[r, :] = E_f[r, :] W1[off_f : off_f + dim_f, :] for every row r of
+ * feature f's table: that feature's share of the first layer's
+ * pre-activation, so that ranking candidates of f costs an add per unit
+ * instead of dim_f multiply-adds. */
+struct tfrs__proj_cache {
+    uint64_t gen;       /* m->weights_gen it was built from */
+    size_t   feature;
+    size_t   rows, units;
+    float   *proj;      /* rows x units */
+};
+
+static void proj_cache_free(struct tfrs__proj_cache *c)
+{
+    if (c == NULL)
+        return;
+    tfrs__free(c->proj);
+    tfrs__free(c);
+}
+
+static size_t feature_offset(const tfrs_model *m, size_t f)
+{
+    size_t off = 0;
+
+    for (size_t i = 0; i < f; i++)
+        off += m->feat[i].dim;
+    return off;
+}
+
+static int build_cache(const tfrs_model *m, size_t f, struct tfrs__proj_cache **out)
+{
+    const tfrs_embedding *e = m->feat[f].emb;
+    const tfrs_dense *d = m->layers[0].dense;
+    struct tfrs__proj_cache *c;
+    size_t n;
+
+    *out = NULL;
+    if (tfrs__mul(e->rows, d->out, &n) < 0)
+        return tfrs__fail(TFRS_ENOMEM, "rank: candidate cache too large");
+    c = tfrs__calloc(1, sizeof(*c));
+    if (c == NULL || (c->proj = tfrs__calloc(n, sizeof(float))) == NULL) {
+        tfrs__free(c);
+        return tfrs__fail(TFRS_ENOMEM, "rank: out of memory for the candidate cache");
+    }
+    c->gen = m->weights_gen;
+    c->feature = f;
+    c->rows = e->rows;
+    c->units = d->out;
+    tfrs__gemm(0, 0, e->rows, d->out, e->dim, 1.0f, e->w, e->dim,
+               d->w + feature_offset(m, f) * d->out, d->out, 0.0f, c->proj, d->out);
+    *out = c;
+    return TFRS_OK;
+}
+
+/* The current cache of feature f, built if missing or stale.  The model is
+ * const to callers; the caches are the one thing const calls may change,
+ * under the model's mutex.  A cache is only ever replaced when it is stale,
+ * that is after the weights changed, which needs exclusive access to the
+ * model: so no other thread can still be reading it. */
+static int get_cache(const tfrs_model *m, size_t f, const struct tfrs__proj_cache **out)
+{
+    tfrs_model *mm = (tfrs_model *)m;
+    int rc = TFRS_OK;
+
+    pthread_mutex_lock(&mm->cache_lock);
+    if (mm->cache == NULL)
+        mm->cache = tfrs__calloc(m->nfeat, sizeof(*mm->cache));
+    if (mm->cache == NULL) {
+        rc = tfrs__fail(TFRS_ENOMEM, "rank: out of memory");
+    } else if (mm->cache[f] == NULL || mm->cache[f]->gen != m->weights_gen) {
+        struct tfrs__proj_cache *fresh;
+        rc = build_cache(m, f, &fresh);
+        if (rc == TFRS_OK) {
+            proj_cache_free(mm->cache[f]);
+            mm->cache[f] = fresh;
+        }
+    }
+    *out = rc == TFRS_OK ? mm->cache[f] : NULL;
+    pthread_mutex_unlock(&mm->cache_lock);
+    return rc;
+}
+
+void tfrs__model_free_caches(tfrs_model *m)
+{
+    if (m->cache == NULL)
+        return;
+    for (size_t f = 0; f < m->nfeat; f++)
+        proj_cache_free(m->cache[f]);
+    tfrs__free(m->cache);
+    m->cache = NULL;
+}
+
+/* Scores n candidates (ids cids) of feature c for a query (ids qids, one
+ * per feature; qids[c] unused) through the cache.  Equal to the plain
+ * forward pass up to float rounding. */
+static int rank_scores(const tfrs_model *m, size_t c, const int32_t *qids, const int32_t *cids,
+                       size_t n, float *scores)
+{
+    const tfrs_dense *d0 = m->layers[0].dense;
+    const struct tfrs__proj_cache *cache;
+    size_t U = d0->out, block = n < TFRS__BLOCK ? n : TFRS__BLOCK, per_row = 0, off = 0;
+    float *hq, *buf, *a, *b;
+    int rc;
+
+    for (size_t j = 0; j < m->nlayers; j++)
+        per_row = m->layers[j].units > per_row ? m->layers[j].units : per_row;
+    hq = tfrs__calloc(U + 2 * block * per_row, sizeof(float));
+    if (hq == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "rank: out of memory");
+    rc = get_cache(m, c, &cache);
+    if (rc != TFRS_OK) {
+        tfrs__free(hq);
+        return rc;
+    }
+    buf = hq + U;
+
+    /* The query's part of the first layer: b + sum over f != c of e_f W_f. */
+    memcpy(hq, d0->b, U * sizeof(float));
+    for (size_t f = 0; f < m->nfeat; f++) {
+        const tfrs_embedding *e = m->feat[f].emb;
+        if (f != c) {
+            const float *row = e->w + (size_t)qids[f] * e->dim;
+            for (size_t k = 0; k < e->dim; k++) {
+                const float *wk = d0->w + (off + k) * U;
+                for (size_t u = 0; u < U; u++)
+                    hq[u] += row[k] * wk[u];
+            }
+        }
+        off += e->dim;
+    }
+    for (size_t i = 0; i < n; i += block) {
+        size_t nb = n - i < block ? n - i : block;
+        a = buf;
+        b = buf + block * per_row;
+        for (size_t r = 0; r < nb; r++) {
+            const float *p = cache->proj + (size_t)cids[i + r] * U;
+            float *h = a + r * U;
+            for (size_t u = 0; u < U; u++)
+                h[u] = hq[u] + p[u];
+            tfrs__act_apply(d0->act, h, U);
+        }
+        for (size_t j = 1; j < m->nlayers; j++) {
+            float *t;
+            tfrs__dense_forward(m->layers[j].dense, a, nb, b);
+            t = a;
+            a = b;
+            b = t;
+        }
+        memcpy(scores + i, a, nb * sizeof(float));
+    }
+    tfrs__free(hq);
+    return TFRS_OK;
+}
+
+/* Maps a score to a key whose unsigned order is descending score order;
+ * NaN gets the largest key, so it sorts last. */
+static uint32_t desc_key(float f)
+{
+    uint32_t u;
+
+    if (isnan(f))
+        return UINT32_MAX;
+    memcpy(&u, &f, sizeof(u));
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);   /* ascending order */
+    return ~u;                                          /* descending      */
+}
+
+/* Sorts n candidates by descending score, ties by ascending index: a stable
+ * LSD radix sort (4 passes of 8 bits) over keys laid out in index order. */
+static void sort_scored(const float *scores, size_t n, tfrs_scored *out, uint32_t *keys,
+                        uint32_t *tmp_keys, size_t *idx, size_t *tmp_idx)
+{
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = desc_key(scores[i]);
+        idx[i] = i;
+    }
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = { 0 };
+        for (size_t i = 0; i < n; i++)
+            count[((keys[i] >> shift) & 0xffu) + 1]++;
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++) {
+            size_t dst = count[(keys[i] >> shift) & 0xffu]++;
+            tmp_keys[dst] = keys[i];
+            tmp_idx[dst] = idx[i];
+        }
+        memcpy(keys, tmp_keys, n * sizeof(*keys));
+        memcpy(idx, tmp_idx, n * sizeof(*idx));
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i].index = idx[i];
+        out[i].score = scores[idx[i]];
+    }
 }
 
 int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *candidate_feature,
                     const char *const *candidates, size_t n, size_t top_k, tfrs_scored *out,
                     size_t *n_out)
 {
-    size_t F, c = SIZE_MAX, k, count;
-    int32_t *ids = NULL, *qids = NULL;
+    size_t F, c = SIZE_MAX, k;
+    int32_t *cids = NULL, *qids = NULL;
     float *scores = NULL;
     tfrs_scored *all = NULL;
+    void *sortbuf = NULL;
     int rc;
 
     if (n_out != NULL)
@@ -125,13 +309,12 @@ int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *c
     if (c == SIZE_MAX)
         return tfrs__fail(TFRS_ENOTFOUND, "tfrs_model_rank: no feature named '%s'",
                           candidate_feature);
-    if (tfrs__mul(n, F, &count) < 0)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_model_rank: too many candidates");
-    ids = tfrs__calloc(count, sizeof(*ids));
+    cids = tfrs__calloc(n, sizeof(*cids));
     qids = tfrs__calloc(F, sizeof(*qids));
     scores = tfrs__calloc(n, sizeof(*scores));
     all = tfrs__calloc(n, sizeof(*all));
-    if (ids == NULL || qids == NULL || scores == NULL || all == NULL) {
+    sortbuf = tfrs__calloc(n, 2 * sizeof(uint32_t) + 2 * sizeof(size_t));
+    if (cids == NULL || qids == NULL || scores == NULL || all == NULL || sortbuf == NULL) {
         rc = tfrs__fail(TFRS_ENOMEM, "tfrs_model_rank: out of memory");
         goto done;
     }
@@ -152,26 +335,26 @@ int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *c
             rc = tfrs__fail(TFRS_EINVAL, "tfrs_model_rank: candidate %zu is NULL", i);
             goto done;
         }
-        memcpy(ids + i * F, qids, F * sizeof(*ids));
-        if ((rc = tfrs_vocab_lookup(m->feat[c].vocab, candidates[i], &ids[i * F + c])) != TFRS_OK)
+        if ((rc = tfrs_vocab_lookup(m->feat[c].vocab, candidates[i], &cids[i])) != TFRS_OK)
             goto done;
     }
-    if ((rc = score_ids(m, ids, n, scores)) != TFRS_OK)
+    if ((rc = rank_scores(m, c, qids, cids, n, scores)) != TFRS_OK)
         goto done;
-    for (size_t i = 0; i < n; i++) {
-        all[i].index = i;
-        all[i].score = scores[i];
+    {
+        size_t *idx = sortbuf;
+        uint32_t *keys = (uint32_t *)(idx + 2 * n);
+        sort_scored(scores, n, all, keys, keys + n, idx, idx + n);
     }
-    qsort(all, n, sizeof(*all), by_score_desc);
     k = top_k == 0 || top_k > n ? n : top_k;
     memcpy(out, all, k * sizeof(*out));
     if (n_out != NULL)
         *n_out = k;
     rc = TFRS_OK;
 done:
-    tfrs__free(ids);
+    tfrs__free(cids);
     tfrs__free(qids);
     tfrs__free(scores);
     tfrs__free(all);
+    tfrs__free(sortbuf);
     return rc;
 }

@@ -25,99 +25,15 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Makes room for a batch of B rows: the slice buffers (allocated once) and
- * the batch's scores (grown only when B exceeds every batch seen). */
-static int reserve_workspace(tfrs_model *m, size_t B)
-{
-    size_t S = B < TFRS__SLICE ? B : TFRS__SLICE;
-
-    if (m->ws_ptrs == NULL) {
-        m->ws_ptrs = tfrs__calloc(2 * m->nlayers, sizeof(*m->ws_ptrs));
-        if (m->ws_ptrs == NULL)
-            return tfrs__fail(TFRS_ENOMEM, "train: out of memory");
-    }
-    if (S > m->ws_batch) {
-        float *ws = tfrs__calloc(tfrs__model_ws_floats(m, TFRS__SLICE, 1), sizeof(float));
-        if (ws == NULL)
-            return tfrs__fail(TFRS_ENOMEM, "train: out of memory for the slice buffers");
-        tfrs__free(m->ws);
-        m->ws = ws;
-        m->ws_batch = TFRS__SLICE;
-    }
-    if (tfrs__grow((void **)&m->scores, &m->scores_cap, B, sizeof(float)) < 0)
-        return tfrs__fail(TFRS_ENOMEM, "train: out of memory for a batch of %zu rows", B);
-    return TFRS_OK;
-}
-
-/* Forward and backward of one slice of S rows of a B-row batch: adds the
- * slice's gradients into the layers, writes its scores, returns its part of
- * the batch loss. */
-static double slice_step(tfrs_model *m, const int32_t *ids, const float *labels,
-                         const float *weights, size_t S, size_t B, float *scores)
-{
-    float **ys = m->ws_ptrs, **dys = m->ws_ptrs + m->nlayers, *x0, *dx0, *s;
-    size_t L = m->nlayers, off = 0;
-    double loss;
-
-    s = tfrs__model_forward(m, ids, S, m->ws, &x0, ys);
-    memcpy(scores, s, S * sizeof(float));
-
-    /* Backward buffers follow the forward ones: dx0 [S, D], dy_j [S, u_j]. */
-    dx0 = m->ws + tfrs__model_ws_floats(m, m->ws_batch, 0);
-    dys[0] = dx0 + S * m->concat_dim;
-    for (size_t j = 1; j < L; j++)
-        dys[j] = dys[j - 1] + S * m->layers[j - 1].units;
-
-    tfrs__task_loss(&m->task, s, labels, weights, S, B, &loss, dys[L - 1]);
-    for (size_t j = L; j-- > 0;) {
-        const float *x = j > 0 ? ys[j - 1] : x0;
-        float *dx = j > 0 ? dys[j - 1] : dx0;
-        tfrs__dense_backward(m->layers[j].dense, x, ys[j], dys[j], S, dx);
-    }
-    for (size_t f = 0; f < m->nfeat; f++) {
-        tfrs__embedding_scatter_add(m->feat[f].emb, ids + f, m->nfeat, S, dx0 + off,
-                                    m->concat_dim);
-        off += m->feat[f].dim;
-    }
-    return loss;
-}
-
-/* One update on B rows whose ids are valid.  *scores_out points at the B
- * scores of the forward pass (model-owned, valid until the next step). */
+/* One update on B rows whose ids are valid, on the calling thread. */
 static int step(tfrs_model *m, const int32_t *ids, const float *labels, const float *weights,
                 size_t B, double *loss_out, const float **scores_out)
 {
-    double loss = 0.0;
     int rc;
 
-    if ((rc = reserve_workspace(m, B)) != TFRS_OK)
+    if (m->stepper == NULL && (rc = tfrs__stepper_create(&m->stepper, m, 1)) != TFRS_OK)
         return rc;
-    for (size_t f = 0; f < m->nfeat; f++)
-        tfrs_embedding_zero_grad(m->feat[f].emb);
-    for (size_t j = 0; j < m->nlayers; j++)
-        tfrs_dense_zero_grad(m->layers[j].dense);
-
-    for (size_t i = 0; i < B; i += TFRS__SLICE) {
-        size_t S = B - i < TFRS__SLICE ? B - i : TFRS__SLICE;
-        loss += slice_step(m, ids + i * m->nfeat, labels + i, weights != NULL ? weights + i : NULL,
-                           S, B, m->scores + i);
-    }
-    if (!isfinite(loss))
-        return tfrs__fail(TFRS_ENONFINITE, "train: the batch loss is %s; step skipped, "
-                          "parameters unchanged", isnan(loss) ? "NaN" : "infinite");
-    /* d/dW of l2 * sum(W^2) */
-    for (size_t k = 0; k < m->opt.nparams; k++) {
-        tfrs__param *p = &m->opt.params[k];
-        if (p->l2 != 0.0f)
-            for (size_t i = 0; i < p->n; i++)
-                p->g[i] += 2.0f * p->l2 * p->w[i];
-    }
-    if ((rc = tfrs__optimizer_step(&m->opt)) != TFRS_OK)
-        return rc;
-    *loss_out = loss;
-    if (scores_out != NULL)
-        *scores_out = m->scores;
-    return TFRS_OK;
+    return tfrs__stepper_run(m->stepper, ids, labels, weights, B, loss_out, scores_out);
 }
 
 int tfrs_model_train_step(tfrs_model *m, const int32_t *ids, const float *labels,
@@ -210,6 +126,7 @@ int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
     opts->batch_size = 32;
     opts->shuffle = 1;
     opts->shuffle_seed = 0;
+    opts->threads = 1;
     return TFRS_OK;
 }
 
@@ -270,6 +187,9 @@ static int check_fit_options(const tfrs_fit_options *o)
         return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: epochs must be >= 0");
     if (o->batch_size == 0 || o->batch_size > UINT32_MAX)
         return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: batch_size must be in 1 .. 2^32-1");
+    if (o->threads < 1 || o->threads > TFRS__MAX_THREADS)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: threads must be in 1 .. %d",
+                          TFRS__MAX_THREADS);
     return TFRS_OK;
 }
 
@@ -282,6 +202,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     uint32_t *perm = NULL;
     int32_t *bids = NULL;
     float *blab = NULL, *bw = NULL;
+    tfrs__stepper *pool = NULL, *stepper;
     size_t bs, F, batches;
     int rc;
 
@@ -310,8 +231,15 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     }
     if ((rc = tfrs_ranking_task_create(&task, &m->task)) != TFRS_OK)
         goto done;
-    if ((rc = reserve_workspace(m, bs)) != TFRS_OK)
-        goto done;
+    if (o.threads > 1) {
+        if ((rc = tfrs__stepper_create(&pool, m, o.threads)) != TFRS_OK)
+            goto done;
+        stepper = pool;
+    } else {
+        if (m->stepper == NULL && (rc = tfrs__stepper_create(&m->stepper, m, 1)) != TFRS_OK)
+            goto done;
+        stepper = m->stepper;
+    }
 
     for (int e = 0; e < o.epochs; e++) {
         tfrs_progress pr;
@@ -342,7 +270,8 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
                 if (bw != NULL)
                     bw[i] = bd.weights[r];
             }
-            if ((rc = step(m, bids, blab, bw, nb, &loss, &scores)) != TFRS_OK)
+            rc = tfrs__stepper_run(stepper, bids, blab, bw, nb, &loss, &scores);
+            if (rc != TFRS_OK)
                 goto done;
             if ((rc = tfrs_ranking_task_update(task, scores, blab, bw, nb, loss)) != TFRS_OK)
                 goto done;
@@ -375,6 +304,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     }
     rc = TFRS_OK;
 done:
+    tfrs__stepper_free(pool);
     tfrs_ranking_task_free(task);
     tfrs__free(bd.ids);
     tfrs__free(perm);

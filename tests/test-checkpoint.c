@@ -81,92 +81,117 @@ static unsigned char *read_all(const char *path, size_t *len)
     return b;
 }
 
-/* ROWS ratings: user "uU" (U < 20), item "iI" (I < 30), a rating in 1..5
- * that depends on both, and a few unknown users (OOV rows train too). */
-static tfrs_dataset *make_dataset(void)
+/* The helpers below run in child processes too, where a failed ck_assert
+ * could not unwind correctly (CK_FORK=no): they return a status instead. */
+
+/* ROWS ratings: user "uU" (U < 22: 20 and 21 are unknown and train the OOV
+ * row), item "iI" (I < 30), a rating in 1..5 that depends on both. */
+static int make_dataset(tfrs_dataset **out)
 {
     tfrs_dataset *ds = NULL;
     uint32_t x = 12345;
+    int rc;
 
-    ck_assert_int_eq(tfrs_dataset_create(&ds), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "user_id", TFRS_COLUMN_STRING), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "item_id", TFRS_COLUMN_STRING), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "rating", TFRS_COLUMN_FLOAT), TFRS_OK);
-    for (int r = 0; r < ROWS; r++) {
+    if ((rc = tfrs_dataset_create(&ds)) != TFRS_OK ||
+        (rc = tfrs_dataset_add_column(ds, "user_id", TFRS_COLUMN_STRING)) != TFRS_OK ||
+        (rc = tfrs_dataset_add_column(ds, "item_id", TFRS_COLUMN_STRING)) != TFRS_OK ||
+        (rc = tfrs_dataset_add_column(ds, "rating", TFRS_COLUMN_FLOAT)) != TFRS_OK)
+        goto done;
+    for (int r = 0; r < ROWS && rc == TFRS_OK; r++) {
         char u[16], i[16];
         const char *s[2] = { u, i };
         unsigned uu, ii;
         float y;
 
         x = x * 1664525u + 1013904223u;
-        uu = (x >> 8) % 22;          /* 20 and 21 are not in the vocabulary */
+        uu = (x >> 8) % 22;
         x = x * 1664525u + 1013904223u;
         ii = (x >> 8) % 30;
         snprintf(u, sizeof(u), "u%u", uu);
         snprintf(i, sizeof(i), "i%u", ii);
         y = (float)(1 + (uu * 7 + ii * 3) % 5);
-        ck_assert_int_eq(tfrs_dataset_append(ds, s, &y), TFRS_OK);
+        rc = tfrs_dataset_append(ds, s, &y);
     }
-    return ds;
+done:
+    if (rc != TFRS_OK) {
+        tfrs_dataset_free(ds);
+        ds = NULL;
+    }
+    *out = ds;
+    return rc;
 }
 
-static tfrs_vocab *make_vocab(const char *prefix, int n)
+static int make_vocab(tfrs_vocab **out, const char *prefix, int n)
 {
-    char buf[64][8];
+    char buf[64][16];
     const char *toks[64];
-    tfrs_vocab *v = NULL;
 
     for (int k = 0; k < n; k++) {
         snprintf(buf[k], sizeof(buf[k]), "%s%d", prefix, k);
         toks[k] = buf[k];
     }
-    ck_assert_int_eq(tfrs_vocab_create(&v, toks, (size_t)n, NULL), TFRS_OK);
-    return v;
+    return tfrs_vocab_create(out, toks, (size_t)n, NULL);
 }
 
-static tfrs_model *new_model(tfrs_optimizer_kind kind, float momentum)
+/* user (20 tokens + OOV, dim 6), item (30 + OOV, dim 5), dense 16 relu
+ * (L2 0.001), 8 relu, 1. */
+static int new_model(tfrs_model **out, tfrs_optimizer_kind kind, float momentum)
 {
-    tfrs_vocab *vu = make_vocab("u", 20), *vi = make_vocab("i", 30);
+    tfrs_vocab *vu = NULL, *vi = NULL;
     tfrs_optimizer_options o;
     tfrs_model *m = NULL;
+    int rc;
 
-    ck_assert_int_eq(tfrs_model_create(&m, 424242), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_feature(m, "user_id", vu, 6), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_feature(m, "item_id", vi, 5), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 16, TFRS_ACT_RELU, 0.001f), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 8, TFRS_ACT_RELU, 0.0f), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f), TFRS_OK);
-    ck_assert_int_eq(tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION, kind),
-                     TFRS_OK);
+    if ((rc = make_vocab(&vu, "u", 20)) != TFRS_OK ||
+        (rc = make_vocab(&vi, "i", 30)) != TFRS_OK ||
+        (rc = tfrs_model_create(&m, 424242)) != TFRS_OK ||
+        (rc = tfrs_model_add_feature(m, "user_id", vu, 6)) != TFRS_OK ||
+        (rc = tfrs_model_add_feature(m, "item_id", vi, 5)) != TFRS_OK ||
+        (rc = tfrs_model_add_dense(m, 16, TFRS_ACT_RELU, 0.001f)) != TFRS_OK ||
+        (rc = tfrs_model_add_dense(m, 8, TFRS_ACT_RELU, 0.0f)) != TFRS_OK ||
+        (rc = tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f)) != TFRS_OK ||
+        (rc = tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION, kind)) != TFRS_OK)
+        goto done;
     o.learning_rate = kind == TFRS_OPT_ADAGRAD ? 0.1f : 0.01f;
     o.momentum = momentum;
-    ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_set_label(m, "rating", NULL), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_build(m), TFRS_OK);
+    if ((rc = tfrs_model_set_optimizer(m, &o)) != TFRS_OK ||
+        (rc = tfrs_model_set_label(m, "rating", NULL)) != TFRS_OK)
+        goto done;
+    rc = tfrs_model_build(m);
+done:
     tfrs_vocab_free(vu);
     tfrs_vocab_free(vi);
-    return m;
+    if (rc != TFRS_OK) {
+        tfrs_model_free(m);
+        m = NULL;
+    }
+    *out = m;
+    return rc;
 }
 
-static void fit(tfrs_model *m, const tfrs_dataset *ds, int epochs)
+static int fit(tfrs_model *m, const tfrs_dataset *ds, int epochs)
 {
     tfrs_fit_options fo;
+    int rc;
 
-    ck_assert_int_eq(tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION), TFRS_OK);
+    if ((rc = tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION)) != TFRS_OK)
+        return rc;
     fo.epochs = epochs;
     fo.batch_size = 32;        /* 300 rows: 9 full batches and one of 12 */
     fo.shuffle = 1;
     fo.shuffle_seed = SHUFFLE_SEED;
-    ck_assert_int_eq(tfrs_model_fit(m, ds, &fo, NULL), TFRS_OK);
+    return tfrs_model_fit(m, ds, &fo, NULL);
 }
 
-/* Runs body(kind, momentum, ckpt, out) in a child process; it must exit 0.
- * The child reports failures through its exit status only. */
-typedef int (*child_fn)(tfrs_optimizer_kind kind, float momentum, unsigned flags,
-                        const char *in, const char *out);
+typedef struct job {
+    tfrs_optimizer_kind kind;
+    float               momentum;
+    unsigned            flags;   /* of the checkpoint                       */
+    const char         *in, *out;
+} job;
 
-static void in_child(child_fn body, tfrs_optimizer_kind kind, float momentum, unsigned flags,
-                     const char *in, const char *out)
+/* Runs body(j) in a child process, which must exit with status 0. */
+static void in_child(int (*body)(const job *), const job *j)
 {
     int status;
     pid_t pid;
@@ -175,47 +200,48 @@ static void in_child(child_fn body, tfrs_optimizer_kind kind, float momentum, un
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0)
-        _exit(body(kind, momentum, flags, in, out));
+        _exit(body(j));
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "child failed (status %d)", status);
 }
 
-/* Child 1: build, fit 2 epochs, save the checkpoint. */
-static int first_two_epochs(tfrs_optimizer_kind kind, float momentum, unsigned flags,
-                            const char *in, const char *out)
-{
-    tfrs_model *m = new_model(kind, momentum);
-    tfrs_dataset *ds = make_dataset();
-    int rc;
-
-    (void)in;
-    fit(m, ds, 2);
-    rc = tfrs_model_save(m, out, flags);
-    tfrs_dataset_free(ds);
-    tfrs_model_free(m);
-    return rc == TFRS_OK ? 0 : 1;
-}
-
-/* Child 2: load the checkpoint, fit 1 more epoch, save. */
-static int one_more_epoch(tfrs_optimizer_kind kind, float momentum, unsigned flags,
-                          const char *in, const char *out)
+/* Child 1: build, fit 2 epochs, save the checkpoint to j->in. */
+static int first_two_epochs(const job *j)
 {
     tfrs_model *m = NULL;
-    tfrs_dataset *ds = make_dataset();
+    tfrs_dataset *ds = NULL;
     int rc;
 
-    (void)kind;
-    (void)momentum;
-    if (tfrs_model_load(&m, in) != TFRS_OK)
-        return 2;
-    if (m->epochs_done != 2)
-        return 3;
-    fit(m, ds, 1);
-    rc = tfrs_model_save(m, out, flags);
+    if (new_model(&m, j->kind, j->momentum) != TFRS_OK || make_dataset(&ds) != TFRS_OK)
+        rc = 1;
+    else if (fit(m, ds, 2) != TFRS_OK)
+        rc = 2;
+    else
+        rc = tfrs_model_save(m, j->in, j->flags) == TFRS_OK ? 0 : 3;
     tfrs_dataset_free(ds);
     tfrs_model_free(m);
-    return rc == TFRS_OK ? 0 : 1;
+    return rc;
+}
+
+/* Child 2: load j->in, fit 1 more epoch, save a checkpoint to j->out. */
+static int one_more_epoch(const job *j)
+{
+    tfrs_model *m = NULL;
+    tfrs_dataset *ds = NULL;
+    int rc;
+
+    if (tfrs_model_load(&m, j->in) != TFRS_OK || make_dataset(&ds) != TFRS_OK)
+        rc = 1;
+    else if (m->epochs_done != 2)
+        rc = 2;
+    else if (fit(m, ds, 1) != TFRS_OK)
+        rc = 3;
+    else
+        rc = tfrs_model_save(m, j->out, TFRS_SAVE_OPTIMIZER) == TFRS_OK ? 0 : 4;
+    tfrs_dataset_free(ds);
+    tfrs_model_free(m);
+    return rc;
 }
 
 /* Resumes through a file saved with `flags`; returns 1 if the result is
@@ -232,12 +258,14 @@ static int resume_matches(tfrs_optimizer_kind kind, float momentum, unsigned fla
     size_t na, nb;
     int same = 1;
 
-    in_child(first_two_epochs, kind, momentum, flags, NULL, ckpt);
-    in_child(one_more_epoch, kind, momentum, TFRS_SAVE_OPTIMIZER, ckpt, resumed);
+    job j = { kind, momentum, flags, ckpt, resumed };
 
-    ref = new_model(kind, momentum);
-    ds = make_dataset();
-    fit(ref, ds, 3);
+    in_child(first_two_epochs, &j);
+    in_child(one_more_epoch, &j);
+
+    ck_assert_int_eq(new_model(&ref, kind, momentum), TFRS_OK);
+    ck_assert_int_eq(make_dataset(&ds), TFRS_OK);
+    ck_assert_int_eq(fit(ref, ds, 3), TFRS_OK);
     ck_assert_uint_eq(ref->epochs_done, 3);
     ck_assert_uint_eq(ref->opt.steps, 3 * 10);
     ck_assert_int_eq(tfrs_model_load(&l, resumed), TFRS_OK);

@@ -436,6 +436,79 @@ START_TEST(rank_sorted_top_k_and_ties)
 }
 END_TEST
 
+/* The rank cache follows the weights: after a training step, rank agrees
+ * with predict again. */
+START_TEST(rank_cache_follows_training)
+{
+    tfrs_model *m = new_model(17, TFRS_OPT_ADAGRAD, 0.5f, 0.0f);
+    const char *query[2] = { "u3", NULL };
+    const char *cands[5] = { "a", "b", "c", "d", "e" };
+    tfrs_scored out[5];
+    double loss;
+
+    for (int round = 0; round < 3; round++) {
+        ck_assert_int_eq(tfrs_model_rank(m, query, "item", cands, 5, 0, out, NULL), TFRS_OK);
+        for (size_t i = 0; i < 5; i++) {
+            const char *row[2] = { "u3", cands[out[i].index] };
+            float p;
+            ck_assert_int_eq(tfrs_model_predict(m, row, 1, &p), TFRS_OK);
+            ck_assert_float_eq_tol(out[i].score, p, 1e-5f);
+        }
+        ck_assert_int_eq(tfrs_model_train_step(m, batch_ids, batch_labels, NULL, NB, &loss),
+                         TFRS_OK);
+    }
+    /* Ranking by the other feature builds its own cache. */
+    {
+        const char *q2[2] = { NULL, "c" };
+        ck_assert_int_eq(tfrs_model_rank(m, q2, "user", users, 4, 0, out, NULL), TFRS_OK);
+        for (size_t i = 0; i < 4; i++) {
+            const char *row[2] = { users[out[i].index], "c" };
+            float p;
+            ck_assert_int_eq(tfrs_model_predict(m, row, 1, &p), TFRS_OK);
+            ck_assert_float_eq_tol(out[i].score, p, 1e-5f);
+        }
+    }
+    tfrs_model_free(m);
+}
+END_TEST
+
+/* fit with two threads: bit-identical run to run, and equal to one thread
+ * up to float rounding. */
+START_TEST(fit_two_threads)
+{
+    tfrs_dataset *ds = make_dataset(3000, 4);
+    tfrs_model *a = new_model(21, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
+    tfrs_model *b = new_model(21, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
+    tfrs_model *c = new_model(21, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
+    tfrs_fit_options fo;
+    tfrs_metrics ha[2], hb[2], hc[2];
+
+    ck_assert_int_eq(tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION), TFRS_OK);
+    ck_assert_int_eq(fo.threads, 1);
+    fo.epochs = 2;
+    fo.batch_size = 1000;        /* 4 slices per batch: 2 per thread */
+    fo.threads = 2;
+    ck_assert_int_eq(tfrs_model_fit(a, ds, &fo, ha), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_fit(b, ds, &fo, hb), TFRS_OK);
+    ck_assert_mem_eq(ha, hb, sizeof(ha));
+    assert_same_params(a, b);
+    fo.threads = 1;
+    ck_assert_int_eq(tfrs_model_fit(c, ds, &fo, hc), TFRS_OK);
+    ck_assert_double_eq_tol(ha[1].loss, hc[1].loss, 1e-5 * hc[1].loss);
+    for (size_t k = 0; k < a->opt.nparams; k++)
+        for (size_t i = 0; i < a->opt.params[k].n; i++)
+            ck_assert_float_eq_tol(a->opt.params[k].w[i], c->opt.params[k].w[i], 1e-4f);
+    fo.threads = 0;
+    ck_assert_int_eq(tfrs_model_fit(a, ds, &fo, NULL), TFRS_EINVAL);
+    fo.threads = 100000;
+    ck_assert_int_eq(tfrs_model_fit(a, ds, &fo, NULL), TFRS_EINVAL);
+    tfrs_model_free(a);
+    tfrs_model_free(b);
+    tfrs_model_free(c);
+    tfrs_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(optimizer_change_rules)
 {
     tfrs_model *m = new_model(2, TFRS_OPT_ADAGRAD, 0.1f, 0.0f);
@@ -481,10 +554,12 @@ static Suite *model_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("fit");
     tcase_add_test(tc, fit_history_progress_and_determinism);
+    tcase_add_test(tc, fit_two_threads);
     suite_add_tcase(s, tc);
     tc = tcase_create("inference");
     tcase_add_test(tc, predict_strings_ids_and_blocks);
     tcase_add_test(tc, rank_sorted_top_k_and_ties);
+    tcase_add_test(tc, rank_cache_follows_training);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -197,6 +197,9 @@ static void oom_run(const oom_op *op, void *ctx)
                   "%s: %ld runs, %ld wrong codes, %ld leaks, %ld without message; first: %s",
                   op->name, runs, wrong, leaks, silent, first);
     ck_assert_int_eq(fa.bad_frees, 0);
+    if (getenv("TFRS_OOM_VERBOSE") != NULL)
+        fprintf(stderr, "%-44s %6ld runs, %6ld failed with TFRS_ENOMEM\n", op->name, runs,
+                failures);
     /* Every operation here allocates, so at least one run failed. */
     ck_assert_msg(failures > 0, "%s: no allocation was ever failed", op->name);
 }
@@ -244,17 +247,23 @@ static float row_rating(int r)
     return (float)(1 + (row_user(r) * 3 + row_item(r) * 5) % 5);
 }
 
-static void write_file(const char *path, const char *text)
+/* Also used outside tests (main), so no ck_assert: 0 or -1. */
+static int write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");
+    size_t n = strlen(text);
 
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(text, 1, strlen(text), f), strlen(text));
-    ck_assert_int_eq(fclose(f), 0);
+    if (f == NULL)
+        return -1;
+    if (fwrite(text, 1, n, f) != n) {
+        fclose(f);
+        return -1;
+    }
+    return fclose(f) == 0 ? 0 : -1;
 }
 
 /* u.item (Latin-1 titles), u.data and a CSV with the same ratings. */
-static void write_data_files(void)
+static int write_data_files(void)
 {
     static char item[NITEMS * 160], data[NROWS * 40], csv[NROWS * 48 + 64];
     size_t a = 0, b = 0, c = 0;
@@ -275,9 +284,10 @@ static void write_data_files(void)
         c += (size_t)snprintf(csv + c, sizeof(csv) - c, "%d,%s,%d\n", row_user(r) + 1, t,
                               (int)row_rating(r));
     }
-    write_file(tmp_path("u.item"), item);
-    write_file(tmp_path("u.data"), data);
-    write_file(tmp_path("ratings.csv"), csv);
+    if (write_file(tmp_path("u.item"), item) < 0 || write_file(tmp_path("u.data"), data) < 0 ||
+        write_file(tmp_path("ratings.csv"), csv) < 0)
+        return -1;
+    return 0;
 }
 
 /* The NROWS ratings as a dataset (user_id, movie_title, user_rating and a
@@ -1146,6 +1156,16 @@ typedef struct save_ctx {
     int            from_buffer;
 } save_ctx;
 
+/* Each save replaces a small previous file. */
+static void setup_save(void *p)
+{
+    save_ctx *c = p;
+
+    ck_assert_int_eq(write_file(c->path, "the previous file\n"), 0);
+    c->old = read_all(c->path, &c->old_n);
+    c->entries = count_entries(tmpdir);
+}
+
 static int call_save(void *p)
 {
     save_ctx *c = p;
@@ -1171,6 +1191,8 @@ static void check_save(void *p, int rc)
         tfrs_model_free(l);
     }
     free(now);
+    free(c->old);
+    c->old = NULL;
 }
 
 static int call_load(void *p)
@@ -1200,19 +1222,15 @@ START_TEST(save_and_load)
 {
     world w;
     save_ctx c = { 0 };
-    oom_op save = { "tfrs_model_save", NULL, call_save, check_save };
+    oom_op save = { "tfrs_model_save", setup_save, call_save, check_save };
     oom_op load = { "tfrs_model_load", NULL, call_load, check_load };
 
     for (int bce = 0; bce < 2; bce++) {
         world_init(&w, bce);
         c.w = &w;
         c.path = tmp_path("model.tfrs");
-        write_file(c.path, "the previous file\n");
-        c.old = read_all(c.path, &c.old_n);
-        c.entries = count_entries(tmpdir);
         for (c.flags = 0; c.flags <= TFRS_SAVE_OPTIMIZER; c.flags += TFRS_SAVE_OPTIMIZER)
             oom_run(&save, &c);
-        free(c.old);
 
         c.buf = read_all(c.path, &c.buf_n);
         for (c.from_buffer = 0; c.from_buffer < 2; c.from_buffer++)
@@ -1306,7 +1324,11 @@ int main(void)
         perror("mkdtemp");
         return 1;
     }
-    write_data_files();
+    if (write_data_files() < 0) {
+        perror("test-oom: writing the data files");
+        remove_tmpdir();
+        return 1;
+    }
     sr = srunner_create(oom_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

@@ -1,0 +1,350 @@
+/*
+ * step.c - the engine of a training step: slices, worker threads, reduction.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * A batch of B rows is cut into slices of TFRS__SLICE rows.  Each slice goes
+ * through the forward pass, the loss and the backward pass while its
+ * activations are still in cache; the dense gradients of the slices add up.
+ * With T threads, thread t takes the t-th contiguous share of the slices and
+ * adds its dense gradients into its own buffers (thread 0 into the layers');
+ * after the batch they are summed in thread order.  The input gradient of
+ * every slice is kept ([B, D]) and scattered into the embedding gradients by
+ * one thread, in row order.  So a step is deterministic for a given T, and
+ * T = 1 never starts a thread.
+ *
+ * Memory is allocated when the stepper is created and when a batch larger
+ * than every earlier one arrives; never otherwise.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct worker {
+    struct tfrs__stepper *s;
+    int                   index;
+    float                *ws;    /* forward + backward buffers of a slice  */
+    float               **ptrs;  /* 2L: ys, dys                            */
+    float               **dw;    /* L private kernel gradients (index > 0) */
+    float               **db;    /* L private bias gradients               */
+    double                loss;
+    pthread_t             tid;
+    int                   started;
+} worker;
+
+struct tfrs__stepper {
+    tfrs_model       *m;
+    int               T;
+    worker           *w;
+    size_t            cap;       /* rows that scores and dx0 hold          */
+    float            *scores;    /* [cap]                                  */
+    float            *dx0;       /* [cap, D]                               */
+    /* The current job, set before a generation starts. */
+    const int32_t    *ids;
+    const float      *labels, *weights;
+    size_t            B;
+    /* Workers wait for a new generation, run their share, count down. */
+    pthread_mutex_t   lock;
+    pthread_cond_t    go, finished;
+    uint64_t          generation;
+    int               pending;
+    int               stop;
+    int               sync_ready;
+};
+
+/* Forward, loss and backward of one slice of S rows at row `r0` of the
+ * batch; dense gradients go to (dw, db) per layer. */
+static double slice(struct tfrs__stepper *s, worker *w, size_t r0, size_t S)
+{
+    const tfrs_model *m = s->m;
+    size_t L = m->nlayers, F = m->nfeat;
+    float **ys = w->ptrs, **dys = w->ptrs + L, *x0, *out;
+    const float *wt = s->weights != NULL ? s->weights + r0 : NULL;
+    double loss;
+
+    out = tfrs__model_forward(m, s->ids + r0 * F, S, w->ws, &x0, ys);
+    memcpy(s->scores + r0, out, S * sizeof(float));
+    dys[0] = w->ws + tfrs__model_ws_floats(m, TFRS__SLICE, 0);
+    for (size_t j = 1; j < L; j++)
+        dys[j] = dys[j - 1] + S * m->layers[j - 1].units;
+    tfrs__task_loss(&m->task, out, s->labels + r0, wt, S, s->B, &loss, dys[L - 1]);
+    for (size_t j = L; j-- > 0;) {
+        const tfrs_dense *d = m->layers[j].dense;
+        const float *x = j > 0 ? ys[j - 1] : x0;
+        float *dx = j > 0 ? dys[j - 1] : s->dx0 + r0 * m->concat_dim;
+        tfrs__dense_backward_to(d, x, ys[j], dys[j], S, dx,
+                                w->index == 0 ? d->dw : w->dw[j],
+                                w->index == 0 ? d->db : w->db[j]);
+    }
+    return loss;
+}
+
+/* Thread w's share of the slices of the current batch. */
+static void run_share(struct tfrs__stepper *s, worker *w)
+{
+    size_t nslices = (s->B + TFRS__SLICE - 1) / TFRS__SLICE;
+    size_t first = nslices * (size_t)w->index / (size_t)s->T;
+    size_t last = nslices * (size_t)(w->index + 1) / (size_t)s->T;
+    const tfrs_model *m = s->m;
+
+    w->loss = 0.0;
+    if (w->index > 0) {
+        for (size_t j = 0; j < m->nlayers; j++) {
+            const tfrs_dense *d = m->layers[j].dense;
+            memset(w->dw[j], 0, d->in * d->out * sizeof(float));
+            memset(w->db[j], 0, d->out * sizeof(float));
+        }
+    }
+    for (size_t k = first; k < last; k++) {
+        size_t r0 = k * TFRS__SLICE;
+        size_t S = s->B - r0 < TFRS__SLICE ? s->B - r0 : TFRS__SLICE;
+        w->loss += slice(s, w, r0, S);
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    struct tfrs__stepper *s = w->s;
+    uint64_t seen = 0;
+
+    for (;;) {
+        pthread_mutex_lock(&s->lock);
+        while (s->generation == seen && !s->stop)
+            pthread_cond_wait(&s->go, &s->lock);
+        if (s->stop) {
+            pthread_mutex_unlock(&s->lock);
+            return NULL;
+        }
+        seen = s->generation;
+        pthread_mutex_unlock(&s->lock);
+
+        run_share(s, w);
+
+        pthread_mutex_lock(&s->lock);
+        if (--s->pending == 0)
+            pthread_cond_signal(&s->finished);
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+static int alloc_worker(struct tfrs__stepper *s, worker *w)
+{
+    const tfrs_model *m = s->m;
+    size_t L = m->nlayers;
+
+    w->ws = tfrs__calloc(tfrs__model_ws_floats(m, TFRS__SLICE, 1), sizeof(float));
+    w->ptrs = tfrs__calloc(2 * L, sizeof(float *));
+    if (w->ws == NULL || w->ptrs == NULL)
+        return -1;
+    if (w->index == 0)
+        return 0;
+    w->dw = tfrs__calloc(L, sizeof(float *));
+    w->db = tfrs__calloc(L, sizeof(float *));
+    if (w->dw == NULL || w->db == NULL)
+        return -1;
+    for (size_t j = 0; j < L; j++) {
+        const tfrs_dense *d = m->layers[j].dense;
+        w->dw[j] = tfrs__calloc(d->in * d->out, sizeof(float));
+        w->db[j] = tfrs__calloc(d->out, sizeof(float));
+        if (w->dw[j] == NULL || w->db[j] == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+static void free_worker(const tfrs_model *m, worker *w)
+{
+    if (w->dw != NULL)
+        for (size_t j = 0; j < m->nlayers; j++)
+            tfrs__free(w->dw[j]);
+    if (w->db != NULL)
+        for (size_t j = 0; j < m->nlayers; j++)
+            tfrs__free(w->db[j]);
+    tfrs__free(w->dw);
+    tfrs__free(w->db);
+    tfrs__free(w->ws);
+    tfrs__free(w->ptrs);
+}
+
+void tfrs__stepper_free(tfrs__stepper *s)
+{
+    if (s == NULL)
+        return;
+    if (s->sync_ready) {
+        pthread_mutex_lock(&s->lock);
+        s->stop = 1;
+        pthread_cond_broadcast(&s->go);
+        pthread_mutex_unlock(&s->lock);
+        for (int t = 1; t < s->T; t++)
+            if (s->w[t].started)
+                pthread_join(s->w[t].tid, NULL);
+        pthread_mutex_destroy(&s->lock);
+        pthread_cond_destroy(&s->go);
+        pthread_cond_destroy(&s->finished);
+    }
+    if (s->w != NULL)
+        for (int t = 0; t < s->T; t++)
+            free_worker(s->m, &s->w[t]);
+    tfrs__free(s->w);
+    tfrs__free(s->scores);
+    tfrs__free(s->dx0);
+    tfrs__free(s);
+}
+
+static int init_sync(tfrs__stepper *s)
+{
+    if (pthread_mutex_init(&s->lock, NULL) != 0)
+        return -1;
+    if (pthread_cond_init(&s->go, NULL) != 0) {
+        pthread_mutex_destroy(&s->lock);
+        return -1;
+    }
+    if (pthread_cond_init(&s->finished, NULL) != 0) {
+        pthread_cond_destroy(&s->go);
+        pthread_mutex_destroy(&s->lock);
+        return -1;
+    }
+    s->sync_ready = 1;
+    return 0;
+}
+
+int tfrs__stepper_create(tfrs__stepper **out, tfrs_model *m, int threads)
+{
+    tfrs__stepper *s;
+
+    *out = NULL;
+    if (threads < 1)
+        return tfrs__fail(TFRS_EINVAL, "train: threads must be >= 1");
+    s = tfrs__calloc(1, sizeof(*s));
+    if (s == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "train: out of memory");
+    s->m = m;
+    s->T = threads;
+    s->w = tfrs__calloc((size_t)threads, sizeof(*s->w));
+    if (s->w == NULL)
+        goto nomem;
+    for (int t = 0; t < threads; t++) {
+        s->w[t].s = s;
+        s->w[t].index = t;
+        if (alloc_worker(s, &s->w[t]) < 0)
+            goto nomem;
+    }
+    if (threads > 1) {
+        if (init_sync(s) < 0)
+            goto nothreads;
+        for (int t = 1; t < threads; t++) {
+            if (pthread_create(&s->w[t].tid, NULL, worker_main, &s->w[t]) != 0)
+                goto nothreads;
+            s->w[t].started = 1;
+        }
+    }
+    *out = s;
+    return TFRS_OK;
+nothreads:
+    tfrs__stepper_free(s);
+    return tfrs__fail(TFRS_ENOMEM, "train: cannot start %d worker threads", threads - 1);
+nomem:
+    tfrs__stepper_free(s);
+    return tfrs__fail(TFRS_ENOMEM, "train: out of memory for %d threads' buffers", threads);
+}
+
+static int reserve(tfrs__stepper *s, size_t B)
+{
+    size_t D = s->m->concat_dim, n;
+    float *scores, *dx0;
+
+    if (B <= s->cap)
+        return TFRS_OK;
+    if (tfrs__mul(B, D, &n) < 0)
+        return tfrs__fail(TFRS_ENOMEM, "train: batch of %zu rows is too large", B);
+    scores = tfrs__calloc(B, sizeof(float));
+    dx0 = tfrs__calloc(n, sizeof(float));
+    if (scores == NULL || dx0 == NULL) {
+        tfrs__free(scores);
+        tfrs__free(dx0);
+        return tfrs__fail(TFRS_ENOMEM, "train: out of memory for a batch of %zu rows", B);
+    }
+    tfrs__free(s->scores);
+    tfrs__free(s->dx0);
+    s->scores = scores;
+    s->dx0 = dx0;
+    s->cap = B;
+    return TFRS_OK;
+}
+
+int tfrs__stepper_run(tfrs__stepper *s, const int32_t *ids, const float *labels,
+                      const float *weights, size_t B, double *loss_out,
+                      const float **scores_out)
+{
+    tfrs_model *m = s->m;
+    size_t off = 0;
+    double loss = 0.0;
+    int rc;
+
+    if ((rc = reserve(s, B)) != TFRS_OK)
+        return rc;
+    for (size_t f = 0; f < m->nfeat; f++)
+        tfrs_embedding_zero_grad(m->feat[f].emb);
+    for (size_t j = 0; j < m->nlayers; j++)
+        tfrs_dense_zero_grad(m->layers[j].dense);
+
+    s->ids = ids;
+    s->labels = labels;
+    s->weights = weights;
+    s->B = B;
+    if (s->T > 1) {
+        pthread_mutex_lock(&s->lock);
+        s->pending = s->T - 1;
+        s->generation++;
+        pthread_cond_broadcast(&s->go);
+        pthread_mutex_unlock(&s->lock);
+    }
+    run_share(s, &s->w[0]);
+    if (s->T > 1) {
+        pthread_mutex_lock(&s->lock);
+        while (s->pending > 0)
+            pthread_cond_wait(&s->finished, &s->lock);
+        pthread_mutex_unlock(&s->lock);
+    }
+
+    /* Reduce in thread order. */
+    for (int t = 0; t < s->T; t++)
+        loss += s->w[t].loss;
+    for (int t = 1; t < s->T; t++) {
+        for (size_t j = 0; j < m->nlayers; j++) {
+            tfrs_dense *d = m->layers[j].dense;
+            const float *dw = s->w[t].dw[j], *db = s->w[t].db[j];
+            for (size_t i = 0; i < d->in * d->out; i++)
+                d->dw[i] += dw[i];
+            for (size_t i = 0; i < d->out; i++)
+                d->db[i] += db[i];
+        }
+    }
+    for (size_t f = 0; f < m->nfeat; f++) {
+        tfrs__embedding_scatter_add(m->feat[f].emb, ids + f, m->nfeat, B, s->dx0 + off,
+                                    m->concat_dim);
+        off += m->feat[f].dim;
+    }
+    if (!isfinite(loss))
+        return tfrs__fail(TFRS_ENONFINITE, "train: the batch loss is %s; step skipped, "
+                          "parameters unchanged", isnan(loss) ? "NaN" : "infinite");
+    /* d/dW of l2 * sum(W^2) */
+    for (size_t k = 0; k < m->opt.nparams; k++) {
+        tfrs__param *p = &m->opt.params[k];
+        if (p->l2 != 0.0f)
+            for (size_t i = 0; i < p->n; i++)
+                p->g[i] += 2.0f * p->l2 * p->w[i];
+    }
+    if ((rc = tfrs__optimizer_step(&m->opt)) != TFRS_OK)
+        return rc;
+    tfrs__model_weights_changed(m);
+    *loss_out = loss;
+    if (scores_out != NULL)
+        *scores_out = s->scores;
+    return TFRS_OK;
+}
