@@ -706,8 +706,16 @@ typedef struct tfrs_scored {
  * in model order; the entry of the feature named `candidate_feature` is
  * ignored (may be NULL) and replaced by each of the n candidates in turn.
  * Writes the best min(top_k, n) candidates to out, by descending score
- * (ties: lower index first); top_k = 0 means all n.  *n_out (may be NULL)
- * gets the number written. */
+ * (ties: lower index first; NaN scores last); top_k = 0 means all n.
+ * *n_out (may be NULL) gets the number written.
+ *
+ * Speed: the first dense layer is split into the query's part, computed
+ * once per call, and the candidate feature's part, which the model caches
+ * for every row of that feature's table (rows x units of the first layer
+ * floats) the first time it ranks by that feature after its weights
+ * changed.  So scores equal tfrs_model_predict's up to float rounding
+ * (about 1e-7 relative), not bit for bit.  The cache is built under a
+ * mutex; rank is safe to call from many threads at once. */
 TFRS_API int tfrs_model_rank(const tfrs_model *model, const char *const *query,
                              const char *candidate_feature, const char *const *candidates,
                              size_t n, size_t top_k, tfrs_scored *out, size_t *n_out);
