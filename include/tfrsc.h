@@ -25,7 +25,11 @@
  * - The library never prints, never exits and never aborts on bad input.
  * - Threads: unless a section says otherwise, one thread at a time may use a
  *   given handle; distinct handles are independent.  Calls taking a `const`
- *   handle only read it and may run concurrently with each other.
+ *   handle only read it and may run concurrently with each other.  Calls
+ *   that take no handle (versions, status strings, the *_options_init
+ *   functions, which write only *opts) and constructors (create, adapt,
+ *   load, slice) may run in any number of threads at once.  The only global
+ *   state is tfrs_set_allocator's and the thread-local error message.
  * - Strings are NUL-terminated byte strings, normally UTF-8.
  */
 #ifndef TFRSC_H
@@ -110,7 +114,13 @@ typedef struct tfrs_allocator {
 
 /* Routes every allocation of the library through `alloc` (copied); NULL
  * restores the C library's malloc/realloc/free.  Returns TFRS_EINVAL if
- * malloc_fn or free_fn is NULL.
+ * malloc_fn or free_fn is NULL.  Every failed allocation makes the call that
+ * needed it return TFRS_ENOMEM, with no leak and its handles unchanged.
+ * The model file's JSON header is handled by cJSON, whose allocation hooks
+ * are process-global: while a custom allocator is installed, libtfrsc points
+ * them (cJSON_InitHooks) at this allocator, and tfrs_set_allocator(NULL)
+ * restores cJSON's defaults.  A program that uses cJSON itself must not hold
+ * cJSON objects across a change of allocator.
  * Threads: global.  Call it before any other libtfrsc call and while no
  * libtfrsc object is alive: memory must be freed by the allocator that
  * allocated it. */
@@ -325,7 +335,9 @@ TFRS_API int tfrs_dataset_load_delimited(tfrs_dataset **out, const char *path,
 
 /* A rows x dim float32 table.  Forward gathers rows; backward scatter-adds
  * the output gradient into a sparse gradient over the rows seen (duplicate
- * ids summed).  Threads: forward on a const handle is safe concurrently. */
+ * ids summed).  Threads: the calls taking a const embedding (forward, grad,
+ * the getters) may run concurrently; backward, set_weights and zero_grad
+ * modify it and need exclusive access. */
 typedef struct tfrs_embedding tfrs_embedding;
 
 /* Creates a table initialised from `seed` with Keras' "uniform" initializer:
@@ -372,8 +384,9 @@ typedef enum tfrs_activation {
 } tfrs_activation;
 
 /* y = act(x W + b) with x: [B, in], W: [in, out] (row-major, Keras layout),
- * b: [out], y: [B, out].  Threads: forward on a const handle is safe
- * concurrently. */
+ * b: [out], y: [B, out].  Threads: the calls taking a const layer (forward,
+ * grad, the getters) may run concurrently; backward (which also uses the
+ * layer's scratch space), set_weights and zero_grad need exclusive access. */
 typedef struct tfrs_dense tfrs_dense;
 
 /* Glorot-uniform kernel U(-l, l), l = sqrt(6 / (in + out)), from `seed`;
@@ -457,7 +470,9 @@ typedef struct tfrs_metrics {
  * predictions seen in the pass, where Keras approximates it on 200
  * thresholds; it stores one (prediction, label, weight) per example.
  *
- * Threads: a task holds metric state; use one per thread. */
+ * Threads: a task holds metric state: update and reset need exclusive
+ * access, while loss, options and result only read it and may run
+ * concurrently.  Use one task per thread to accumulate metrics. */
 typedef struct tfrs_ranking_task tfrs_ranking_task;
 
 #define TFRS_TASK_OPTIONS_VERSION 1
@@ -748,6 +763,13 @@ TFRS_API int tfrs_model_load(tfrs_model **out, const char *path);
 
 /* As tfrs_model_load, from `size` bytes at `data` (not retained). */
 TFRS_API int tfrs_model_load_buffer(tfrs_model **out, const void *data, size_t size);
+
+/* Threads: save takes a const model and may run concurrently with the other
+ * const calls on that model (predict, rank, ...) and with other saves (to
+ * distinct paths; two saves to one path leave one complete file).  Loads
+ * create independent models and may run concurrently.  (cJSON's parser
+ * writes a process-global error position on every parse; libtfrsc never
+ * reads it.) */
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,8 @@ list=$(printf '%s\n' "$syms" | awk '
         sub(/@.*/, "", name)
         if (type == "A") next
         if (name ~ /^(_init|_fini|_edata|_end|__bss_start|__bss_start__|__bss_end__|_bss_end__|__end__|__data_start|data_start|_DYNAMIC|_GLOBAL_OFFSET_TABLE_|__dso_handle)$/) next
+        # Coverage and sanitizer runtimes linked into instrumented builds.
+        if (name ~ /^(__gcov_|__llvm_|__asan_|__ubsan_|__tsan_|__sanitizer_|__odr_asan)/ || name == "mangle_path") next
         print type, name
     }')
 
