@@ -26,8 +26,7 @@ double bench_now(void);
 
 /* Sorts x[0..n) in place and returns the q-quantile (0 <= q <= 1) by the
  * nearest-rank method: the smallest value with at least q*n values <= it.
- * q = 0.5 gives the median (the lower middle for even n is not used: the
- * mean of the two middle values is returned for q = 0.5). */
+ * q = 0.5 is the median: the mean of the two middle values for even n. */
 double bench_quantile(double *x, size_t n, double q);
 
 /* Summary of n samples (sorted in place). */
