@@ -205,6 +205,8 @@ typedef struct tfrs__optimizer {
     uint64_t               steps;   /* updates applied                      */
     size_t                 nparams;
     tfrs__param           *params;
+    float                 *backup;  /* old values of the rows being updated */
+    size_t                 backup_cap;
 } tfrs__optimizer;
 
 int  tfrs__optimizer_options_check(const tfrs_optimizer_options *o);
@@ -213,6 +215,9 @@ int  tfrs__optimizer_init_slots(tfrs__optimizer *opt);
 void tfrs__optimizer_free(tfrs__optimizer *opt);
 /* Number of slot arrays per param for a kind (0, 1 or 2). */
 int  tfrs__optimizer_num_slots(tfrs_optimizer_kind kind);
+/* Makes room so that steps touching up to batch_rows rows of each
+ * embedding do not allocate. */
+int  tfrs__optimizer_reserve(tfrs__optimizer *opt, size_t batch_rows);
 /* Applies one update from the gradients.  If any updated value (weight or
  * slot) would be non-finite, changes nothing and returns TFRS_ENONFINITE. */
 int  tfrs__optimizer_step(tfrs__optimizer *opt);

@@ -87,7 +87,10 @@ void tfrs__optimizer_free(tfrs__optimizer *opt)
         opt->params[i].slot[0] = opt->params[i].slot[1] = NULL;
     }
     tfrs__free(opt->params);
+    tfrs__free(opt->backup);
     opt->params = NULL;
+    opt->backup = NULL;
+    opt->backup_cap = 0;
     opt->nparams = 0;
     opt->steps = 0;
 }
@@ -205,24 +208,90 @@ static int update_span(const step_consts *c, float *restrict w, const float *res
     return ok;
 }
 
-static int update_param(const step_consts *c, tfrs__param *p, int apply)
+/* Copies the row's weights and slots to/from the backup at *pos. */
+static void row_copy(tfrs__param *p, size_t off, int nslots, float *backup, size_t *pos,
+                     int save)
 {
-    int ok = 1;
+    size_t dim = p->emb->dim;
+    float *parts[3] = { p->w, p->slot[0], p->slot[1] };
 
-    if (p->emb == NULL)
-        return update_span(c, p->w, p->g, p->slot[0], p->slot[1], p->n, apply);
-    for (size_t t = 0; t < p->emb->ntouched; t++) {
-        size_t off = (size_t)p->emb->touched[t] * p->emb->dim;
-        ok &= update_span(c, p->w + off, p->g + off,
-                          p->slot[0] != NULL ? p->slot[0] + off : NULL,
-                          p->slot[1] != NULL ? p->slot[1] + off : NULL,
-                          p->emb->dim, apply);
+    for (int k = 0; k <= nslots; k++) {
+        if (save)
+            memcpy(backup + *pos, parts[k] + off, dim * sizeof(float));
+        else
+            memcpy(parts[k] + off, backup + *pos, dim * sizeof(float));
+        *pos += dim;
     }
-    return ok;
+}
+
+/* Updates the touched rows of every sparse block in one sweep, row by row
+ * (each row is checked while it is in cache, saved to the backup, then
+ * written).  If a row's update is not finite, every row written so far is
+ * restored from the backup and 0 is returned. */
+static int update_sparse(const step_consts *c, tfrs__optimizer *opt, int nslots)
+{
+    size_t pos = 0;
+
+    for (size_t i = 0; i < opt->nparams; i++) {
+        tfrs__param *p = &opt->params[i];
+        if (p->emb == NULL)
+            continue;
+        for (size_t t = 0; t < p->emb->ntouched; t++) {
+            size_t off = (size_t)p->emb->touched[t] * p->emb->dim;
+            float *s0 = p->slot[0] != NULL ? p->slot[0] + off : NULL;
+            float *s1 = p->slot[1] != NULL ? p->slot[1] + off : NULL;
+            if (!update_span(c, p->w + off, p->g + off, s0, s1, p->emb->dim, 0)) {
+                /* Undo, in the same order as done. */
+                size_t back = 0;
+                for (size_t i2 = 0; i2 <= i; i2++) {
+                    tfrs__param *q = &opt->params[i2];
+                    size_t rows = i2 < i ? (q->emb != NULL ? q->emb->ntouched : 0) : t;
+                    for (size_t t2 = 0; t2 < rows; t2++)
+                        row_copy(q, (size_t)q->emb->touched[t2] * q->emb->dim, nslots,
+                                 opt->backup, &back, 0);
+                }
+                return 0;
+            }
+            row_copy(p, off, nslots, opt->backup, &pos, 1);
+            update_span(c, p->w + off, p->g + off, s0, s1, p->emb->dim, 1);
+        }
+    }
+    return 1;
+}
+
+/* Floats of backup that updating the sparse blocks needs now. */
+static size_t backup_need(const tfrs__optimizer *opt, int nslots)
+{
+    size_t need = 0;
+
+    for (size_t i = 0; i < opt->nparams; i++) {
+        const tfrs__param *p = &opt->params[i];
+        if (p->emb != NULL)
+            need += p->emb->ntouched * p->emb->dim * (size_t)(1 + nslots);
+    }
+    return need;
+}
+
+int tfrs__optimizer_reserve(tfrs__optimizer *opt, size_t batch_rows)
+{
+    int nslots = tfrs__optimizer_num_slots(opt->o.kind);
+    size_t need = 0;
+
+    for (size_t i = 0; i < opt->nparams; i++) {
+        const tfrs__param *p = &opt->params[i];
+        if (p->emb != NULL) {
+            size_t rows = batch_rows < p->emb->rows ? batch_rows : p->emb->rows;
+            need += rows * p->emb->dim * (size_t)(1 + nslots);
+        }
+    }
+    if (tfrs__grow((void **)&opt->backup, &opt->backup_cap, need, sizeof(float)) < 0)
+        return tfrs__fail(TFRS_ENOMEM, "optimizer: out of memory for the update backup");
+    return TFRS_OK;
 }
 
 int tfrs__optimizer_step(tfrs__optimizer *opt)
 {
+    int nslots = tfrs__optimizer_num_slots(opt->o.kind);
     step_consts c;
     int ok = 1;
 
@@ -237,14 +306,23 @@ int tfrs__optimizer_step(tfrs__optimizer *opt)
         double t = (double)(opt->steps + 1);
         c.lr_t = (float)(c.lr * sqrt(1.0 - pow(c.b2, t)) / (1.0 - pow(c.b1, t)));
     }
+    if (tfrs__grow((void **)&opt->backup, &opt->backup_cap, backup_need(opt, nslots),
+                   sizeof(float)) < 0)
+        return tfrs__fail(TFRS_ENOMEM, "optimizer: out of memory for the update backup");
+    /* Dense blocks are small and stay in cache: check them all, then the
+     * sparse rows (undone on failure), then write the dense blocks. */
     for (size_t i = 0; i < opt->nparams; i++)
-        ok &= update_param(&c, &opt->params[i], 0);
-    if (!ok)
+        if (opt->params[i].emb == NULL)
+            ok &= update_span(&c, opt->params[i].w, opt->params[i].g, opt->params[i].slot[0],
+                              opt->params[i].slot[1], opt->params[i].n, 0);
+    if (!ok || !update_sparse(&c, opt, nslots))
         return tfrs__fail(TFRS_ENONFINITE,
                           "optimizer: the update would make a parameter non-finite; "
                           "step skipped, parameters unchanged (learning rate too large?)");
     for (size_t i = 0; i < opt->nparams; i++)
-        update_param(&c, &opt->params[i], 1);
+        if (opt->params[i].emb == NULL)
+            update_span(&c, opt->params[i].w, opt->params[i].g, opt->params[i].slot[0],
+                        opt->params[i].slot[1], opt->params[i].n, 1);
     opt->steps++;
     return TFRS_OK;
 }

@@ -260,6 +260,8 @@ static int reserve(tfrs__stepper *s, size_t B)
 
     if (B <= s->cap)
         return TFRS_OK;
+    if (tfrs__optimizer_reserve(&s->m->opt, B) != TFRS_OK)
+        return TFRS_ENOMEM;
     if (tfrs__mul(B, D, &n) < 0)
         return tfrs__fail(TFRS_ENOMEM, "train: batch of %zu rows is too large", B);
     scores = tfrs__calloc(B, sizeof(float));

@@ -1098,6 +1098,7 @@ static int call_layers(void *p)
     tfrs_embedding *e = (tfrs_embedding *)c;
     tfrs_dense *d = (tfrs_dense *)c;
     float x[4 * 3] = { 0 }, y[4 * 2], dy[4 * 2] = { 1, 1, 1, 1, 1, 1, 1, 1 }, dx[4 * 3];
+    float dout[4 * 3] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
     int32_t ids[4] = { 0, 3, 3, 1 };
     int rc;
 
@@ -1108,7 +1109,7 @@ static int call_layers(void *p)
         return d == NULL ? rc : TFRS_ESHAPE;
     }
     if ((rc = tfrs_embedding_forward(e, ids, 4, x)) == TFRS_OK &&
-        (rc = tfrs_embedding_backward(e, ids, 4, dy)) == TFRS_OK &&
+        (rc = tfrs_embedding_backward(e, ids, 4, dout)) == TFRS_OK &&
         (rc = tfrs_dense_forward(d, x, 4, y)) == TFRS_OK)
         rc = tfrs_dense_backward(d, x, y, dy, 4, dx);
     tfrs_embedding_free(e);
@@ -1313,6 +1314,7 @@ static Suite *oom_suite(void)
 
     tc = tcase_create("files");
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
+    tcase_set_timeout(tc, 600);   /* save syncs the disk a thousand times */
     tcase_add_test(tc, save_and_load);
     suite_add_tcase(s, tc);
 

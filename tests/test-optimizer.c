@@ -181,6 +181,40 @@ START_TEST(sparse_rows_and_duplicates)
 }
 END_TEST
 
+/* A bad row after good ones: the good rows, already written in the sweep,
+ * are restored, so the whole step leaves no trace. */
+START_TEST(sparse_failure_restores_earlier_rows)
+{
+    const int32_t ids[] = { 0, 2, 1 };
+    const float dout[] = { 0.5f, 0.25f, -0.5f, 1.0f, NAN, 0.0f };
+    tfrs_embedding *e = NULL;
+    tfrs__optimizer opt;
+    float w0[6], acc0[6];
+
+    memset(&opt, 0, sizeof(opt));
+    ck_assert_int_eq(tfrs_embedding_create(&e, 3, 2, 3), TFRS_OK);
+    ck_assert_int_eq(tfrs_optimizer_options_init(&opt.o, TFRS_OPTIMIZER_OPTIONS_VERSION,
+                                                 TFRS_OPT_ADAM), TFRS_OK);
+    opt.params = tfrs__calloc(1, sizeof(tfrs__param));
+    ck_assert_ptr_nonnull(opt.params);
+    opt.nparams = 1;
+    opt.params[0].w = e->w;
+    opt.params[0].g = e->g;
+    opt.params[0].n = 6;
+    opt.params[0].emb = e;
+    ck_assert_int_eq(tfrs__optimizer_init_slots(&opt), TFRS_OK);
+    memcpy(w0, e->w, sizeof(w0));
+    memcpy(acc0, opt.params[0].slot[1], sizeof(acc0));
+    ck_assert_int_eq(tfrs_embedding_backward(e, ids, 3, dout), TFRS_OK);
+    ck_assert_int_eq(tfrs__optimizer_step(&opt), TFRS_ENONFINITE);
+    ck_assert_mem_eq(e->w, w0, sizeof(w0));
+    ck_assert_mem_eq(opt.params[0].slot[1], acc0, sizeof(acc0));
+    ck_assert_uint_eq(opt.steps, 0);
+    tfrs__optimizer_free(&opt);
+    tfrs_embedding_free(e);
+}
+END_TEST
+
 START_TEST(options_validation)
 {
     tfrs_optimizer_options o;
@@ -223,6 +257,7 @@ static Suite *optimizer_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("nonfinite");
     tcase_add_test(tc, nonfinite_update_changes_nothing);
+    tcase_add_test(tc, sparse_failure_restores_earlier_rows);
     suite_add_tcase(s, tc);
     tc = tcase_create("options");
     tcase_add_test(tc, options_validation);
