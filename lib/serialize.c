@@ -43,6 +43,21 @@
 
 #include "internal.h"
 
+/* cJSON's parser records the position of a parse error in a process-global
+ * variable; parses are serialized so that concurrent loads do not race on
+ * it.  The header is small: this costs little. */
+static pthread_mutex_t json_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static cJSON *json_parse(const char *text, size_t n, const char **end)
+{
+    cJSON *root;
+
+    pthread_mutex_lock(&json_lock);
+    root = cJSON_ParseWithLengthOpts(text, n, end, 0);
+    pthread_mutex_unlock(&json_lock);
+    return root;
+}
+
 _Static_assert(sizeof(float) == 4, "float must be IEEE-754 binary32");
 
 #define FORMAT_NAME    "libtfrsc"
@@ -1045,7 +1060,7 @@ static int read_header(reader *r, const unsigned char *buf, size_t size)
     memcpy(text, buf + 8, (size_t)n);
     text[n] = '\0';
     failed = tfrs__alloc_failures();  /* cJSON's NULL may mean out of memory */
-    r->root = cJSON_ParseWithLengthOpts(text, (size_t)n, &end, 0);
+    r->root = json_parse(text, (size_t)n, &end);
     if (r->root != NULL)
         for (; end < text + n; end++)
             if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r')
@@ -1185,8 +1200,8 @@ static int read_state(reader *r)
         return BAD("metadata \"optimizer_state\" is not \"0\" or \"1\"");
     r->with_opt = opt_s[0] == '1';
     failed = tfrs__alloc_failures();
-    t = train_s != NULL && json_small_enough(train_s, strlen(train_s)) ? cJSON_Parse(train_s)
-                                                                       : NULL;
+    t = train_s != NULL && json_small_enough(train_s, strlen(train_s))
+            ? json_parse(train_s, strlen(train_s) + 1, NULL) : NULL;
     if ((t == NULL && tfrs__alloc_failures() != failed) ||
         (t != NULL && (rc = unique_keys(t)) == TFRS_ENOMEM)) {
         cJSON_Delete(t);
@@ -1325,7 +1340,7 @@ static int read_arch(reader *r, arch *a)
     if (s != NULL && !json_small_enough(s, strlen(s)))
         return BAD("the architecture has more than %d JSON values", JSON_VALUES_MAX);
     failed = tfrs__alloc_failures();
-    r->arch_root = s != NULL ? cJSON_Parse(s) : NULL;
+    r->arch_root = s != NULL ? json_parse(s, strlen(s) + 1, NULL) : NULL;
     if (r->arch_root == NULL && tfrs__alloc_failures() != failed)
         return tfrs__fail(TFRS_ENOMEM, "model file: out of memory parsing the architecture");
     if (!cJSON_IsObject(r->arch_root))
