@@ -12,6 +12,12 @@
 
 #include "internal.h"
 
+/* Candidates per block in rank: small enough that a block's activations
+ * and the cached rows stay in L2 between the add and the next layer. */
+#ifndef RANK_BLOCK
+#define RANK_BLOCK 256
+#endif
+
 /* Scores n rows of checked ids in blocks of TFRS__BLOCK. */
 static int score_ids(const tfrs_model *m, const int32_t *ids, size_t n, float *scores)
 {
@@ -188,7 +194,7 @@ static int rank_scores(const tfrs_model *m, size_t c, const int32_t *qids, const
 {
     const tfrs_dense *d0 = m->layers[0].dense;
     const struct tfrs__proj_cache *cache;
-    size_t U = d0->out, block = n < TFRS__BLOCK ? n : TFRS__BLOCK, per_row = 0, off = 0;
+    size_t U = d0->out, block = n < RANK_BLOCK ? n : RANK_BLOCK, per_row = 0, off = 0;
     float *hq, *buf, *a, *b;
     int rc;
 
@@ -223,11 +229,18 @@ static int rank_scores(const tfrs_model *m, size_t c, const int32_t *qids, const
         a = buf;
         b = buf + block * per_row;
         for (size_t r = 0; r < nb; r++) {
-            const float *p = cache->proj + (size_t)cids[i + r] * U;
-            float *h = a + r * U;
-            for (size_t u = 0; u < U; u++)
-                h[u] = hq[u] + p[u];
-            tfrs__act_apply(d0->act, h, U);
+            const float *restrict p = cache->proj + (size_t)cids[i + r] * U;
+            float *restrict h = a + r * U;
+            if (d0->act == TFRS_ACT_RELU) {
+                for (size_t u = 0; u < U; u++) {
+                    float v = hq[u] + p[u];
+                    h[u] = v > 0.0f ? v : 0.0f;
+                }
+            } else {
+                for (size_t u = 0; u < U; u++)
+                    h[u] = hq[u] + p[u];
+                tfrs__act_apply(d0->act, h, U);
+            }
         }
         for (size_t j = 1; j < m->nlayers; j++) {
             float *t;
