@@ -186,28 +186,33 @@ void tfrs__model_free_caches(tfrs_model *m)
     m->cache = NULL;
 }
 
+/* Floats of scratch rank_scores needs for n candidates. */
+static size_t rank_scratch_floats(const tfrs_model *m, size_t n)
+{
+    size_t block = n < RANK_BLOCK ? n : RANK_BLOCK, per_row = 0;
+
+    for (size_t j = 0; j < m->nlayers; j++)
+        per_row = m->layers[j].units > per_row ? m->layers[j].units : per_row;
+    return m->layers[0].units + 2 * block * per_row;
+}
+
 /* Scores n candidates (ids cids) of feature c for a query (ids qids, one
- * per feature; qids[c] unused) through the cache.  Equal to the plain
- * forward pass up to float rounding. */
+ * per feature; qids[c] unused) through the cache, in `hq`
+ * (rank_scratch_floats floats).  Equal to the plain forward pass up to
+ * float rounding. */
 static int rank_scores(const tfrs_model *m, size_t c, const int32_t *qids, const int32_t *cids,
-                       size_t n, float *scores)
+                       size_t n, float *scores, float *hq)
 {
     const tfrs_dense *d0 = m->layers[0].dense;
     const struct tfrs__proj_cache *cache;
     size_t U = d0->out, block = n < RANK_BLOCK ? n : RANK_BLOCK, per_row = 0, off = 0;
-    float *hq, *buf, *a, *b;
+    float *buf, *a, *b;
     int rc;
 
     for (size_t j = 0; j < m->nlayers; j++)
         per_row = m->layers[j].units > per_row ? m->layers[j].units : per_row;
-    hq = tfrs__calloc(U + 2 * block * per_row, sizeof(float));
-    if (hq == NULL)
-        return tfrs__fail(TFRS_ENOMEM, "rank: out of memory");
-    rc = get_cache(m, c, &cache);
-    if (rc != TFRS_OK) {
-        tfrs__free(hq);
+    if ((rc = get_cache(m, c, &cache)) != TFRS_OK)
         return rc;
-    }
     buf = hq + U;
 
     /* The query's part of the first layer: b + sum over f != c of e_f W_f. */
@@ -251,7 +256,6 @@ static int rank_scores(const tfrs_model *m, size_t c, const int32_t *qids, const
         }
         memcpy(scores + i, a, nb * sizeof(float));
     }
-    tfrs__free(hq);
     return TFRS_OK;
 }
 
@@ -291,21 +295,36 @@ static void sort_scored(const float *scores, size_t n, tfrs_scored *out, uint32_
         memcpy(keys, tmp_keys, n * sizeof(*keys));
         memcpy(idx, tmp_idx, n * sizeof(*idx));
     }
+    memset(out, 0, n * sizeof(*out));   /* padding too: results compare with memcmp */
     for (size_t i = 0; i < n; i++) {
         out[i].index = idx[i];
         out[i].score = scores[idx[i]];
     }
 }
 
+/* Adds `count` elements of `size` bytes to a layout, 16-byte aligned;
+ * returns the offset, or SIZE_MAX on overflow. */
+static size_t carve(size_t *total, size_t count, size_t size)
+{
+    size_t bytes, at = *total;
+
+    if (at == SIZE_MAX || tfrs__mul(count, size, &bytes) < 0 || tfrs__add(bytes, 15, &bytes) < 0 ||
+        tfrs__add(at, bytes & ~(size_t)15, total) < 0) {
+        *total = SIZE_MAX;
+        return SIZE_MAX;
+    }
+    return at;
+}
+
 int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *candidate_feature,
                     const char *const *candidates, size_t n, size_t top_k, tfrs_scored *out,
                     size_t *n_out)
 {
-    size_t F, c = SIZE_MAX, k;
-    int32_t *cids = NULL, *qids = NULL;
-    float *scores = NULL;
-    tfrs_scored *all = NULL;
-    void *sortbuf = NULL;
+    size_t F, c = SIZE_MAX, k, total = 0, o_idx, o_keys, o_cids, o_qids, o_scores, o_all, o_hq;
+    unsigned char *mem;
+    int32_t *cids, *qids;
+    float *scores;
+    tfrs_scored *all;
     int rc;
 
     if (n_out != NULL)
@@ -322,17 +341,28 @@ int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *c
     if (c == SIZE_MAX)
         return tfrs__fail(TFRS_ENOTFOUND, "tfrs_model_rank: no feature named '%s'",
                           candidate_feature);
-    cids = tfrs__calloc(n, sizeof(*cids));
-    qids = tfrs__calloc(F, sizeof(*qids));
-    scores = tfrs__calloc(n, sizeof(*scores));
-    all = tfrs__calloc(n, sizeof(*all));
-    sortbuf = tfrs__calloc(n, 2 * sizeof(uint32_t) + 2 * sizeof(size_t));
-    if (cids == NULL || qids == NULL || scores == NULL || all == NULL || sortbuf == NULL) {
-        rc = tfrs__fail(TFRS_ENOMEM, "tfrs_model_rank: out of memory");
-        goto done;
-    }
+    k = top_k == 0 || top_k > n ? n : top_k;
+    /* One allocation for everything; with k = n the sort writes to out. */
+    o_idx = carve(&total, n, 2 * sizeof(size_t));
+    o_keys = carve(&total, n, 2 * sizeof(uint32_t));
+    o_cids = carve(&total, n, sizeof(int32_t));
+    o_qids = carve(&total, F, sizeof(int32_t));
+    o_scores = carve(&total, n, sizeof(float));
+    o_all = carve(&total, k < n ? n : 0, sizeof(tfrs_scored));
+    o_hq = carve(&total, rank_scratch_floats(m, n), sizeof(float));
+    if (total == SIZE_MAX)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_rank: too many candidates (%zu)", n);
+    mem = tfrs__malloc(total);
+    if (mem == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "tfrs_model_rank: out of memory");
+    cids = (int32_t *)(mem + o_cids);
+    qids = (int32_t *)(mem + o_qids);
+    scores = (float *)(mem + o_scores);
+    all = k < n ? (tfrs_scored *)(mem + o_all) : out;
+
     /* The query's values are looked up once. */
     for (size_t f = 0; f < F; f++) {
+        qids[f] = 0;
         if (f == c)
             continue;
         if (query[f] == NULL) {
@@ -351,23 +381,19 @@ int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *c
         if ((rc = tfrs_vocab_lookup(m->feat[c].vocab, candidates[i], &cids[i])) != TFRS_OK)
             goto done;
     }
-    if ((rc = rank_scores(m, c, qids, cids, n, scores)) != TFRS_OK)
+    if ((rc = rank_scores(m, c, qids, cids, n, scores, (float *)(mem + o_hq))) != TFRS_OK)
         goto done;
     {
-        size_t *idx = sortbuf;
-        uint32_t *keys = (uint32_t *)(idx + 2 * n);
+        size_t *idx = (size_t *)(mem + o_idx);
+        uint32_t *keys = (uint32_t *)(mem + o_keys);
         sort_scored(scores, n, all, keys, keys + n, idx, idx + n);
     }
-    k = top_k == 0 || top_k > n ? n : top_k;
-    memcpy(out, all, k * sizeof(*out));
+    if (all != out)
+        memcpy(out, all, k * sizeof(*out));
     if (n_out != NULL)
         *n_out = k;
     rc = TFRS_OK;
 done:
-    tfrs__free(cids);
-    tfrs__free(qids);
-    tfrs__free(scores);
-    tfrs__free(all);
-    tfrs__free(sortbuf);
+    tfrs__free(mem);
     return rc;
 }
