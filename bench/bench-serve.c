@@ -10,10 +10,14 @@
  *   rank_all        tfrs_model_rank of all 1682 films (u.item order, titles
  *                   as strings) for user "42", all of them sorted (top_k 0)
  *   rank_all_top10  the same keeping the best 10
+ *   rank_all_ids    tfrs_model_rank_ids of the same films as ids looked up
+ *                   beforehand, all sorted (like the peer's "all_items_ids",
+ *                   which scores ids and does not sort)
  *   predict_ids_all tfrs_model_predict_ids of the same 1682 (user, film)
  *                   pairs, ids looked up beforehand: no strings, no sort
  *                   (what the PyTorch peer's "all_items_ids" times)
  *   rank_one        tfrs_model_rank of one candidate
+ *   rank_one_ids    tfrs_model_rank_ids of one candidate
  *   predict_ids_one tfrs_model_predict_ids of one pair
  *   rank_100x100    100 users, each ranking its own 100 candidates (100
  *                   rank calls per sample); per-sample time in us
@@ -135,6 +139,7 @@ typedef struct serve {
     const char      **titles;    /* 1682 */
     size_t            ntitles;
     int32_t          *ids;       /* ntitles * 2: (user 42, film) */
+    int32_t          *film_ids;  /* ntitles */
     float            *scores;
     tfrs_scored      *ranked;
     const char       *users[NUSERS];
@@ -152,6 +157,19 @@ static void call_rank(void *p)
 
     BENCH_CHECK(tfrs_model_rank(s->m, query, "movie_title", s->titles, s->n, s->top_k,
                                 s->ranked, &got));
+}
+
+static void call_rank_ids(void *p)
+{
+    serve *s = p;
+    size_t got;
+
+    /* ids holds (user, film) pairs: the query is the first pair, the films
+     * are every second id from position 1. */
+    for (size_t i = 0; i < s->n; i++)
+        s->film_ids[i] = s->ids[2 * i + 1];
+    BENCH_CHECK(tfrs_model_rank_ids(s->m, s->ids, 1, s->film_ids, s->n, s->top_k, s->ranked,
+                                    &got));
 }
 
 static void call_predict_ids(void *p)
@@ -235,10 +253,11 @@ int main(int argc, char **argv)
     s.m = m;
     s.ntitles = film_titles(t.ratings, &s.titles);
     s.ids = malloc(s.ntitles * 2 * sizeof(*s.ids));
+    s.film_ids = malloc(s.ntitles * sizeof(*s.film_ids));
     s.scores = malloc(NUSERS * NCANDS * sizeof(*s.scores));
     s.ranked = malloc((s.ntitles > NCANDS ? s.ntitles : NCANDS) * sizeof(*s.ranked));
     s.pairs = malloc(NUSERS * NCANDS * 2 * sizeof(*s.pairs));
-    if (s.ids == NULL || s.scores == NULL || s.ranked == NULL || s.pairs == NULL ||
+    if (s.ids == NULL || s.film_ids == NULL || s.scores == NULL || s.ranked == NULL || s.pairs == NULL ||
         s.ntitles < NCANDS)
         return 1;
     BENCH_CHECK(tfrs_vocab_lookup(t.users, "42", &uid));
@@ -271,10 +290,13 @@ int main(int argc, char **argv)
     time_calls("rank_all", s.n, &o, call_rank, &s, (double)s.n);
     s.top_k = 10;
     time_calls("rank_all_top10", s.n, &o, call_rank, &s, (double)s.n);
+    s.top_k = 0;
+    time_calls("rank_all_ids", s.n, &o, call_rank_ids, &s, (double)s.n);
     time_calls("predict_ids_all", s.n, &o, call_predict_ids, &s, (double)s.n);
     s.n = 1;
     s.top_k = 0;
     time_calls("rank_one", 1, &o, call_rank, &s, 1.0);
+    time_calls("rank_one_ids", 1, &o, call_rank_ids, &s, 1.0);
     time_calls("predict_ids_one", 1, &o, call_predict_ids, &s, 1.0);
     {
         options o100 = o;
@@ -290,6 +312,7 @@ int main(int argc, char **argv)
     free(s.ranked);
     free(s.scores);
     free(s.ids);
+    free(s.film_ids);
     free(s.titles);
     tfrs_model_free(m);
     bench_tutorial_free(&t);

@@ -358,20 +358,27 @@ def summarize(a, R, load, train, serve, scale, peer, out):
 
     ps = (peer.get("serve") or {}).get("serve") or {}
     ra, r1 = pick(serve, "rank_all"), pick(serve, "rank_one")
+    rai, r1i = pick(serve, "rank_all_ids"), pick(serve, "rank_one_ids")
     pa = (ps.get("all_items_ids") or {}).get("median_us")
     p1 = (ps.get("one_item_ids") or {}).get("median_us")
     pas = (ps.get("all_items_with_string_lookup") or {}).get("median_us")
-    r = ratio(pa, ra and ra["median"])
-    row("rank 1682 films, p50 latency (us; ratio = PyTorch/ours)", ra and ra["median"], pa, r, ">= 2",
-        None if r is None else r >= 2)
+    # Like for like: the peer scores ids (no string lookup, no sort); so does
+    # rank_ids (which also sorts).  The string forms are compared below.
+    r = ratio(pa, rai and rai["median"])
+    row("rank 1682 films by id, p50 latency (us; ratio = PyTorch/ours)", rai and rai["median"],
+        pa, r, ">= 2", None if r is None else r >= 2)
+    row("  (rank 1682 films as strings vs PyTorch with string lookup, us)", ra and ra["median"],
+        pas, ratio(pas, ra and ra["median"]), "(info)", None)
+    row("  (rank 1682 films as strings vs PyTorch ids, us)", ra and ra["median"], pa,
+        ratio(pa, ra and ra["median"]), "(info)", None)
     pia = pick(serve, "predict_ids_all")
-    row("  (predict_ids 1682, no strings/sort, us)", pia and pia["median"], pa,
+    row("  (predict_ids 1682, plain forward pass, us)", pia and pia["median"], pa,
         ratio(pa, pia and pia["median"]), "(info)", None)
-    row("  (rank 1682 vs PyTorch with string lookup, us)", ra and ra["median"], pas,
-        ratio(pas, ra and ra["median"]), "(info)", None)
-    r = ratio(p1, r1 and r1["median"])
-    row("rank 1 candidate, p50 latency (us)", r1 and r1["median"], p1, r, ">= 10",
+    r = ratio(p1, r1i and r1i["median"])
+    row("rank 1 candidate by id, p50 latency (us)", r1i and r1i["median"], p1, r, ">= 10",
         None if r is None else r >= 10)
+    row("  (rank 1 candidate as strings, us)", r1 and r1["median"], p1,
+        ratio(p1, r1 and r1["median"]), "(info)", None)
 
     lv = pick(load, "load_vocab")
     lvs = pick(load, "load_vocab_split")

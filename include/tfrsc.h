@@ -735,6 +735,15 @@ TFRS_API int tfrs_model_rank(const tfrs_model *model, const char *const *query,
                              const char *candidate_feature, const char *const *candidates,
                              size_t n, size_t top_k, tfrs_scored *out, size_t *n_out);
 
+/* As tfrs_model_rank with looked-up ids: `query` holds F ids (the entry of
+ * feature index `candidate_feature` is ignored), `candidates` n ids of that
+ * feature.  For servers that keep their candidates as ids.  TFRS_ERANGE if
+ * an id is outside its feature's table, TFRS_EINVAL if candidate_feature >=
+ * F. */
+TFRS_API int tfrs_model_rank_ids(const tfrs_model *model, const int32_t *query,
+                                 size_t candidate_feature, const int32_t *candidates, size_t n,
+                                 size_t top_k, tfrs_scored *out, size_t *n_out);
+
 /* --- saving and loading ------------------------------------------------- */
 
 /* Flags of tfrs_model_save. */

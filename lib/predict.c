@@ -186,6 +186,27 @@ void tfrs__model_free_caches(tfrs_model *m)
     m->cache = NULL;
 }
 
+/* h[r, :] = act(hq + proj[ids[r], :]) for r < nb: the first layer of nb
+ * candidates from the cache.  Compiled for several instruction sets. */
+TFRS__VECTOR_CLONES
+static void add_rows(tfrs_activation act, const float *restrict hq, const float *restrict proj,
+                     const int32_t *ids, size_t nb, size_t U, float *restrict h)
+{
+    for (size_t r = 0; r < nb; r++, h += U) {
+        const float *restrict p = proj + (size_t)ids[r] * U;
+        if (act == TFRS_ACT_RELU) {
+            for (size_t u = 0; u < U; u++) {
+                float v = hq[u] + p[u];
+                h[u] = v > 0.0f ? v : 0.0f;
+            }
+        } else {
+            for (size_t u = 0; u < U; u++)
+                h[u] = hq[u] + p[u];
+            tfrs__act_apply(act, h, U);
+        }
+    }
+}
+
 /* Floats of scratch rank_scores needs for n candidates. */
 static size_t rank_scratch_floats(const tfrs_model *m, size_t n)
 {
@@ -233,20 +254,7 @@ static int rank_scores(const tfrs_model *m, size_t c, const int32_t *qids, const
         size_t nb = n - i < block ? n - i : block;
         a = buf;
         b = buf + block * per_row;
-        for (size_t r = 0; r < nb; r++) {
-            const float *restrict p = cache->proj + (size_t)cids[i + r] * U;
-            float *restrict h = a + r * U;
-            if (d0->act == TFRS_ACT_RELU) {
-                for (size_t u = 0; u < U; u++) {
-                    float v = hq[u] + p[u];
-                    h[u] = v > 0.0f ? v : 0.0f;
-                }
-            } else {
-                for (size_t u = 0; u < U; u++)
-                    h[u] = hq[u] + p[u];
-                tfrs__act_apply(d0->act, h, U);
-            }
-        }
+        add_rows(d0->act, hq, cache->proj, cids + i, nb, U, a);
         for (size_t j = 1; j < m->nlayers; j++) {
             float *t;
             tfrs__dense_forward(m->layers[j].dense, a, nb, b);
@@ -316,15 +324,61 @@ static size_t carve(size_t *total, size_t count, size_t size)
     return at;
 }
 
+/* The shared end of rank and rank_ids: scores n candidates (ids cids of
+ * feature c) for the query ids qids and writes the best k to out.  `mem`
+ * holds the layout made by rank_layout. */
+typedef struct rank_layout {
+    size_t total, o_idx, o_keys, o_cids, o_qids, o_scores, o_all, o_hq;
+} rank_layout;
+
+static size_t carve(size_t *total, size_t count, size_t size);
+
+static int rank_alloc(const tfrs_model *m, size_t n, size_t k, rank_layout *L,
+                      unsigned char **mem)
+{
+    L->total = 0;
+    L->o_idx = carve(&L->total, n, 2 * sizeof(size_t));
+    L->o_keys = carve(&L->total, n, 2 * sizeof(uint32_t));
+    L->o_cids = carve(&L->total, n, sizeof(int32_t));
+    L->o_qids = carve(&L->total, m->nfeat, sizeof(int32_t));
+    L->o_scores = carve(&L->total, n, sizeof(float));
+    L->o_all = carve(&L->total, k < n ? n : 0, sizeof(tfrs_scored));
+    L->o_hq = carve(&L->total, rank_scratch_floats(m, n), sizeof(float));
+    *mem = NULL;
+    if (L->total == SIZE_MAX)
+        return tfrs__fail(TFRS_EINVAL, "rank: too many candidates (%zu)", n);
+    *mem = tfrs__malloc(L->total);
+    if (*mem == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "rank: out of memory");
+    return TFRS_OK;
+}
+
+static int rank_finish(const tfrs_model *m, size_t c, const int32_t *qids, const int32_t *cids,
+                       size_t n, size_t k, tfrs_scored *out, unsigned char *mem,
+                       const rank_layout *L)
+{
+    float *scores = (float *)(mem + L->o_scores);
+    tfrs_scored *all = k < n ? (tfrs_scored *)(mem + L->o_all) : out;
+    size_t *idx = (size_t *)(mem + L->o_idx);
+    uint32_t *keys = (uint32_t *)(mem + L->o_keys);
+    int rc;
+
+    if ((rc = rank_scores(m, c, qids, cids, n, scores, (float *)(mem + L->o_hq))) != TFRS_OK)
+        return rc;
+    sort_scored(scores, n, all, keys, keys + n, idx, idx + n);
+    if (all != out)
+        memcpy(out, all, k * sizeof(*out));
+    return TFRS_OK;
+}
+
 int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *candidate_feature,
                     const char *const *candidates, size_t n, size_t top_k, tfrs_scored *out,
                     size_t *n_out)
 {
-    size_t F, c = SIZE_MAX, k, total = 0, o_idx, o_keys, o_cids, o_qids, o_scores, o_all, o_hq;
+    size_t F, c = SIZE_MAX, k;
     unsigned char *mem;
+    rank_layout L;
     int32_t *cids, *qids;
-    float *scores;
-    tfrs_scored *all;
     int rc;
 
     if (n_out != NULL)
@@ -342,23 +396,10 @@ int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *c
         return tfrs__fail(TFRS_ENOTFOUND, "tfrs_model_rank: no feature named '%s'",
                           candidate_feature);
     k = top_k == 0 || top_k > n ? n : top_k;
-    /* One allocation for everything; with k = n the sort writes to out. */
-    o_idx = carve(&total, n, 2 * sizeof(size_t));
-    o_keys = carve(&total, n, 2 * sizeof(uint32_t));
-    o_cids = carve(&total, n, sizeof(int32_t));
-    o_qids = carve(&total, F, sizeof(int32_t));
-    o_scores = carve(&total, n, sizeof(float));
-    o_all = carve(&total, k < n ? n : 0, sizeof(tfrs_scored));
-    o_hq = carve(&total, rank_scratch_floats(m, n), sizeof(float));
-    if (total == SIZE_MAX)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_model_rank: too many candidates (%zu)", n);
-    mem = tfrs__malloc(total);
-    if (mem == NULL)
-        return tfrs__fail(TFRS_ENOMEM, "tfrs_model_rank: out of memory");
-    cids = (int32_t *)(mem + o_cids);
-    qids = (int32_t *)(mem + o_qids);
-    scores = (float *)(mem + o_scores);
-    all = k < n ? (tfrs_scored *)(mem + o_all) : out;
+    if ((rc = rank_alloc(m, n, k, &L, &mem)) != TFRS_OK)
+        return rc;
+    cids = (int32_t *)(mem + L.o_cids);
+    qids = (int32_t *)(mem + L.o_qids);
 
     /* The query's values are looked up once. */
     for (size_t f = 0; f < F; f++) {
@@ -381,19 +422,50 @@ int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *c
         if ((rc = tfrs_vocab_lookup(m->feat[c].vocab, candidates[i], &cids[i])) != TFRS_OK)
             goto done;
     }
-    if ((rc = rank_scores(m, c, qids, cids, n, scores, (float *)(mem + o_hq))) != TFRS_OK)
-        goto done;
-    {
-        size_t *idx = (size_t *)(mem + o_idx);
-        uint32_t *keys = (uint32_t *)(mem + o_keys);
-        sort_scored(scores, n, all, keys, keys + n, idx, idx + n);
-    }
-    if (all != out)
-        memcpy(out, all, k * sizeof(*out));
-    if (n_out != NULL)
+    if ((rc = rank_finish(m, c, qids, cids, n, k, out, mem, &L)) == TFRS_OK && n_out != NULL)
         *n_out = k;
-    rc = TFRS_OK;
 done:
+    tfrs__free(mem);
+    return rc;
+}
+
+int tfrs_model_rank_ids(const tfrs_model *m, const int32_t *query, size_t candidate_feature,
+                        const int32_t *candidates, size_t n, size_t top_k, tfrs_scored *out,
+                        size_t *n_out)
+{
+    size_t c = candidate_feature, k;
+    unsigned char *mem;
+    rank_layout L;
+    int32_t *qids;
+    int rc;
+
+    if (n_out != NULL)
+        *n_out = 0;
+    if ((rc = tfrs__model_check_built(m, "tfrs_model_rank_ids")) != TFRS_OK)
+        return rc;
+    if (query == NULL || candidates == NULL || out == NULL || n == 0)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_rank_ids: query, candidates, out and n > 0 "
+                          "required");
+    if (c >= m->nfeat)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_rank_ids: candidate_feature %zu >= %zu "
+                          "features", c, m->nfeat);
+    for (size_t f = 0; f < m->nfeat; f++)
+        if (f != c && (query[f] < 0 || (size_t)query[f] >= m->feat[f].emb->rows))
+            return tfrs__fail(TFRS_ERANGE, "tfrs_model_rank_ids: query id %ld of feature '%s' "
+                              "is out of range", (long)query[f], m->feat[f].name);
+    for (size_t i = 0; i < n; i++)
+        if (candidates[i] < 0 || (size_t)candidates[i] >= m->feat[c].emb->rows)
+            return tfrs__fail(TFRS_ERANGE, "tfrs_model_rank_ids: candidate %zu: id %ld is out "
+                              "of range", i, (long)candidates[i]);
+    k = top_k == 0 || top_k > n ? n : top_k;
+    if ((rc = rank_alloc(m, n, k, &L, &mem)) != TFRS_OK)
+        return rc;
+    qids = (int32_t *)(mem + L.o_qids);
+    memcpy(qids, query, m->nfeat * sizeof(*qids));
+    qids[c] = 0;
+    if ((rc = rank_finish(m, c, qids, candidates, n, k, out, mem, &L)) == TFRS_OK &&
+        n_out != NULL)
+        *n_out = k;
     tfrs__free(mem);
     return rc;
 }

@@ -41,7 +41,27 @@ uint64_t tfrs__fnv1a64(const void *data, size_t n)
     return h;
 }
 
-/* FNV-1a's low bits mix poorly; fold the high half in before masking. */
+/* Hash of the lookup table (not the documented OOV bucket hash, which is
+ * FNV-1a and only computed for unknown strings): 8 bytes per step, so that
+ * looking up long titles costs little. */
+static uint64_t table_hash(const char *s, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+
+    while (n >= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
+        h ^= h >> 31;
+        s += 8;
+        n -= 8;
+    }
+    w = 0;
+    memcpy(&w, s, n);
+    h = (h ^ w) * 0x94d049bb133111ebull;
+    return h;
+}
+
+/* Fold the high half in before masking. */
 static size_t slot_of(uint64_t h, size_t mask)
 {
     h ^= h >> 29;
@@ -196,7 +216,7 @@ static int build(tfrs_vocab **out, const char *const *tokens, size_t n,
     total = 0;
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(tokens[i]), slot;
-        uint64_t h = tfrs__fnv1a64(tokens[i], len);
+        uint64_t h = table_hash(tokens[i], len);
 
         if (find(v, tokens[i], len, h, &slot) >= 0) {
             rc = tfrs__fail(TFRS_EDUPLICATE, "%s: duplicate token \"%.64s\" at %zu", what,
@@ -316,7 +336,7 @@ int tfrs_vocab_adapt(tfrs_vocab **out, const char *const *strings, size_t n,
         if (o.mask_token != NULL && strcmp(s, o.mask_token) == 0)
             continue;
         len = strlen(s);
-        j = slot_of(tfrs__fnv1a64(s, len), nslots - 1);
+        j = slot_of(table_hash(s, len), nslots - 1);
         while (slots[j] != 0 && strcmp(u[slots[j] - 1], s) != 0)
             j = (j + 1) & (nslots - 1);
         if (slots[j] != 0)
@@ -463,17 +483,16 @@ const char *tfrs__vocab_token_at(const tfrs_vocab *v, size_t i, size_t *len)
 int32_t tfrs__vocab_lookup_bytes(const tfrs_vocab *v, const char *s, size_t len)
 {
     size_t m = v->mask != NULL, slot;
-    uint64_t h = tfrs__fnv1a64(s, len);
     ptrdiff_t i;
 
     if (v->mask != NULL && v->mask_len == len && memcmp(v->mask, s, len) == 0)
         return 0;
-    i = find(v, s, len, h, &slot);
+    i = find(v, s, len, table_hash(s, len), &slot);
     if (i >= 0)
         return (int32_t)(m + v->num_oov + (size_t)i);
     if (v->num_oov == 0)
         return -1;
-    return (int32_t)(m + (size_t)(h % v->num_oov));
+    return (int32_t)(m + (size_t)(tfrs__fnv1a64(s, len) % v->num_oov));
 }
 
 int tfrs_vocab_lookup(const tfrs_vocab *vocab, const char *token, int32_t *id_out)

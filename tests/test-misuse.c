@@ -1323,6 +1323,31 @@ START_TEST(misuse_tfrs_model_rank)
 }
 END_TEST
 
+START_TEST(misuse_tfrs_model_rank_ids)
+{
+    const int32_t q[2] = { 1, 0 }, qbad[2] = { 99, 0 };
+    const int32_t c[3] = { 1, 2, 3 }, cbad[3] = { 1, -1, 3 };
+    tfrs_scored out[3], before[3];
+    size_t n = 99;
+
+    memset(out, 0x5a, sizeof(out));
+    memcpy(before, out, sizeof(out));
+    FAILS(TFRS_EINVAL, tfrs_model_rank_ids(NULL, q, 1, c, 3, 0, out, &n));
+    ck_assert_uint_eq(n, 0);
+    FAILS(TFRS_ESTATE, tfrs_model_rank_ids(U, q, 1, c, 3, 0, out, &n));
+    FAILS(TFRS_EINVAL, tfrs_model_rank_ids(M, NULL, 1, c, 3, 0, out, &n));
+    FAILS(TFRS_EINVAL, tfrs_model_rank_ids(M, q, 1, NULL, 3, 0, out, &n));
+    FAILS(TFRS_EINVAL, tfrs_model_rank_ids(M, q, 1, c, 3, 0, NULL, &n));
+    FAILS(TFRS_EINVAL, tfrs_model_rank_ids(M, q, 1, c, 0, 0, out, &n));
+    FAILS(TFRS_EINVAL, tfrs_model_rank_ids(M, q, 2, c, 3, 0, out, &n));   /* no feature 2 */
+    FAILS(TFRS_ERANGE, tfrs_model_rank_ids(M, qbad, 1, c, 3, 0, out, &n));
+    FAILS(TFRS_ERANGE, tfrs_model_rank_ids(M, q, 1, cbad, 3, 0, out, &n));
+    ck_assert_uint_eq(n, 0);
+    ck_assert_mem_eq(out, before, sizeof(out));
+    OK(tfrs_model_rank_ids(M, q, 1, c, 3, 10, out, NULL));
+}
+END_TEST
+
 /* ---- saving and loading -------------------------------------------------------------- */
 
 START_TEST(misuse_tfrs_model_save)
@@ -1477,6 +1502,7 @@ static const struct {
     CASE(tfrs_model_evaluate),
     CASE(tfrs_model_predict),
     CASE(tfrs_model_predict_ids),
+    CASE(tfrs_model_rank_ids),
     CASE(tfrs_model_rank),
     CASE(tfrs_model_save),
     CASE(tfrs_model_load),

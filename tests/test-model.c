@@ -428,6 +428,14 @@ START_TEST(rank_sorted_top_k_and_ties)
     ck_assert_int_eq(tfrs_model_rank(m, query, "item", cands, 6, 2, top, &n), TFRS_OK);
     ck_assert_uint_eq(n, 2);
     ck_assert_mem_eq(top, out, 2 * sizeof(*top));
+    /* The same ranking from ids: "u2" is 2, items a..e are 1..5. */
+    {
+        const int32_t qids[2] = { 2, 0 }, cids[6] = { 1, 2, 3, 4, 5, 3 };
+        tfrs_scored by_ids[6];
+        ck_assert_int_eq(tfrs_model_rank_ids(m, qids, 1, cids, 6, 0, by_ids, &n), TFRS_OK);
+        ck_assert_uint_eq(n, 6);
+        ck_assert_mem_eq(by_ids, out, sizeof(out));
+    }
     ck_assert_int_eq(tfrs_model_rank(m, query, "genre", cands, 6, 2, top, &n), TFRS_ENOTFOUND);
     ck_assert_uint_eq(n, 0);
     query[0] = NULL;
