@@ -61,6 +61,9 @@ void tfrs__embedding_gather(const tfrs_embedding *e, const int32_t *ids, size_t 
 
     for (size_t i = 0; i < n; i++) {
         size_t row = (size_t)ids[i * id_stride];
+        if (i + TFRS__PREFETCH_AHEAD < n)
+            TFRS__PREFETCH_ROW(e->w + (size_t)ids[(i + TFRS__PREFETCH_AHEAD) * id_stride] * dim,
+                               dim * sizeof(float));
         memcpy(out + i * ld, e->w + row * dim, dim * sizeof(float));
     }
 }
@@ -77,6 +80,11 @@ void tfrs__embedding_scatter_add(tfrs_embedding *e, const int32_t *ids, size_t i
         float *g = e->g + row * dim;
         const float *d = dout + i * ld;
 
+        if (i + TFRS__PREFETCH_AHEAD < n) {
+            size_t ahead = (size_t)ids[(i + TFRS__PREFETCH_AHEAD) * id_stride];
+            TFRS__PREFETCH_ROW(e->g + ahead * dim, dim * sizeof(float));
+            TFRS__PREFETCH_ROW(e->mark + ahead, 1);
+        }
         if (!e->mark[row]) {
             e->mark[row] = 1;
             e->touched[e->ntouched++] = id;

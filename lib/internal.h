@@ -36,6 +36,21 @@
 #  define TFRS__VECTOR_CLONES
 #endif
 
+/* Asks for the cache lines of `bytes` bytes at p ahead of use; for the
+ * random row accesses of large embedding tables. */
+#if defined(__GNUC__)
+#  define TFRS__PREFETCH_ROW(p, bytes) \
+    do { \
+        const char *pf_ = (const char *)(p); \
+        for (size_t pfo_ = 0; pfo_ < (bytes); pfo_ += 64) \
+            __builtin_prefetch(pf_ + pfo_); \
+    } while (0)
+#else
+#  define TFRS__PREFETCH_ROW(p, bytes) ((void)(p))
+#endif
+/* How many rows ahead the row loops prefetch. */
+#define TFRS__PREFETCH_AHEAD 8
+
 /* ---- status.c ---------------------------------------------------------- */
 
 /* Records a formatted detail message for the calling thread and returns

@@ -240,6 +240,14 @@ static int update_sparse(const step_consts *c, tfrs__optimizer *opt, int nslots)
             size_t off = (size_t)p->emb->touched[t] * p->emb->dim;
             float *s0 = p->slot[0] != NULL ? p->slot[0] + off : NULL;
             float *s1 = p->slot[1] != NULL ? p->slot[1] + off : NULL;
+            if (t + TFRS__PREFETCH_AHEAD < p->emb->ntouched) {
+                size_t ahead = (size_t)p->emb->touched[t + TFRS__PREFETCH_AHEAD] * p->emb->dim;
+                size_t bytes = p->emb->dim * sizeof(float);
+                TFRS__PREFETCH_ROW(p->w + ahead, bytes);
+                TFRS__PREFETCH_ROW(p->g + ahead, bytes);
+                for (int k = 0; k < nslots; k++)
+                    TFRS__PREFETCH_ROW(p->slot[k] + ahead, bytes);
+            }
             if (!update_span(c, p->w + off, p->g + off, s0, s1, p->emb->dim, 0)) {
                 /* Undo, in the same order as done. */
                 size_t back = 0;
