@@ -807,11 +807,10 @@ static int parse_uint(const char *s, size_t n, uint64_t max, uint64_t *v)
 }
 
 /* A finite decimal number: [+-] digits [. digits] [(e|E) [+-] digits], with
- * at least one mantissa digit.  s[n] must be writable (restored). */
+ * at least one mantissa digit, at most TFRS__DECIMAL_MAX bytes. */
 static int parse_float(char *s, size_t n, float *out)
 {
     size_t i = 0, digits = 0;
-    char save, *end;
     float v;
 
     if (i < n && (s[i] == '+' || s[i] == '-'))
@@ -835,11 +834,8 @@ static int parse_float(char *s, size_t n, float *out)
     }
     if (i != n)
         return -1;
-    save = s[n];
-    s[n] = '\0';
-    v = strtof(s, &end);
-    s[n] = save;
-    if (end != s + n || !isfinite(v))
+    /* Locale-independent: '.' is the decimal point whatever LC_NUMERIC says. */
+    if (tfrs__decimal_to_float(s, n, &v) < 0)
         return -1;
     *out = v;
     return 0;

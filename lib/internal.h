@@ -84,6 +84,19 @@ int tfrs__add(size_t a, size_t b, size_t *out);
  * *buf and *cap are unchanged). */
 int tfrs__grow(void **buf, size_t *cap, size_t need, size_t elem);
 
+/* ---- number.c ---------------------------------------------------------- */
+
+/* Longest decimal text tfrs__decimal_to_float accepts. */
+#define TFRS__DECIMAL_MAX 255
+/* The float of the n bytes at s, which the caller has checked to be a
+ * decimal number ([sign] digits [. digits] [e [sign] digits]), whatever the
+ * C locale; -1 if it is longer than TFRS__DECIMAL_MAX, not all consumed or
+ * not finite. */
+int  tfrs__decimal_to_float(const char *s, size_t n, float *out);
+/* "%.9g" of x with '.' as the decimal point, whatever the C locale (every
+ * finite float reads back exactly). */
+void tfrs__float_to_decimal(char *buf, size_t cap, float x);
+
 /* ---- rng.c ------------------------------------------------------------- */
 
 /* xoshiro256** seeded through splitmix64 from (seed, stream).  Platform

@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,48 +180,22 @@ static const char *slot_name(tfrs_optimizer_kind kind, int s)
     return "slot";
 }
 
-/* The locale's decimal point if it is one character other than '.', else 0.
- * printf and strtof follow LC_NUMERIC; the file always uses '.'. */
-static char locale_point(void)
-{
-    const char *dp = localeconv()->decimal_point;
-
-    if (dp != NULL && dp[0] != '\0' && dp[0] != '.' && dp[1] == '\0')
-        return dp[0];
-    return 0;
-}
-
-/* "%.9g" prints every finite float so that strtof gives it back exactly. */
 static void format_float(char *buf, size_t cap, float x)
 {
-    char dp = locale_point();
-    char *p;
-
-    snprintf(buf, cap, "%.9g", (double)x);
-    if (dp != 0 && (p = strchr(buf, dp)) != NULL)
-        *p = '.';
+    tfrs__float_to_decimal(buf, cap, x);
 }
 
 /* Strict: a finite decimal number and nothing else. */
 static int parse_float(const char *s, float *out)
 {
-    char buf[64], dp = locale_point(), *end, *p;
     size_t n;
-    float f;
 
-    if (s == NULL || (n = strlen(s)) == 0 || n >= sizeof(buf))
+    if (s == NULL || (n = strlen(s)) == 0 || n >= 64)
         return -1;
     for (size_t i = 0; i < n; i++)
         if (strchr("0123456789+-.eE", s[i]) == NULL)
             return -1;
-    memcpy(buf, s, n + 1);
-    if (dp != 0 && (p = strchr(buf, '.')) != NULL)
-        *p = dp;
-    f = strtof(buf, &end);
-    if (end != buf + n || !isfinite(f))
-        return -1;
-    *out = f;
-    return 0;
+    return tfrs__decimal_to_float(s, n, out);
 }
 
 /* Strict: decimal digits only, no sign, no overflow. */
