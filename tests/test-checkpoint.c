@@ -22,103 +22,42 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 #define SHUFFLE_SEED 20240817u
 #define ROWS         300
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/tfrs-checkpoint-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-    char p[512];
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(tmpdir);
-}
-
-static char *tmp_path(const char *name)
-{
-    static char p[4][256];
-    static int k;
-
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof(p[k]), "%s/%s", tmpdir, name);
-    return p[k];
-}
-
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *b;
-    long n;
-
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    ck_assert_int_ge(n, 0);
-    rewind(f);
-    b = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 /* The helpers below run in child processes too, where a failed ck_assert
  * could not unwind correctly (CK_FORK=no): they return a status instead. */
 
-/* ROWS ratings: user "uU" (U < 22: 20 and 21 are unknown and train the OOV
- * row), item "iI" (I < 30), a rating in 1..5 that depends on both. */
+/* Row r of ROWS ratings: user "uU" (U < 22: 20 and 21 are unknown and train
+ * the OOV row), item "iI" (I < 30), a rating in 1..5 that depends on both;
+ * *arg is the state of the LCG drawing them. */
+static void rating_row(size_t r, char (*s)[TU_ROW_CHARS], float *y, void *arg)
+{
+    uint32_t *x = arg;
+    unsigned uu, ii;
+
+    (void)r;
+    *x = *x * 1664525u + 1013904223u;
+    uu = (*x >> 8) % 22;
+    *x = *x * 1664525u + 1013904223u;
+    ii = (*x >> 8) % 30;
+    snprintf(s[0], TU_ROW_CHARS, "u%u", uu);
+    snprintf(s[1], TU_ROW_CHARS, "i%u", ii);
+    y[0] = (float)(1 + (uu * 7 + ii * 3) % 5);
+}
+
 static int make_dataset(tfrs_dataset **out)
 {
-    tfrs_dataset *ds = NULL;
+    static const tu_column cols[] = {
+        { "user_id", TFRS_COLUMN_STRING },
+        { "item_id", TFRS_COLUMN_STRING },
+        { "rating", TFRS_COLUMN_FLOAT },
+    };
     uint32_t x = 12345;
-    int rc;
 
-    if ((rc = tfrs_dataset_create(&ds)) != TFRS_OK ||
-        (rc = tfrs_dataset_add_column(ds, "user_id", TFRS_COLUMN_STRING)) != TFRS_OK ||
-        (rc = tfrs_dataset_add_column(ds, "item_id", TFRS_COLUMN_STRING)) != TFRS_OK ||
-        (rc = tfrs_dataset_add_column(ds, "rating", TFRS_COLUMN_FLOAT)) != TFRS_OK)
-        goto done;
-    for (int r = 0; r < ROWS && rc == TFRS_OK; r++) {
-        char u[16], i[16];
-        const char *s[2] = { u, i };
-        unsigned uu, ii;
-        float y;
-
-        x = x * 1664525u + 1013904223u;
-        uu = (x >> 8) % 22;
-        x = x * 1664525u + 1013904223u;
-        ii = (x >> 8) % 30;
-        snprintf(u, sizeof(u), "u%u", uu);
-        snprintf(i, sizeof(i), "i%u", ii);
-        y = (float)(1 + (uu * 7 + ii * 3) % 5);
-        rc = tfrs_dataset_append(ds, s, &y);
-    }
-done:
-    if (rc != TFRS_OK) {
-        tfrs_dataset_free(ds);
-        ds = NULL;
-    }
-    *out = ds;
-    return rc;
+    return tu_dataset_new(out, cols, TU_NELEM(cols), ROWS, rating_row, &x);
 }
 
 static int make_vocab(tfrs_vocab **out, const char *prefix, int n)
@@ -138,34 +77,22 @@ static int make_vocab(tfrs_vocab **out, const char *prefix, int n)
 static int new_model(tfrs_model **out, tfrs_optimizer_kind kind, float momentum)
 {
     tfrs_vocab *vu = NULL, *vi = NULL;
-    tfrs_optimizer_options o;
-    tfrs_model *m = NULL;
     int rc;
 
-    if ((rc = make_vocab(&vu, "u", 20)) != TFRS_OK ||
-        (rc = make_vocab(&vi, "i", 30)) != TFRS_OK ||
-        (rc = tfrs_model_create(&m, 424242)) != TFRS_OK ||
-        (rc = tfrs_model_add_feature(m, "user_id", vu, 6)) != TFRS_OK ||
-        (rc = tfrs_model_add_feature(m, "item_id", vi, 5)) != TFRS_OK ||
-        (rc = tfrs_model_add_dense(m, 16, TFRS_ACT_RELU, 0.001f)) != TFRS_OK ||
-        (rc = tfrs_model_add_dense(m, 8, TFRS_ACT_RELU, 0.0f)) != TFRS_OK ||
-        (rc = tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f)) != TFRS_OK ||
-        (rc = tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION, kind)) != TFRS_OK)
-        goto done;
-    o.learning_rate = kind == TFRS_OPT_ADAGRAD ? 0.1f : 0.01f;
-    o.momentum = momentum;
-    if ((rc = tfrs_model_set_optimizer(m, &o)) != TFRS_OK ||
-        (rc = tfrs_model_set_label(m, "rating", NULL)) != TFRS_OK)
-        goto done;
-    rc = tfrs_model_build(m);
-done:
+    *out = NULL;
+    if ((rc = make_vocab(&vu, "u", 20)) == TFRS_OK && (rc = make_vocab(&vi, "i", 30)) == TFRS_OK) {
+        const tu_model_spec spec = {
+            .seed = 424242,
+            .features = { { "user_id", vu, 6 }, { "item_id", vi, 5 } },
+            .dense = { { 16, TFRS_ACT_RELU, 0.001f }, { 8, TFRS_ACT_RELU, 0.0f },
+                       { 1, TFRS_ACT_LINEAR, 0.0f } },
+            .optimizer = { 1, kind, kind == TFRS_OPT_ADAGRAD ? 0.1f : 0.01f, momentum },
+            .label = "rating",
+        };
+        rc = tu_model_new(out, &spec);
+    }
     tfrs_vocab_free(vu);
     tfrs_vocab_free(vi);
-    if (rc != TFRS_OK) {
-        tfrs_model_free(m);
-        m = NULL;
-    }
-    *out = m;
     return rc;
 }
 
@@ -249,9 +176,9 @@ static int one_more_epoch(const job *j)
  * every weight, slot and counter). */
 static int resume_matches(tfrs_optimizer_kind kind, float momentum, unsigned flags)
 {
-    const char *ckpt = tmp_path("epoch2.safetensors");
-    const char *resumed = tmp_path("resumed.safetensors");
-    const char *straight = tmp_path("straight.safetensors");
+    const char *ckpt = tu_tmp_path("epoch2.safetensors");
+    const char *resumed = tu_tmp_path("resumed.safetensors");
+    const char *straight = tu_tmp_path("straight.safetensors");
     tfrs_model *ref, *l = NULL;
     tfrs_dataset *ds;
     unsigned char *a, *b;
@@ -281,8 +208,8 @@ static int resume_matches(tfrs_optimizer_kind kind, float momentum, unsigned fla
             same &= memcmp(l->opt.params[p].slot[s], ref->opt.params[p].slot[s], bytes) == 0;
     }
     ck_assert_int_eq(tfrs_model_save(ref, straight, TFRS_SAVE_OPTIMIZER), TFRS_OK);
-    a = read_all(resumed, &na);
-    b = read_all(straight, &nb);
+    a = tu_read_file(resumed, &na);
+    b = tu_read_file(straight, &nb);
     ck_assert_int_eq(same, na == nb && memcmp(a, b, na) == 0);
     free(a);
     free(b);
@@ -322,24 +249,14 @@ END_TEST
 static Suite *checkpoint_suite(void)
 {
     Suite *s = suite_create("checkpoint");
-    TCase *tc = tcase_create("resume in a fresh process");
+    TCase *tc = tu_tcase(s, "resume in a fresh process", resume_adagrad, resume_adam,
+                         resume_sgd_momentum, weights_only_does_not_resume);
 
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
-    tcase_add_test(tc, resume_adagrad);
-    tcase_add_test(tc, resume_adam);
-    tcase_add_test(tc, resume_sgd_momentum);
-    tcase_add_test(tc, weights_only_does_not_resume);
-    suite_add_tcase(s, tc);
+    tcase_add_checked_fixture(tc, tu_tmpdir_make, tu_tmpdir_remove);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(checkpoint_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_run(checkpoint_suite());
 }

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "testutil.h"
 #include "tfrsc.h"
 
 /* Memcheck runs one thread at a time, and threads contending for OpenBLAS's
@@ -167,23 +168,27 @@ static void *serve(void *arg)
 
 /* ---- fixture: train, save, load ---------------------------------------- */
 
+/* Row r of NROWS ratings of NUSERS users and NITEMS items. */
+static void rating_row(size_t r, char (*s)[TU_ROW_CHARS], float *rating, void *arg)
+{
+    int ui = ((int)r * 7 + (int)r / 11) % NUSERS, ii = ((int)r * 13 + (int)r / 5) % NITEMS;
+
+    (void)arg;
+    user_name(s[0], TU_ROW_CHARS, ui);
+    item_name(s[1], TU_ROW_CHARS, ii);
+    rating[0] = (float)(1 + (ui * 3 + ii * 2) % 5);
+}
+
 static tfrs_dataset *make_ratings(void)
 {
+    static const tu_column cols[] = {
+        { "user", TFRS_COLUMN_STRING },
+        { "item", TFRS_COLUMN_STRING },
+        { "rating", TFRS_COLUMN_FLOAT },
+    };
     tfrs_dataset *ds = NULL;
 
-    ck_assert_int_eq(tfrs_dataset_create(&ds), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "user", TFRS_COLUMN_STRING), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "item", TFRS_COLUMN_STRING), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "rating", TFRS_COLUMN_FLOAT), TFRS_OK);
-    for (int r = 0; r < NROWS; r++) {
-        char u[32], i[32];
-        const char *s[2] = { u, i };
-        int ui = (r * 7 + r / 11) % NUSERS, ii = (r * 13 + r / 5) % NITEMS;
-        float rating = (float)(1 + (ui * 3 + ii * 2) % 5);
-        user_name(u, sizeof(u), ui);
-        item_name(i, sizeof(i), ii);
-        ck_assert_int_eq(tfrs_dataset_append(ds, s, &rating), TFRS_OK);
-    }
+    ck_assert_int_eq(tu_dataset_new(&ds, cols, TU_NELEM(cols), NROWS, rating_row, NULL), TFRS_OK);
     return ds;
 }
 
@@ -191,34 +196,33 @@ static tfrs_model *train_save_load(tfrs_dataset *ds)
 {
     tfrs_vocab *vu = NULL, *vi = NULL;
     tfrs_model *m = NULL, *l = NULL;
-    tfrs_optimizer_options o;
     tfrs_fit_options fo;
-    char dir[] = "/tmp/tfrs-concurrency-XXXXXX", path[64];
+    const char *path;
 
     ck_assert_int_eq(tfrs_vocab_adapt_column(&vu, ds, "user", NULL), TFRS_OK);
     ck_assert_int_eq(tfrs_vocab_adapt_column(&vi, ds, "item", NULL), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_create(&m, 5), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_feature(m, "user", vu, 16), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_feature(m, "item", vi, 16), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 64, TFRS_ACT_RELU, 0.0f), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 32, TFRS_ACT_RELU, 0.0f), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f), TFRS_OK);
-    tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION, TFRS_OPT_ADAGRAD);
-    o.learning_rate = 0.1f;
-    ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_set_label(m, "rating", NULL), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_build(m), TFRS_OK);
+    {
+        const tu_model_spec spec = {
+            .seed = 5,
+            .features = { { "user", vu, 16 }, { "item", vi, 16 } },
+            .dense = { { 64, TFRS_ACT_RELU, 0.0f }, { 32, TFRS_ACT_RELU, 0.0f },
+                       { 1, TFRS_ACT_LINEAR, 0.0f } },
+            .optimizer = { 1, TFRS_OPT_ADAGRAD, 0.1f, 0.0f },
+            .label = "rating",
+        };
+        ck_assert_int_eq(tu_model_new(&m, &spec), TFRS_OK);
+    }
     tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION);
     fo.epochs = 2;
     fo.batch_size = 256;
     ck_assert_int_eq(tfrs_model_fit(m, ds, &fo, NULL), TFRS_OK);
 
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/model.tfrs", dir);
+    tu_tmpdir_make();
+    path = tu_tmp_path("model.tfrs");
     ck_assert_int_eq(tfrs_model_save(m, path, 0), TFRS_OK);
     ck_assert_int_eq(tfrs_model_load(&l, path), TFRS_OK);
     ck_assert_int_eq(unlink(path), 0);
-    ck_assert_int_eq(rmdir(dir), 0);
+    ck_assert_int_eq(rmdir(tu_tmpdir), 0);
     tfrs_model_free(m);
     tfrs_vocab_free(vu);
     tfrs_vocab_free(vi);
@@ -285,7 +289,9 @@ static void teardown(void)
     free(S.ref_scores);
 }
 
-START_TEST(eight_threads_bit_identical)
+/* Runs body on NTHREADS workers, which wait for each other on S.start, and
+ * checks that none of them met a problem. */
+static void run_workers(void *(*body)(void *))
 {
     pthread_t th[NTHREADS];
     worker w[NTHREADS];
@@ -296,7 +302,7 @@ START_TEST(eight_threads_bit_identical)
     for (int t = 0; t < NTHREADS; t++) {
         memset(&w[t], 0, sizeof(w[t]));
         w[t].id = t;
-        ck_assert_int_eq(pthread_create(&th[t], NULL, serve, &w[t]), 0);
+        ck_assert_int_eq(pthread_create(&th[t], NULL, body, &w[t]), 0);
     }
     for (int t = 0; t < NTHREADS; t++) {
         ck_assert_int_eq(pthread_join(th[t], NULL), 0);
@@ -309,16 +315,19 @@ START_TEST(eight_threads_bit_identical)
     ck_assert_msg(mismatches == 0 && errors == 0, "%ld mismatches, %ld errors; first: %s",
                   mismatches, errors, first);
 }
+
+START_TEST(eight_threads_bit_identical)
+{
+    run_workers(serve);
+}
 END_TEST
 
 /* Concurrent loads of one file and concurrent saves of one model to
  * distinct paths: independent handles, no shared state. */
-static char save_dir[64];
-
 static void *save_and_load(void *arg)
 {
     worker *w = arg;
-    char path[128];
+    char path[sizeof(tu_tmpdir) + 32];
     tfrs_model *l = NULL;
     float *scores = malloc(NPRED * sizeof(float));
     int rc;
@@ -327,7 +336,7 @@ static void *save_and_load(void *arg)
         problem(w, &w->errors, "malloc", TFRS_ENOMEM);
         return NULL;
     }
-    snprintf(path, sizeof(path), "%s/m%d.tfrs", save_dir, w->id);
+    snprintf(path, sizeof(path), "%s/m%d.tfrs", tu_tmpdir, w->id);
     pthread_barrier_wait(&S.start);
     for (int r = 0; r < (RUNNING_ON_VALGRIND ? 1 : 3); r++) {
         if ((rc = tfrs_model_save(S.m, path, r % 2 ? TFRS_SAVE_OPTIMIZER : 0)) != TFRS_OK) {
@@ -353,53 +362,23 @@ static void *save_and_load(void *arg)
 
 START_TEST(concurrent_save_and_load)
 {
-    pthread_t th[NTHREADS];
-    worker w[NTHREADS];
-    long mismatches = 0, errors = 0;
-    const char *first = "";
-
-    strcpy(save_dir, "/tmp/tfrs-concurrency-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(save_dir));
-    ck_assert_int_eq(pthread_barrier_init(&S.start, NULL, NTHREADS), 0);
-    for (int t = 0; t < NTHREADS; t++) {
-        memset(&w[t], 0, sizeof(w[t]));
-        w[t].id = t;
-        ck_assert_int_eq(pthread_create(&th[t], NULL, save_and_load, &w[t]), 0);
-    }
-    for (int t = 0; t < NTHREADS; t++) {
-        ck_assert_int_eq(pthread_join(th[t], NULL), 0);
-        mismatches += w[t].mismatches;
-        errors += w[t].errors;
-        if (first[0] == '\0')
-            first = w[t].first;
-    }
-    pthread_barrier_destroy(&S.start);
-    ck_assert_int_eq(rmdir(save_dir), 0);
-    ck_assert_msg(mismatches == 0 && errors == 0, "%ld mismatches, %ld errors; first: %s",
-                  mismatches, errors, first);
+    tu_tmpdir_make();
+    run_workers(save_and_load);
+    ck_assert_int_eq(rmdir(tu_tmpdir), 0);
 }
 END_TEST
 
 static Suite *concurrency_suite(void)
 {
     Suite *s = suite_create("concurrency");
-    TCase *tc = tcase_create("serving");
+    TCase *tc = tu_tcase(s, "serving", eight_threads_bit_identical, concurrent_save_and_load);
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, eight_threads_bit_identical);
-    tcase_add_test(tc, concurrent_save_and_load);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(concurrency_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_run(concurrency_suite());
 }

@@ -18,63 +18,10 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "testutil.h"
 #include "tfrsc.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-/* A temporary directory and the files written into it. */
-typedef struct tmpdir {
-    char path[512];
-    char files[16][64];
-    int  nfiles;
-} tmpdir;
-
-static void tmp_open(tmpdir *t)
-{
-    const char *base = getenv("TMPDIR");
-
-    memset(t, 0, sizeof(*t));
-    snprintf(t->path, sizeof(t->path), "%s/tfrsc-test-XXXXXX",
-             base != NULL && base[0] != '\0' ? base : "/tmp");
-    ck_assert_ptr_nonnull(mkdtemp(t->path));
-}
-
-/* Writes n bytes to dir/name and returns the full path (static buffer). */
-static const char *tmp_write(tmpdir *t, const char *name, const char *data, size_t n)
-{
-    static char full[600];
-    FILE *f;
-    int known = 0;
-
-    snprintf(full, sizeof(full), "%s/%s", t->path, name);
-    f = fopen(full, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(data, 1, n, f), n);
-    ck_assert_int_eq(fclose(f), 0);
-    for (int i = 0; i < t->nfiles; i++)
-        known |= strcmp(t->files[i], name) == 0;
-    if (!known) {
-        ck_assert_int_lt(t->nfiles, 16);
-        snprintf(t->files[t->nfiles++], sizeof(t->files[0]), "%s", name);
-    }
-    return full;
-}
-
-static const char *tmp_writes(tmpdir *t, const char *name, const char *text)
-{
-    return tmp_write(t, name, text, strlen(text));
-}
-
-static void tmp_close(tmpdir *t)
-{
-    char full[600];
-
-    for (int i = 0; i < t->nfiles; i++) {
-        snprintf(full, sizeof(full), "%s/%s", t->path, t->files[i]);
-        unlink(full);
-    }
-    rmdir(t->path);
-}
 
 static void assert_error_has(const char *needle)
 {
@@ -108,107 +55,31 @@ static const float *floats_of(const tfrs_dataset *ds, const char *col)
     return v;
 }
 
-/* Dataset with columns key (string), group (string), x (float): row i is
+/* Row i of make_rows(): ("k<i>", "g<i % 3>", i). */
+static void key_row(size_t i, char (*s)[TU_ROW_CHARS], float *x, void *arg)
+{
+    (void)arg;
+    snprintf(s[0], TU_ROW_CHARS, "k%zu", i);
+    snprintf(s[1], TU_ROW_CHARS, "g%zu", i % 3);
+    x[0] = (float)i;
+}
+
+/* Dataset with columns key (string), x (float), group (string): row i is
  * ("k<i>", "g<i % 3>", i). */
 static tfrs_dataset *make_rows(size_t n)
 {
+    static const tu_column cols[] = {
+        { "key", TFRS_COLUMN_STRING },
+        { "x", TFRS_COLUMN_FLOAT },
+        { "group", TFRS_COLUMN_STRING },
+    };
     tfrs_dataset *ds = NULL;
 
-    ck_assert_int_eq(tfrs_dataset_create(&ds), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "key", TFRS_COLUMN_STRING), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "x", TFRS_COLUMN_FLOAT), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "group", TFRS_COLUMN_STRING), TFRS_OK);
-    for (size_t i = 0; i < n; i++) {
-        char key[32], group[32];
-        const char *s[2] = { key, group };
-        float x = (float)i;
-        snprintf(key, sizeof(key), "k%zu", i);
-        snprintf(group, sizeof(group), "g%zu", i % 3);
-        ck_assert_int_eq(tfrs_dataset_append(ds, s, &x), TFRS_OK);
-    }
+    ck_assert_int_eq(tu_dataset_new(&ds, cols, TU_NELEM(cols), n, key_row, NULL), TFRS_OK);
     return ds;
 }
 
-/* Allocator that fails allocation number `fail_at` and counts live blocks. */
-static struct {
-    long fail_at, count, live;
-} oom;
-
-static void *oom_malloc(size_t n, void *payload)
-{
-    void *p;
-
-    (void)payload;
-    if (oom.count++ == oom.fail_at)
-        return NULL;
-    p = malloc(n);
-    if (p != NULL)
-        oom.live++;
-    return p;
-}
-
-static void *oom_realloc(void *ptr, size_t n, void *payload)
-{
-    void *p;
-
-    (void)payload;
-    if (oom.count++ == oom.fail_at)
-        return NULL;
-    p = realloc(ptr, n);
-    if (p != NULL && ptr == NULL)
-        oom.live++;
-    return p;
-}
-
-static void oom_free(void *ptr, void *payload)
-{
-    (void)payload;
-    if (ptr != NULL) {
-        oom.live--;
-        free(ptr);
-    }
-}
-
-static void oom_begin(long k)
-{
-    static const tfrs_allocator a = { oom_malloc, oom_realloc, oom_free, NULL };
-
-    oom.fail_at = k;
-    oom.count = 0;
-    oom.live = 0;
-    ck_assert_int_eq(tfrs_set_allocator(&a), TFRS_OK);
-}
-
-static void oom_end(void)
-{
-    ck_assert_int_eq(oom.live, 0);
-    ck_assert_int_eq(tfrs_set_allocator(NULL), TFRS_OK);
-}
-
-/* Real MovieLens 100K directory, or NULL (tests then skip). */
-static const char *movielens_dir(void)
-{
-    static char buf[4096];
-    const char *env = getenv("TFRSC_DATA");
-
-    if (env != NULL && env[0] != '\0') {
-        snprintf(buf, sizeof(buf), "%s/u.data", env);
-        if (access(buf, R_OK) == 0) {
-            snprintf(buf, sizeof(buf), "%s", env);
-            return buf;
-        }
-        snprintf(buf, sizeof(buf), "%s/ml-100k/u.data", env);
-        if (access(buf, R_OK) == 0) {
-            snprintf(buf, sizeof(buf), "%s/ml-100k", env);
-            return buf;
-        }
-    }
-    if (access("data/ml-100k/u.data", R_OK) == 0)
-        return "data/ml-100k";
-    if (access("../shared/data/ml-100k/u.data", R_OK) == 0)
-        return "../shared/data/ml-100k";
-    return NULL;
-}
+static tu_alloc oom = TU_ALLOC_INIT;
 
 /* Synthetic MovieLens: 3 items (item 2's title has Latin-1 0xE9), 5 ratings. */
 #define GENRES "|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0"
@@ -526,12 +397,11 @@ START_TEST(delimited_basic)
     static const char *fc[] = { "rating" };
     tfrs_delimited_options o;
     tfrs_dataset *ds = NULL;
-    tmpdir t;
     const char *path;
     const float *r;
 
-    tmp_open(&t);
-    path = tmp_writes(&t, "a.csv", "user,rating,title\r\n"
+    tu_tmpdir_make();
+    path = tu_tmp_write_text("a.csv", "user,rating,title\r\n"
                                    "u1,4.5,Caf\xc3\xa9\r\n"
                                    "u2,-1e2,\r\n"
                                    "u1,+.5,x y\r\n"
@@ -556,27 +426,27 @@ START_TEST(delimited_basic)
     tfrs_dataset_free(ds);
 
     /* All strings by default; trailing empty lines are fine. */
-    path = tmp_writes(&t, "b.csv", "a,b\n1,2\n\n\r\n");
+    path = tu_tmp_write_text("b.csv", "a,b\n1,2\n\n\r\n");
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, NULL), TFRS_OK);
     ck_assert_uint_eq(tfrs_dataset_num_rows(ds), 1);
     ck_assert_str_eq(str_at(ds, "b", 0), "2");
     tfrs_dataset_free(ds);
 
     /* A UTF-8 byte order mark is not part of the first name. */
-    path = tmp_writes(&t, "b.csv", "\xef\xbb\xbf" "a,b\n1,2\n");
+    path = tu_tmp_write_text("b.csv", "\xef\xbb\xbf" "a,b\n1,2\n");
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, NULL), TFRS_OK);
     ck_assert_str_eq(str_at(ds, "a", 0), "1");
     tfrs_dataset_free(ds);
 
     /* Tab-separated, header only. */
-    path = tmp_writes(&t, "c.tsv", "x\ty\n");
+    path = tu_tmp_write_text("c.tsv", "x\ty\n");
     o.delimiter = '\t';
     o.num_float_columns = 0;
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, &o), TFRS_OK);
     ck_assert_uint_eq(tfrs_dataset_num_rows(ds), 0);
     ck_assert_uint_eq(tfrs_dataset_num_columns(ds), 2);
     tfrs_dataset_free(ds);
-    tmp_close(&t);
+    tu_tmpdir_remove();
 }
 END_TEST
 
@@ -584,24 +454,23 @@ START_TEST(delimited_wrong_field_count)
 {
     tfrs_dataset *ds = (tfrs_dataset *)&ds;
     char want[700];
-    tmpdir t;
     const char *path;
 
-    tmp_open(&t);
-    path = tmp_writes(&t, "f.csv", "a,b\n1,2\n1,2,3\n");
+    tu_tmpdir_make();
+    path = tu_tmp_write_text("f.csv", "a,b\n1,2\n1,2,3\n");
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, NULL), TFRS_EPARSE);
     ck_assert_ptr_null(ds);
     snprintf(want, sizeof(want), "%s:3:", path);
     assert_error_has(want);
     assert_error_has("expected 2 fields, got 3");
-    path = tmp_writes(&t, "f.csv", "a,b\n1\n");
+    path = tu_tmp_write_text("f.csv", "a,b\n1\n");
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, NULL), TFRS_EPARSE);
     snprintf(want, sizeof(want), "%s:2:", path);
     assert_error_has(want);
     /* An empty line in the middle is a line with one field. */
-    path = tmp_writes(&t, "f.csv", "a,b\n\n1,2\n");
+    path = tu_tmp_write_text("f.csv", "a,b\n\n1,2\n");
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, NULL), TFRS_EPARSE);
-    tmp_close(&t);
+    tu_tmpdir_remove();
 }
 END_TEST
 
@@ -617,16 +486,15 @@ START_TEST(delimited_rejects_bad_numbers)
     tfrs_delimited_options o;
     tfrs_dataset *ds = NULL;
     char text[128];
-    tmpdir t;
     const char *path;
 
-    tmp_open(&t);
+    tu_tmpdir_make();
     tfrs_delimited_options_init(&o, TFRS_DELIMITED_OPTIONS_VERSION);
     o.float_columns = fc;
     o.num_float_columns = 1;
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
         snprintf(text, sizeof(text), "k,v\na,1\nb,%s\n", bad[i]);
-        path = tmp_writes(&t, "n.csv", text);
+        path = tu_tmp_write_text("n.csv", text);
         ck_assert_msg(tfrs_dataset_load_delimited(&ds, path, &o) == TFRS_EPARSE,
                       "\"%s\" accepted", bad[i]);
         ck_assert_ptr_null(ds);
@@ -634,13 +502,13 @@ START_TEST(delimited_rejects_bad_numbers)
     }
     for (size_t i = 0; i < sizeof(good) / sizeof(*good); i++) {
         snprintf(text, sizeof(text), "k,v\nb,%s\n", good[i]);
-        path = tmp_writes(&t, "n.csv", text);
+        path = tu_tmp_write_text("n.csv", text);
         ck_assert_msg(tfrs_dataset_load_delimited(&ds, path, &o) == TFRS_OK,
                       "\"%s\" rejected: %s", good[i], tfrs_last_error());
         ck_assert_float_eq(floats_of(ds, "v")[0], strtof(good[i], NULL));
         tfrs_dataset_free(ds);
     }
-    tmp_close(&t);
+    tu_tmpdir_remove();
 }
 END_TEST
 
@@ -649,41 +517,40 @@ START_TEST(delimited_rejects_bad_text)
     static const char *fc[] = { "missing" };
     tfrs_delimited_options o;
     tfrs_dataset *ds = NULL;
-    tmpdir t;
     const char *path;
 
-    tmp_open(&t);
-    path = tmp_writes(&t, "u.csv", "a,b\nok,\xff\n");
+    tu_tmpdir_make();
+    path = tu_tmp_write_text("u.csv", "a,b\nok,\xff\n");
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, NULL), TFRS_EPARSE);
     assert_error_has("u.csv:2:");
     assert_error_has("UTF-8");
-    path = tmp_write(&t, "u.csv", "a,b\nok,x\0y\n", 11);
+    path = tu_tmp_write("u.csv", "a,b\nok,x\0y\n", 11);
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, NULL), TFRS_EPARSE);
     assert_error_has("NUL");
-    path = tmp_writes(&t, "u.csv", "a,b,a\n1,2,3\n");
+    path = tu_tmp_write_text("u.csv", "a,b,a\n1,2,3\n");
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, NULL), TFRS_EPARSE);
     assert_error_has("u.csv:1:");
     assert_error_has("duplicate");
-    path = tmp_writes(&t, "u.csv", "a,,c\n1,2,3\n");
+    path = tu_tmp_write_text("u.csv", "a,,c\n1,2,3\n");
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, NULL), TFRS_EPARSE);
     assert_error_has("empty name");
-    path = tmp_writes(&t, "u.csv", "");
+    path = tu_tmp_write_text("u.csv", "");
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, NULL), TFRS_EPARSE);
     assert_error_has("u.csv:1:");
-    path = tmp_writes(&t, "u.csv", "a,\xc3\n1,2\n");
+    path = tu_tmp_write_text("u.csv", "a,\xc3\n1,2\n");
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, NULL), TFRS_EPARSE);
     assert_error_has("u.csv:1:");
-    path = tmp_write(&t, "u.csv", "a,b\0\n1,2\n", 9);
+    path = tu_tmp_write("u.csv", "a,b\0\n1,2\n", 9);
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, NULL), TFRS_EPARSE);
     assert_error_has("u.csv:1: NUL");
-    path = tmp_writes(&t, "u.csv", "a,b\n1,2\n");
+    path = tu_tmp_write_text("u.csv", "a,b\n1,2\n");
     tfrs_delimited_options_init(&o, TFRS_DELIMITED_OPTIONS_VERSION);
     o.float_columns = fc;
     o.num_float_columns = 1;
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, &o), TFRS_ENOTFOUND);
     assert_error_has("missing");
     ck_assert_ptr_null(ds);
-    tmp_close(&t);
+    tu_tmpdir_remove();
 }
 END_TEST
 
@@ -692,11 +559,10 @@ START_TEST(delimited_skip_bad_lines)
     static const char *fc[] = { "v" };
     tfrs_delimited_options o;
     tfrs_dataset *ds = NULL;
-    tmpdir t;
     const char *path;
 
-    tmp_open(&t);
-    path = tmp_writes(&t, "s.csv", "k,v\n"
+    tu_tmpdir_make();
+    path = tu_tmp_write_text("s.csv", "k,v\n"
                                    "a,1\n"
                                    "b,nan\n"        /* bad number   */
                                    "c\n"            /* field count  */
@@ -719,7 +585,7 @@ START_TEST(delimited_skip_bad_lines)
     ck_assert_uint_eq(num_strings(ds, "k"), 3);
     ck_assert_float_eq(floats_of(ds, "v")[2], 3.0f);
     tfrs_dataset_free(ds);
-    tmp_close(&t);
+    tu_tmpdir_remove();
 }
 END_TEST
 
@@ -729,7 +595,6 @@ START_TEST(delimited_options_and_io)
     tfrs_delimited_options o;
     tfrs_load_options lo;
     tfrs_dataset *ds = NULL;
-    tmpdir t;
     const char *path;
 
     ck_assert_int_eq(tfrs_delimited_options_init(NULL, TFRS_DELIMITED_OPTIONS_VERSION),
@@ -744,8 +609,8 @@ START_TEST(delimited_options_and_io)
     ck_assert_uint_eq(o.num_float_columns, 0);
     ck_assert_uint_eq(o.load.version, TFRS_LOAD_OPTIONS_VERSION);
 
-    tmp_open(&t);
-    path = tmp_writes(&t, "o.csv", "a\n1\n");
+    tu_tmpdir_make();
+    path = tu_tmp_write_text("o.csv", "a\n1\n");
     o.delimiter = '\n';
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, path, &o), TFRS_EINVAL);
     o.delimiter = ',';
@@ -761,9 +626,9 @@ START_TEST(delimited_options_and_io)
 
     ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, "/nonexistent/x.csv", NULL), TFRS_EIO);
     assert_error_has("/nonexistent/x.csv");
-    ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, t.path, NULL), TFRS_EIO);
+    ck_assert_int_eq(tfrs_dataset_load_delimited(&ds, tu_tmpdir, NULL), TFRS_EIO);
     ck_assert_ptr_null(ds);
-    tmp_close(&t);
+    tu_tmpdir_remove();
 }
 END_TEST
 
@@ -777,12 +642,11 @@ START_TEST(movielens_synthetic)
     static const char *names[] = { "user_id", "movie_id", "movie_title", "user_rating",
                                    "timestamp" };
     const float *r, *ts;
-    tmpdir t;
 
-    tmp_open(&t);
-    tmp_writes(&t, "u.item", ml_item);
-    tmp_writes(&t, "u.data", ml_data);
-    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, t.path, NULL), TFRS_OK);
+    tu_tmpdir_make();
+    tu_tmp_write_text("u.item", ml_item);
+    tu_tmp_write_text("u.data", ml_data);
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL), TFRS_OK);
     ck_assert_uint_eq(tfrs_dataset_num_columns(ds), 5);
     for (size_t i = 0; i < 5; i++) {
         ck_assert_int_eq(tfrs_dataset_column_info(ds, i, &name, &type), TFRS_OK);
@@ -808,7 +672,7 @@ START_TEST(movielens_synthetic)
     ck_assert_float_eq(ts[1], 0.0f);
     ck_assert_float_eq(ts[4], 99.0f);
     tfrs_dataset_free(ds);
-    tmp_close(&t);
+    tu_tmpdir_remove();
 }
 END_TEST
 
@@ -816,13 +680,12 @@ START_TEST(movielens_line_endings)
 {
     tfrs_load_options lo;
     tfrs_dataset *ds = NULL;
-    tmpdir t;
 
-    tmp_open(&t);
-    tmp_writes(&t, "u.item", "5|A (1990)|||" GENRES "\r\n6|B|||" GENRES);
-    tmp_writes(&t, "u.data", "1\t5\t1\t10\r\n2\t6\t2\t20\r\n\r\n");
+    tu_tmpdir_make();
+    tu_tmp_write_text("u.item", "5|A (1990)|||" GENRES "\r\n6|B|||" GENRES);
+    tu_tmp_write_text("u.data", "1\t5\t1\t10\r\n2\t6\t2\t20\r\n\r\n");
     tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION);
-    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, t.path, &lo), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, &lo), TFRS_OK);
     ck_assert_uint_eq(tfrs_dataset_num_rows(ds), 2);
     ck_assert_str_eq(str_at(ds, "movie_title", 0), "A (1990)");
     ck_assert_str_eq(str_at(ds, "movie_title", 1), "B");
@@ -830,16 +693,16 @@ START_TEST(movielens_line_endings)
     tfrs_dataset_free(ds);
 
     /* Final line without newline; dir with a trailing slash. */
-    tmp_writes(&t, "u.data", "1\t5\t1\t10\n2\t6\t5\t20");
+    tu_tmp_write_text("u.data", "1\t5\t1\t10\n2\t6\t5\t20");
     {
         char dir[600];
-        snprintf(dir, sizeof(dir), "%s/", t.path);
+        snprintf(dir, sizeof(dir), "%s/", tu_tmpdir);
         ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, dir, NULL), TFRS_OK);
     }
     ck_assert_uint_eq(tfrs_dataset_num_rows(ds), 2);
     ck_assert_float_eq(floats_of(ds, "user_rating")[1], 5.0f);
     tfrs_dataset_free(ds);
-    tmp_close(&t);
+    tu_tmpdir_remove();
 }
 END_TEST
 
@@ -870,48 +733,47 @@ START_TEST(movielens_strict_parsing)
     };
     tfrs_dataset *ds = (tfrs_dataset *)&ds;
     char want[700];
-    tmpdir t;
 
-    tmp_open(&t);
-    tmp_writes(&t, "u.item", "1|One|||" GENRES "\n2147483647|Max|||" GENRES "\n");
+    tu_tmpdir_make();
+    tu_tmp_write_text("u.item", "1|One|||" GENRES "\n2147483647|Max|||" GENRES "\n");
     for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
-        tmp_writes(&t, "u.data", bad[i].data);
-        ck_assert_msg(tfrs_dataset_load_movielens(&ds, t.path, NULL) == TFRS_EPARSE,
+        tu_tmp_write_text("u.data", bad[i].data);
+        ck_assert_msg(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL) == TFRS_EPARSE,
                       "case %zu accepted", i);
         ck_assert_ptr_null(ds);
-        snprintf(want, sizeof(want), "%s/u.data:%d: ", t.path, bad[i].line);
+        snprintf(want, sizeof(want), "%s/u.data:%d: ", tu_tmpdir, bad[i].line);
         assert_error_has(want);
         assert_error_has(bad[i].why);
     }
-    tmp_write(&t, "u.data", "1\t1\t3\t5\n1\t1\0\t3\t5\n", 17);
-    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, t.path, NULL), TFRS_EPARSE);
+    tu_tmp_write("u.data", "1\t1\t3\t5\n1\t1\0\t3\t5\n", 17);
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL), TFRS_EPARSE);
     assert_error_has("u.data:2: NUL");
 
     /* The largest id is accepted. */
-    tmp_writes(&t, "u.data", "2147483647\t2147483647\t1\t18446744073709551615\n");
-    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, t.path, NULL), TFRS_OK);
+    tu_tmp_write_text("u.data", "2147483647\t2147483647\t1\t18446744073709551615\n");
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL), TFRS_OK);
     ck_assert_str_eq(str_at(ds, "user_id", 0), "2147483647");
     ck_assert_str_eq(str_at(ds, "movie_title", 0), "Max");
     tfrs_dataset_free(ds);
 
     /* Errors in u.item. */
-    tmp_writes(&t, "u.data", "1\t1\t3\t5\n");
-    tmp_writes(&t, "u.item", "1|One|||" GENRES "\n1|Again|||" GENRES "\n");
-    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, t.path, NULL), TFRS_EPARSE);
+    tu_tmp_write_text("u.data", "1\t1\t3\t5\n");
+    tu_tmp_write_text("u.item", "1|One|||" GENRES "\n1|Again|||" GENRES "\n");
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL), TFRS_EPARSE);
     assert_error_has("u.item:2: duplicate item id 1");
-    tmp_writes(&t, "u.item", "1|One|||\n");
-    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, t.path, NULL), TFRS_EPARSE);
+    tu_tmp_write_text("u.item", "1|One|||\n");
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL), TFRS_EPARSE);
     assert_error_has("u.item:1: expected 24");
-    tmp_writes(&t, "u.item", "x|One|||" GENRES "\n");
-    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, t.path, NULL), TFRS_EPARSE);
+    tu_tmp_write_text("u.item", "x|One|||" GENRES "\n");
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL), TFRS_EPARSE);
     assert_error_has("u.item:1: bad item id");
     {
         static const char nul_item[] = "1|One|||" GENRES "\n2|T\0o|||" GENRES "\n";
-        tmp_write(&t, "u.item", nul_item, sizeof(nul_item) - 1);
+        tu_tmp_write("u.item", nul_item, sizeof(nul_item) - 1);
     }
-    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, t.path, NULL), TFRS_EPARSE);
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL), TFRS_EPARSE);
     assert_error_has("u.item:2: NUL byte");
-    tmp_close(&t);
+    tu_tmpdir_remove();
 }
 END_TEST
 
@@ -919,28 +781,27 @@ START_TEST(movielens_skip_bad_lines)
 {
     tfrs_load_options lo;
     tfrs_dataset *ds = NULL;
-    tmpdir t;
 
-    tmp_open(&t);
-    tmp_writes(&t, "u.item", "1|One|||" GENRES "\n"
+    tu_tmpdir_make();
+    tu_tmp_write_text("u.item", "1|One|||" GENRES "\n"
                              "1|Dup|||" GENRES "\n"
                              "2|Short\n"
                              "3|Three|||" GENRES "\n");
-    tmp_writes(&t, "u.data", "1\t1\t3\t5\n"
+    tu_tmp_write_text("u.data", "1\t1\t3\t5\n"
                              "1\t2\t3\t5\n"       /* item 2 was skipped */
                              "2\t3\t9\t5\n"       /* rating 9           */
                              "3\t3\t4\t6\n"
                              "bad\n");
     tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION);
     lo.skip_bad_lines = 1;
-    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, t.path, &lo), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, &lo), TFRS_OK);
     ck_assert_uint_eq(lo.bad_lines, 5);
     ck_assert_uint_eq(tfrs_dataset_num_rows(ds), 2);
     ck_assert_str_eq(str_at(ds, "movie_title", 0), "One");
     ck_assert_str_eq(str_at(ds, "user_id", 1), "3");
     ck_assert_uint_eq(num_strings(ds, "user_id"), 2);
     tfrs_dataset_free(ds);
-    tmp_close(&t);
+    tu_tmpdir_remove();
 }
 END_TEST
 
@@ -948,26 +809,25 @@ START_TEST(movielens_missing_files)
 {
     tfrs_load_options lo;
     tfrs_dataset *ds = (tfrs_dataset *)&ds;
-    tmpdir t;
 
-    tmp_open(&t);
-    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, t.path, NULL), TFRS_EIO);
+    tu_tmpdir_make();
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL), TFRS_EIO);
     ck_assert_ptr_null(ds);
     assert_error_has("u.item");
-    tmp_writes(&t, "u.item", "1|One|||" GENRES "\n");
-    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, t.path, NULL), TFRS_EIO);
+    tu_tmp_write_text("u.item", "1|One|||" GENRES "\n");
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL), TFRS_EIO);
     assert_error_has("u.data: ");
-    ck_assert_int_eq(tfrs_dataset_load_movielens(NULL, t.path, NULL), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_dataset_load_movielens(NULL, tu_tmpdir, NULL), TFRS_EINVAL);
     ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, NULL, NULL), TFRS_EINVAL);
     memset(&lo, 0, sizeof(lo));
-    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, t.path, &lo), TFRS_EINVAL);
-    tmp_close(&t);
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, &lo), TFRS_EINVAL);
+    tu_tmpdir_remove();
 }
 END_TEST
 
 START_TEST(movielens_real_data)
 {
-    const char *dir = movielens_dir();
+    const char *dir = tu_movielens_dir();
     tfrs_dataset *ds = NULL;
     const uint32_t *ids;
     const float *r, *ts;
@@ -1050,14 +910,14 @@ static void oom_loop(int (*op)(tfrs_dataset **out, void *arg), void *arg)
         tfrs_dataset *out = (tfrs_dataset *)&out;
         int rc;
 
-        oom_begin(k);
+        tu_oom_begin(&oom, k);
         rc = op(&out, arg);
         if (rc != TFRS_OK) {
             ck_assert_int_eq(rc, TFRS_ENOMEM);
             ck_assert_ptr_null(out);
         }
         tfrs_dataset_free(out);
-        oom_end();
+        tu_oom_end(&oom);
         if (rc == TFRS_OK)
             return;
         ck_assert_int_lt(k, 10000);
@@ -1119,7 +979,6 @@ static int op_movielens(tfrs_dataset **out, void *arg)
 START_TEST(out_of_memory)
 {
     tfrs_dataset *ds = make_rows(100);
-    tmpdir t;
     const char *path;
     char csv[4096] = "k,v,w\n";
 
@@ -1127,69 +986,51 @@ START_TEST(out_of_memory)
     oom_loop(op_slice, ds);
     tfrs_dataset_free(ds);
 
-    tmp_open(&t);
+    tu_tmpdir_make();
     for (int i = 0; i < 100; i++) {
         char line[64];
         snprintf(line, sizeof(line), "key%d,%d.5,w%d\n", i % 37, i, i % 5);
         strcat(csv, line);
     }
-    path = tmp_writes(&t, "m.csv", csv);
+    path = tu_tmp_write_text("m.csv", csv);
     oom_loop(op_delimited, (void *)path);
-    tmp_writes(&t, "u.item", ml_item);
-    tmp_writes(&t, "u.data", ml_data);
-    oom_loop(op_movielens, t.path);
-    tmp_close(&t);
+    tu_tmp_write_text("u.item", ml_item);
+    tu_tmp_write_text("u.data", ml_data);
+    oom_loop(op_movielens, tu_tmpdir);
+    tu_tmpdir_remove();
 }
 END_TEST
 
 /* ---- suite -------------------------------------------------------------- */
 
-/* One TCase per behaviour, named after its test. */
-#define ADD_CASE(suite, test)                   \
-    do {                                        \
-        TCase *tc_ = tcase_create(#test);       \
-        tcase_add_test(tc_, test);              \
-        suite_add_tcase((suite), tc_);          \
-    } while (0)
-
-static Suite *dataset_suite(void)
-{
-    Suite *s = suite_create("dataset");
-
-    ADD_CASE(s, columns_added_and_found);
-    ADD_CASE(s, append_and_get);
-    ADD_CASE(s, equal_strings_share_an_id);
-    ADD_CASE(s, interning_many_strings);
-    ADD_CASE(s, bad_append_leaves_dataset_unchanged);
-    ADD_CASE(s, wrong_column_and_range);
-    ADD_CASE(s, shuffle_is_seeded_permutation);
-    ADD_CASE(s, shuffle_small_datasets);
-    ADD_CASE(s, slice_copies_rows);
-    ADD_CASE(s, slice_is_clamped);
-    ADD_CASE(s, delimited_basic);
-    ADD_CASE(s, delimited_wrong_field_count);
-    ADD_CASE(s, delimited_rejects_bad_numbers);
-    ADD_CASE(s, delimited_rejects_bad_text);
-    ADD_CASE(s, delimited_skip_bad_lines);
-    ADD_CASE(s, delimited_options_and_io);
-    ADD_CASE(s, movielens_synthetic);
-    ADD_CASE(s, movielens_line_endings);
-    ADD_CASE(s, movielens_strict_parsing);
-    ADD_CASE(s, movielens_skip_bad_lines);
-    ADD_CASE(s, movielens_missing_files);
-    ADD_CASE(s, movielens_real_data);
-    ADD_CASE(s, misuse_returns_status);
-    ADD_CASE(s, out_of_memory);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(dataset_suite());
-    int failed;
+    const tu_case cases[] = {
+        TU_CASE(columns_added_and_found),
+        TU_CASE(append_and_get),
+        TU_CASE(equal_strings_share_an_id),
+        TU_CASE(interning_many_strings),
+        TU_CASE(bad_append_leaves_dataset_unchanged),
+        TU_CASE(wrong_column_and_range),
+        TU_CASE(shuffle_is_seeded_permutation),
+        TU_CASE(shuffle_small_datasets),
+        TU_CASE(slice_copies_rows),
+        TU_CASE(slice_is_clamped),
+        TU_CASE(delimited_basic),
+        TU_CASE(delimited_wrong_field_count),
+        TU_CASE(delimited_rejects_bad_numbers),
+        TU_CASE(delimited_rejects_bad_text),
+        TU_CASE(delimited_skip_bad_lines),
+        TU_CASE(delimited_options_and_io),
+        TU_CASE(movielens_synthetic),
+        TU_CASE(movielens_line_endings),
+        TU_CASE(movielens_strict_parsing),
+        TU_CASE(movielens_skip_bad_lines),
+        TU_CASE(movielens_missing_files),
+        TU_CASE(movielens_real_data),
+        TU_CASE(misuse_returns_status),
+        TU_CASE(out_of_memory),
+    };
 
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_cases("dataset", cases, TU_NELEM(cases));
 }

@@ -10,6 +10,7 @@
 #include <check.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 /*
  * The hand-checked 2 -> 3 layer:
@@ -378,45 +379,17 @@ END_TEST
 
 /* ---- out of memory ------------------------------------------------------ */
 
-typedef struct failing {
-    long budget;   /* allocations left before failing; < 0: never fail */
-    long live;     /* blocks currently allocated                         */
-} failing;
-
-static void *fail_malloc(size_t size, void *payload)
-{
-    failing *f = payload;
-    void *p;
-
-    if (f->budget == 0)
-        return NULL;
-    if (f->budget > 0)
-        f->budget--;
-    p = malloc(size);
-    if (p != NULL)
-        f->live++;
-    return p;
-}
-
-static void fail_free(void *ptr, void *payload)
-{
-    if (ptr != NULL)
-        ((failing *)payload)->live--;
-    free(ptr);
-}
-
 START_TEST(survives_every_allocation_failure)
 {
-    failing f = { -1, 0 };
-    tfrs_allocator a = { fail_malloc, NULL, fail_free, &f };
+    tu_alloc f;
     float y[6], dx[4];
     const float dy[6] = { 1, 1, 1, 1, 1, 1 };
     int rc;
 
-    ck_assert_int_eq(tfrs_set_allocator(&a), TFRS_OK);
+    tu_alloc_install(&f, 0);
     for (long k = 0;; k++) {
         tfrs_dense *d = (tfrs_dense *)&d;
-        f.budget = k;
+        tu_alloc_budget(&f, k);
         rc = tfrs_dense_create(&d, 2, 3, TFRS_ACT_RELU, 3);
         if (rc == TFRS_OK) {
             ck_assert_ptr_nonnull(d);
@@ -431,16 +404,16 @@ START_TEST(survives_every_allocation_failure)
     ck_assert_int_eq(f.live, 0);
 
     /* Backward's scratch allocation fails cleanly and leaves dW alone. */
-    f.budget = -1;
+    tu_alloc_budget(&f, -1);
     {
         tfrs_dense *d = layer_2x3(TFRS_ACT_LINEAR);
         const float *dw, *db;
         ck_assert_int_eq(tfrs_dense_forward(d, X22, 2, y), TFRS_OK);
-        f.budget = 0;
+        tu_alloc_budget(&f, 0);
         ck_assert_int_eq(tfrs_dense_backward(d, X22, y, dy, 2, dx), TFRS_ENOMEM);
         ck_assert_int_eq(tfrs_dense_grad(d, &dw, &db), TFRS_OK);
         ck_assert_float_eq(db[0], 0.0f);
-        f.budget = -1;
+        tu_alloc_budget(&f, -1);
         ck_assert_int_eq(tfrs_dense_backward(d, X22, y, dy, 2, dx), TFRS_OK);
         ck_assert_float_eq(db[0], 2.0f);
         tfrs_dense_free(d);
@@ -450,10 +423,9 @@ START_TEST(survives_every_allocation_failure)
 }
 END_TEST
 
-static Suite *dense_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("dense");
-    struct { const char *name; const TTest *test; } cases[] = {
+    const tu_case cases[] = {
         { "forward_linear", forward_linear_golden },
         { "forward_relu", forward_relu_golden },
         { "forward_sigmoid", forward_sigmoid_golden },
@@ -470,21 +442,5 @@ static Suite *dense_suite(void)
         { "oom", survives_every_allocation_failure },
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(dense_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_cases("dense", cases, TU_NELEM(cases));
 }

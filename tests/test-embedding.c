@@ -10,6 +10,7 @@
 #include <check.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 /* A 4 x 3 table holding 0, 1, ..., 11 row-major. */
 static tfrs_embedding *table_4x3(void)
@@ -302,43 +303,15 @@ END_TEST
 
 /* ---- out of memory ------------------------------------------------------ */
 
-typedef struct failing {
-    long budget;   /* allocations left before failing; < 0: never fail */
-    long live;     /* blocks currently allocated                         */
-} failing;
-
-static void *fail_malloc(size_t size, void *payload)
-{
-    failing *f = payload;
-    void *p;
-
-    if (f->budget == 0)
-        return NULL;
-    if (f->budget > 0)
-        f->budget--;
-    p = malloc(size);
-    if (p != NULL)
-        f->live++;
-    return p;
-}
-
-static void fail_free(void *ptr, void *payload)
-{
-    if (ptr != NULL)
-        ((failing *)payload)->live--;
-    free(ptr);
-}
-
 START_TEST(create_survives_every_allocation_failure)
 {
-    failing f = { 0, 0 };
-    tfrs_allocator a = { fail_malloc, NULL, fail_free, &f };
+    tu_alloc f;
     int rc;
 
-    ck_assert_int_eq(tfrs_set_allocator(&a), TFRS_OK);
+    tu_alloc_install(&f, 0);
     for (long k = 0;; k++) {
         tfrs_embedding *e = (tfrs_embedding *)&e;
-        f.budget = k;
+        tu_alloc_budget(&f, k);
         rc = tfrs_embedding_create(&e, 6, 2, 3);
         if (rc == TFRS_OK) {
             ck_assert_ptr_nonnull(e);
@@ -355,10 +328,9 @@ START_TEST(create_survives_every_allocation_failure)
 }
 END_TEST
 
-static Suite *embedding_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("embedding");
-    struct { const char *name; const TTest *test; } cases[] = {
+    const tu_case cases[] = {
         { "forward", forward_gathers_rows },
         { "strided", gather_with_strides_fills_a_concatenation },
         { "init", init_is_keras_uniform_and_deterministic },
@@ -371,21 +343,5 @@ static Suite *embedding_suite(void)
         { "oom", create_survives_every_allocation_failure },
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(embedding_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_cases("embedding", cases, TU_NELEM(cases));
 }

@@ -10,6 +10,7 @@
 #include <check.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 /* Fills n floats with U(-1, 1) from a fixed stream. */
 static void fill(float *x, size_t n, uint64_t seed)
@@ -153,10 +154,9 @@ START_TEST(all_finite_detects_nan_and_inf)
 }
 END_TEST
 
-static Suite *kernels_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("kernels");
-    struct { const char *name; const TTest *test; } cases[] = {
+    const tu_case cases[] = {
         { "transposes", all_transposes_match_reference },
         { "alpha_beta", alpha_and_beta_match_reference },
         { "strides", row_strides_are_respected },
@@ -165,21 +165,5 @@ static Suite *kernels_suite(void)
         { "all_finite", all_finite_detects_nan_and_inf },
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(kernels_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_cases("kernels", cases, TU_NELEM(cases));
 }

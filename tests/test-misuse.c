@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 /* ---- helpers -------------------------------------------------------------- */
 
@@ -65,11 +66,25 @@ static tfrs_model *U;            /* created, configured, not built    */
 static tfrs_ranking_task *T;     /* MSE with AUC                      */
 static tfrs_embedding *E;        /* 5 x 2                              */
 static tfrs_dense *L;            /* 3 -> 2, relu                       */
-static char tmpdir[64];
+
+/* Row r of D: (a, b, 1), (b, c, 2), (c, a, 3), (a, a, 4). */
+static void d_row(size_t r, char (*s)[TU_ROW_CHARS], float *f, void *arg)
+{
+    static const char *rows[4][2] = { { "a", "b" }, { "b", "c" }, { "c", "a" }, { "a", "a" } };
+
+    (void)arg;
+    strcpy(s[0], rows[r][0]);
+    strcpy(s[1], rows[r][1]);
+    f[0] = (float)(r + 1);
+}
 
 static void setup(void)
 {
-    static const char *rows[4][2] = { { "a", "b" }, { "b", "c" }, { "c", "a" }, { "a", "a" } };
+    static const tu_column cols[] = {
+        { "user", TFRS_COLUMN_STRING },
+        { "item", TFRS_COLUMN_STRING },
+        { "rating", TFRS_COLUMN_FLOAT },
+    };
     tfrs_vocab_options vo;
     tfrs_task_options to;
 
@@ -77,31 +92,24 @@ static void setup(void)
     OK(tfrs_vocab_options_init(&vo, TFRS_VOCAB_OPTIONS_VERSION));
     vo.num_oov_indices = 0;
     OK(tfrs_vocab_create(&V0, toks, 3, &vo));
-    OK(tfrs_dataset_create(&D));
-    OK(tfrs_dataset_add_column(D, "user", TFRS_COLUMN_STRING));
-    OK(tfrs_dataset_add_column(D, "item", TFRS_COLUMN_STRING));
-    OK(tfrs_dataset_add_column(D, "rating", TFRS_COLUMN_FLOAT));
-    for (int r = 0; r < 4; r++) {
-        float f = (float)(r + 1);
-        OK(tfrs_dataset_append(D, rows[r], &f));
+    OK(tu_dataset_new(&D, cols, TU_NELEM(cols), 4, d_row, NULL));
+    {
+        tu_model_spec spec = {
+            .seed = 1,
+            .features = { { "user", V, 2 }, { "item", V, 2 } },
+            .dense = { { 3, TFRS_ACT_RELU, 0.0f }, { 1, TFRS_ACT_LINEAR, 0.0f } },
+            .label = "rating",
+        };
+        OK(tu_model_new(&M, &spec));
+        spec.no_build = 1;   /* U: configured like M, not built */
+        OK(tu_model_new(&U, &spec));
     }
-    for (int k = 0; k < 2; k++) {
-        tfrs_model **m = k == 0 ? &M : &U;
-        OK(tfrs_model_create(m, 1));
-        OK(tfrs_model_add_feature(*m, "user", V, 2));
-        OK(tfrs_model_add_feature(*m, "item", V, 2));
-        OK(tfrs_model_add_dense(*m, 3, TFRS_ACT_RELU, 0.0f));
-        OK(tfrs_model_add_dense(*m, 1, TFRS_ACT_LINEAR, 0.0f));
-        OK(tfrs_model_set_label(*m, "rating", NULL));
-    }
-    OK(tfrs_model_build(M));
     OK(tfrs_task_options_init(&to, TFRS_TASK_OPTIONS_VERSION));
     to.metrics |= TFRS_METRIC_AUC;
     OK(tfrs_ranking_task_create(&T, &to));
     OK(tfrs_embedding_create(&E, 5, 2, 1));
     OK(tfrs_dense_create(&L, 3, 2, TFRS_ACT_RELU, 1));
-    strcpy(tmpdir, "/tmp/tfrs-misuse-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+    tu_tmpdir_make();
 }
 
 static void teardown(void)
@@ -120,24 +128,7 @@ static void teardown(void)
     T = NULL;
     E = NULL;
     L = NULL;
-    rmdir(tmpdir);
-}
-
-static char *tmp_path(const char *name)
-{
-    static char p[256];
-
-    snprintf(p, sizeof(p), "%s/%s", tmpdir, name);
-    return p;
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(text, 1, strlen(text), f), strlen(text));
-    ck_assert_int_eq(fclose(f), 0);
+    tu_tmpdir_remove();
 }
 
 /* ---- versions, status, allocator --------------------------------------------- */
@@ -562,16 +553,16 @@ START_TEST(misuse_tfrs_dataset_load_movielens)
     tfrs_load_options o;
     tfrs_dataset *ds = JUNK(tfrs_dataset);
 
-    FAILS(TFRS_EINVAL, tfrs_dataset_load_movielens(NULL, tmpdir, NULL));
+    FAILS(TFRS_EINVAL, tfrs_dataset_load_movielens(NULL, tu_tmpdir, NULL));
     FAILS(TFRS_EINVAL, tfrs_dataset_load_movielens(&ds, NULL, NULL));
     ck_assert_ptr_null(ds);
     OK(tfrs_load_options_init(&o, TFRS_LOAD_OPTIONS_VERSION));
     o.version = 0;
     ds = JUNK(tfrs_dataset);
-    FAILS(TFRS_EINVAL, tfrs_dataset_load_movielens(&ds, tmpdir, &o));
+    FAILS(TFRS_EINVAL, tfrs_dataset_load_movielens(&ds, tu_tmpdir, &o));
     ck_assert_ptr_null(ds);
     ds = JUNK(tfrs_dataset);
-    FAILS(TFRS_EIO, tfrs_dataset_load_movielens(&ds, tmpdir, NULL));   /* no u.item */
+    FAILS(TFRS_EIO, tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL));   /* no u.item */
     ck_assert_ptr_null(ds);
 }
 END_TEST
@@ -592,11 +583,11 @@ END_TEST
 START_TEST(misuse_tfrs_dataset_load_delimited)
 {
     static const char *const fl[] = { "rating" }, *const fnull[] = { NULL };
-    const char *path = tmp_path("d.csv");
+    const char *path = tu_tmp_path("d.csv");
     tfrs_delimited_options o;
     tfrs_dataset *ds = JUNK(tfrs_dataset);
 
-    write_text(path, "user,rating\na,1\n");
+    tu_write_text(path, "user,rating\na,1\n");
     FAILS(TFRS_EINVAL, tfrs_dataset_load_delimited(NULL, path, NULL));
     FAILS(TFRS_EINVAL, tfrs_dataset_load_delimited(&ds, NULL, NULL));
     ck_assert_ptr_null(ds);
@@ -616,10 +607,10 @@ START_TEST(misuse_tfrs_dataset_load_delimited)
     o.float_columns = fl;
     o.num_float_columns = 1;
     ds = JUNK(tfrs_dataset);
-    FAILS(TFRS_EIO, tfrs_dataset_load_delimited(&ds, tmp_path("missing.csv"), &o));
+    FAILS(TFRS_EIO, tfrs_dataset_load_delimited(&ds, tu_tmp_path("missing.csv"), &o));
     ck_assert_ptr_null(ds);
     ds = JUNK(tfrs_dataset);
-    write_text(path, "user,score\na,1\n");
+    tu_write_text(path, "user,score\na,1\n");
     FAILS(TFRS_ENOTFOUND, tfrs_dataset_load_delimited(&ds, path, &o));
     ck_assert_ptr_null(ds);
     ck_assert_int_eq(unlink(path), 0);
@@ -1352,7 +1343,7 @@ END_TEST
 
 START_TEST(misuse_tfrs_model_save)
 {
-    const char *path = tmp_path("m.tfrs");
+    const char *path = tu_tmp_path("m.tfrs");
 
     FAILS(TFRS_EINVAL, tfrs_model_save(NULL, path, 0));
     FAILS(TFRS_EINVAL, tfrs_model_save(M, NULL, 0));
@@ -1360,14 +1351,14 @@ START_TEST(misuse_tfrs_model_save)
     FAILS(TFRS_EINVAL, tfrs_model_save(M, path, 0x10));
     FAILS(TFRS_ESTATE, tfrs_model_save(U, path, 0));
     ck_assert_int_ne(access(path, F_OK), 0);
-    FAILS(TFRS_EIO, tfrs_model_save(M, tmp_path("no/such/dir.tfrs"), 0));
-    FAILS(TFRS_EIO, tfrs_model_save(M, tmpdir, 0));                    /* a directory */
+    FAILS(TFRS_EIO, tfrs_model_save(M, tu_tmp_path("no/such/dir.tfrs"), 0));
+    FAILS(TFRS_EIO, tfrs_model_save(M, tu_tmpdir, 0));                    /* a directory */
 }
 END_TEST
 
 START_TEST(misuse_tfrs_model_load)
 {
-    const char *path = tmp_path("junk.tfrs");
+    const char *path = tu_tmp_path("junk.tfrs");
     tfrs_model *m = JUNK(tfrs_model);
 
     FAILS(TFRS_EINVAL, tfrs_model_load(NULL, path));
@@ -1377,9 +1368,9 @@ START_TEST(misuse_tfrs_model_load)
     FAILS(TFRS_EIO, tfrs_model_load(&m, path));                        /* missing */
     ck_assert_ptr_null(m);
     m = JUNK(tfrs_model);
-    FAILS(TFRS_EIO, tfrs_model_load(&m, tmpdir));                      /* a directory */
+    FAILS(TFRS_EIO, tfrs_model_load(&m, tu_tmpdir));                      /* a directory */
     ck_assert_ptr_null(m);
-    write_text(path, "not a model");
+    tu_write_text(path, "not a model");
     m = JUNK(tfrs_model);
     FAILS(TFRS_EFORMAT, tfrs_model_load(&m, path));
     ck_assert_ptr_null(m);
@@ -1523,11 +1514,5 @@ static Suite *misuse_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(misuse_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_run(misuse_suite());
 }

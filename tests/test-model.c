@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 static const char *users[] = { "u1", "u2", "u3", "u4" };
 static const char *items[] = { "a", "b", "c", "d", "e" };
@@ -20,21 +21,19 @@ static tfrs_model *new_model(uint64_t seed, tfrs_optimizer_kind kind, float lr, 
 {
     tfrs_vocab *vu = NULL, *vi = NULL;
     tfrs_model *m = NULL;
-    tfrs_optimizer_options o;
 
     ck_assert_int_eq(tfrs_vocab_create(&vu, users, 4, NULL), TFRS_OK);
     ck_assert_int_eq(tfrs_vocab_create(&vi, items, 5, NULL), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_create(&m, seed), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_feature(m, "user", vu, 3), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_feature(m, "item", vi, 2), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 6, TFRS_ACT_RELU, l2), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 4, TFRS_ACT_SIGMOID, 0.0f), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f), TFRS_OK);
-    ck_assert_int_eq(tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION, kind),
-                     TFRS_OK);
-    o.learning_rate = lr;
-    ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_build(m), TFRS_OK);
+    {
+        const tu_model_spec spec = {
+            .seed = seed,
+            .features = { { "user", vu, 3 }, { "item", vi, 2 } },
+            .dense = { { 6, TFRS_ACT_RELU, l2 }, { 4, TFRS_ACT_SIGMOID, 0.0f },
+                       { 1, TFRS_ACT_LINEAR, 0.0f } },
+            .optimizer = { 1, kind, lr, 0.0f },
+        };
+        ck_assert_int_eq(tu_model_new(&m, &spec), TFRS_OK);
+    }
     tfrs_vocab_free(vu);
     tfrs_vocab_free(vi);
     return m;
@@ -278,22 +277,31 @@ START_TEST(huge_learning_rate_rolls_back)
 }
 END_TEST
 
+/* Row r: a random user and item (from the tfrs__rng at arg), a label that
+ * depends on both. */
+static void rating_row(size_t r, char (*s)[TU_ROW_CHARS], float *y, void *arg)
+{
+    tfrs__rng *rng = arg;
+    size_t u = (size_t)tfrs__rng_below(rng, 4), it = (size_t)tfrs__rng_below(rng, 5);
+
+    (void)r;
+    strcpy(s[0], users[u]);
+    strcpy(s[1], items[it]);
+    y[0] = (float)(1 + (u + it) % 5);
+}
+
 static tfrs_dataset *make_dataset(size_t rows, uint64_t seed)
 {
+    static const tu_column cols[] = {
+        { "user", TFRS_COLUMN_STRING },
+        { "item", TFRS_COLUMN_STRING },
+        { "label", TFRS_COLUMN_FLOAT },
+    };
     tfrs_dataset *ds = NULL;
     tfrs__rng r;
 
     tfrs__rng_seed(&r, seed, 99);
-    ck_assert_int_eq(tfrs_dataset_create(&ds), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "user", TFRS_COLUMN_STRING), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "item", TFRS_COLUMN_STRING), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "label", TFRS_COLUMN_FLOAT), TFRS_OK);
-    for (size_t i = 0; i < rows; i++) {
-        size_t u = (size_t)tfrs__rng_below(&r, 4), it = (size_t)tfrs__rng_below(&r, 5);
-        const char *s[2] = { users[u], items[it] };
-        float y = (float)(1 + (u + it) % 5);
-        ck_assert_int_eq(tfrs_dataset_append(ds, s, &y), TFRS_OK);
-    }
+    ck_assert_int_eq(tu_dataset_new(&ds, cols, TU_NELEM(cols), rows, rating_row, &r), TFRS_OK);
     return ds;
 }
 
@@ -543,42 +551,18 @@ END_TEST
 static Suite *model_suite(void)
 {
     Suite *s = suite_create("model");
-    TCase *tc;
 
-    tc = tcase_create("builder");
-    tcase_add_test(tc, builder_rules);
-    tcase_add_test(tc, optimizer_change_rules);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("gradients");
-    tcase_add_test(tc, gradients_mse);
-    tcase_add_test(tc, gradients_huber_with_l2);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("determinism");
-    tcase_add_test(tc, same_seed_bit_identical);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("nonfinite");
-    tcase_add_test(tc, nonfinite_label_rolls_back);
-    tcase_add_test(tc, huge_learning_rate_rolls_back);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("fit");
-    tcase_add_test(tc, fit_history_progress_and_determinism);
-    tcase_add_test(tc, fit_two_threads);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("inference");
-    tcase_add_test(tc, predict_strings_ids_and_blocks);
-    tcase_add_test(tc, rank_sorted_top_k_and_ties);
-    tcase_add_test(tc, rank_cache_follows_training);
-    suite_add_tcase(s, tc);
+    tu_tcase(s, "builder", builder_rules, optimizer_change_rules);
+    tu_tcase(s, "gradients", gradients_mse, gradients_huber_with_l2);
+    tu_tcase(s, "determinism", same_seed_bit_identical);
+    tu_tcase(s, "nonfinite", nonfinite_label_rolls_back, huge_learning_rate_rolls_back);
+    tu_tcase(s, "fit", fit_history_progress_and_determinism, fit_two_threads);
+    tu_tcase(s, "inference", predict_strings_ids_and_blocks, rank_sorted_top_k_and_ties,
+             rank_cache_follows_training);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(model_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_run(model_suite());
 }

@@ -19,40 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "testutil.h"
 #include "tfrsc.h"
 
 #define SEED 42
 
 static const char *data_dir;
-
-static int has_movielens(const char *dir)
-{
-    char path[4096];
-    FILE *f;
-
-    if (dir == NULL || *dir == '\0')
-        return 0;
-    if (snprintf(path, sizeof(path), "%s/u.data", dir) >= (int)sizeof(path))
-        return 0;
-    f = fopen(path, "rb");
-    if (f == NULL)
-        return 0;
-    fclose(f);
-    return 1;
-}
-
-static const char *find_data(void)
-{
-    const char *env = getenv("TFRSC_DATA");
-
-    if (env != NULL && *env != '\0')
-        return has_movielens(env) ? env : NULL;
-    if (has_movielens("data/ml-100k"))
-        return "data/ml-100k";
-    if (has_movielens("../shared/data/ml-100k"))
-        return "../shared/data/ml-100k";
-    return NULL;
-}
 
 #define ck_tfrs(call)                                                          \
     do {                                                                       \
@@ -66,10 +38,8 @@ static double tutorial_test_rmse(int epochs)
 {
     tfrs_dataset *ratings = NULL, *train = NULL, *test = NULL;
     tfrs_vocab *users = NULL, *movies = NULL;
-    tfrs_ranking_task *task = NULL;
     tfrs_model *model = NULL;
     tfrs_task_options task_opts;
-    tfrs_optimizer_options opt_opts;
     tfrs_fit_options fit_opts;
     tfrs_metrics m;
 
@@ -88,23 +58,21 @@ static double tutorial_test_rmse(int epochs)
     ck_assert_uint_gt(tfrs_vocab_num_tokens(movies), 1600);
     ck_assert_uint_le(tfrs_vocab_num_tokens(movies), 1682);
 
-    ck_tfrs(tfrs_model_create(&model, SEED));
-    ck_tfrs(tfrs_model_add_feature(model, "user_id", users, 32));
-    ck_tfrs(tfrs_model_add_feature(model, "movie_title", movies, 32));
-    ck_tfrs(tfrs_model_add_dense(model, 256, TFRS_ACT_RELU, 0.0f));
-    ck_tfrs(tfrs_model_add_dense(model, 64, TFRS_ACT_RELU, 0.0f));
-    ck_tfrs(tfrs_model_add_dense(model, 1, TFRS_ACT_LINEAR, 0.0f));
     ck_tfrs(tfrs_task_options_init(&task_opts, TFRS_TASK_OPTIONS_VERSION));
     task_opts.loss = TFRS_LOSS_MSE;
     task_opts.metrics = TFRS_METRIC_RMSE;
-    ck_tfrs(tfrs_ranking_task_create(&task, &task_opts));
-    ck_tfrs(tfrs_model_set_task(model, task));
-    ck_tfrs(tfrs_optimizer_options_init(&opt_opts, TFRS_OPTIMIZER_OPTIONS_VERSION,
-                                        TFRS_OPT_ADAGRAD));
-    opt_opts.learning_rate = 0.1f;
-    ck_tfrs(tfrs_model_set_optimizer(model, &opt_opts));
-    ck_tfrs(tfrs_model_set_label(model, "user_rating", NULL));
-    ck_tfrs(tfrs_model_build(model));
+    {
+        const tu_model_spec spec = {
+            .seed = SEED,
+            .features = { { "user_id", users, 32 }, { "movie_title", movies, 32 } },
+            .dense = { { 256, TFRS_ACT_RELU, 0.0f }, { 64, TFRS_ACT_RELU, 0.0f },
+                       { 1, TFRS_ACT_LINEAR, 0.0f } },
+            .optimizer = { 1, TFRS_OPT_ADAGRAD, 0.1f, 0.0f },
+            .task = &task_opts,
+            .label = "user_rating",
+        };
+        ck_tfrs(tu_model_new(&model, &spec));
+    }
 
     ck_tfrs(tfrs_fit_options_init(&fit_opts, TFRS_FIT_OPTIONS_VERSION));
     fit_opts.epochs = epochs;
@@ -118,7 +86,6 @@ static double tutorial_test_rmse(int epochs)
     ck_assert(m.metrics & TFRS_METRIC_RMSE);
 
     tfrs_model_free(model);
-    tfrs_ranking_task_free(task);
     tfrs_vocab_free(movies);
     tfrs_vocab_free(users);
     tfrs_dataset_free(test);
@@ -152,24 +119,17 @@ static Suite *movielens_suite(void)
     Suite *s = suite_create("movielens");
     TCase *tc;
 
-    tc = tcase_create("tutorial_three_epochs");
+    tc = tu_tcase(s, "tutorial_three_epochs", tutorial_three_epochs);
     tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, tutorial_three_epochs);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("thirty_epochs");
+    tc = tu_tcase(s, "thirty_epochs", thirty_epochs);
     tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, thirty_epochs);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
-
-    data_dir = find_data();
+    data_dir = tu_movielens_dir();
     if (data_dir == NULL) {
         fprintf(stderr, "MovieLens 100K not found (TFRSC_DATA, data/ml-100k, "
                         "../shared/data/ml-100k): skipping\n");
@@ -178,9 +138,5 @@ int main(void)
     printf("movielens: data from %s\n", data_dir);
     fflush(stdout);
 
-    sr = srunner_create(movielens_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run(movielens_suite());
 }

@@ -10,68 +10,54 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <check.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "testutil.h"
 #include "tfrsc.h"
 
 #define ROWS   3000
 #define USERS  60
 #define ITEMS  90
 
-static atomic_ulong allocs;
+/* Counts the allocations (tu_alloc's calls), from any thread. */
+static tu_alloc counting = TU_ALLOC_INIT;
 
-static void *count_malloc(size_t size, void *payload)
+static unsigned long allocs(void)
 {
-    (void)payload;
-    atomic_fetch_add(&allocs, 1);
-    return malloc(size);
+    return (unsigned long)tu_alloc_snapshot(&counting).calls;
 }
-
-static void *count_realloc(void *p, size_t size, void *payload)
-{
-    (void)payload;
-    atomic_fetch_add(&allocs, 1);
-    return realloc(p, size);
-}
-
-static void count_free(void *p, void *payload)
-{
-    (void)payload;
-    free(p);
-}
-
-static const tfrs_allocator counting = { count_malloc, count_realloc, count_free, NULL };
 
 /* ROWS ratings of USERS users and ITEMS items with a learnable pattern;
  * with_weights adds a "w" float column. */
+/* Row r: *arg is the state of the xorshift drawing user and item. */
+static void rating_row(size_t r, char (*s)[TU_ROW_CHARS], float *f, void *arg)
+{
+    uint64_t *x = arg;
+    unsigned u, i;
+
+    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+    u = (unsigned)(*x % USERS);
+    i = (unsigned)((*x >> 20) % ITEMS);
+    snprintf(s[0], TU_ROW_CHARS, "%u", u + 1);
+    snprintf(s[1], TU_ROW_CHARS, "Film %u (19%02u)", i + 1, i % 100);
+    f[0] = (float)(1 + (u + 2 * i) % 5);
+    f[1] = 0.5f + (float)(r % 3);
+}
+
 static tfrs_dataset *make_data(int with_weights)
 {
+    static const tu_column cols[] = {
+        { "user_id", TFRS_COLUMN_STRING },
+        { "movie_title", TFRS_COLUMN_STRING },
+        { "user_rating", TFRS_COLUMN_FLOAT },
+        { "w", TFRS_COLUMN_FLOAT },
+    };
     tfrs_dataset *ds = NULL;
     uint64_t x = 12345;
 
-    ck_assert_int_eq(tfrs_dataset_create(&ds), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "user_id", TFRS_COLUMN_STRING), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "movie_title", TFRS_COLUMN_STRING), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "user_rating", TFRS_COLUMN_FLOAT), TFRS_OK);
-    if (with_weights)
-        ck_assert_int_eq(tfrs_dataset_add_column(ds, "w", TFRS_COLUMN_FLOAT), TFRS_OK);
-    for (size_t r = 0; r < ROWS; r++) {
-        char user[16], item[32];
-        const char *s[2] = { user, item };
-        float f[2];
-        unsigned u, i;
-
-        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-        u = (unsigned)(x % USERS);
-        i = (unsigned)((x >> 20) % ITEMS);
-        snprintf(user, sizeof(user), "%u", u + 1);
-        snprintf(item, sizeof(item), "Film %u (19%02u)", i + 1, i % 100);
-        f[0] = (float)(1 + (u + 2 * i) % 5);
-        f[1] = 0.5f + (float)(r % 3);
-        ck_assert_int_eq(tfrs_dataset_append(ds, s, f), TFRS_OK);
-    }
+    ck_assert_int_eq(tu_dataset_new(&ds, cols, with_weights ? 4 : 3, ROWS, rating_row, &x),
+                     TFRS_OK);
     return ds;
 }
 
@@ -79,23 +65,21 @@ static tfrs_model *make_model(const tfrs_dataset *ds, tfrs_optimizer_kind kind, 
 {
     tfrs_vocab *users = NULL, *items = NULL;
     tfrs_model *m = NULL;
-    tfrs_optimizer_options o;
 
     ck_assert_int_eq(tfrs_vocab_adapt_column(&users, ds, "user_id", NULL), TFRS_OK);
     ck_assert_int_eq(tfrs_vocab_adapt_column(&items, ds, "movie_title", NULL), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_create(&m, 7), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_feature(m, "user_id", users, 8), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_feature(m, "movie_title", items, 8), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 32, TFRS_ACT_RELU, 0.001f), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 16, TFRS_ACT_RELU, 0.0f), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f), TFRS_OK);
-    ck_assert_int_eq(tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION, kind),
-                     TFRS_OK);
-    if (kind == TFRS_OPT_SGD)
-        o.momentum = 0.9f;
-    ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_set_label(m, "user_rating", with_weights ? "w" : NULL), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_build(m), TFRS_OK);
+    {
+        const tu_model_spec spec = {
+            .seed = 7,
+            .features = { { "user_id", users, 8 }, { "movie_title", items, 8 } },
+            .dense = { { 32, TFRS_ACT_RELU, 0.001f }, { 16, TFRS_ACT_RELU, 0.0f },
+                       { 1, TFRS_ACT_LINEAR, 0.0f } },
+            .optimizer = { 1, kind, 0.0f, kind == TFRS_OPT_SGD ? 0.9f : 0.0f },
+            .label = "user_rating",
+            .weight = with_weights ? "w" : NULL,
+        };
+        ck_assert_int_eq(tu_model_new(&m, &spec), TFRS_OK);
+    }
     tfrs_vocab_free(users);
     tfrs_vocab_free(items);
     return m;
@@ -110,7 +94,7 @@ typedef struct probe {
 static int on_progress(const tfrs_progress *p, void *payload)
 {
     probe *pr = payload;
-    unsigned long now = atomic_load(&allocs);
+    unsigned long now = allocs();
 
     if (p->epoch == 1 && p->batch == 1 && !p->end_of_epoch)
         pr->after_first = now;
@@ -132,7 +116,7 @@ static unsigned long check_fit(tfrs_optimizer_kind kind, size_t batch, int threa
     probe pr = { 0, 0, 0 };
     unsigned long before;
 
-    ck_assert_int_eq(tfrs_set_allocator(&counting), TFRS_OK);
+    tu_alloc_install(&counting, 1);
     ds = make_data(with_weights);
     m = make_model(ds, kind, with_weights);
     ck_assert_int_eq(tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION), TFRS_OK);
@@ -142,7 +126,7 @@ static unsigned long check_fit(tfrs_optimizer_kind kind, size_t batch, int threa
     fo.threads = threads;
     fo.progress = on_progress;
     fo.payload = &pr;
-    before = atomic_load(&allocs);
+    before = allocs();
     ck_assert_int_eq(tfrs_model_fit(m, ds, &fo, hist), TFRS_OK);
     ck_assert_uint_gt(pr.calls, 3);
     ck_assert_msg(pr.worst == pr.after_first,
@@ -211,11 +195,5 @@ static Suite *noalloc_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(noalloc_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_run(noalloc_suite());
 }

@@ -27,109 +27,22 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 /* ---- the failing allocator ------------------------------------------- */
 
-/* Blocks carry a header so that frees of foreign or already freed pointers
- * are caught rather than passed to free(). */
-#define HDR 16
-static const uint64_t MAGIC = 0x6f6f6d2d74667273ull, DEAD = 0xdeaddeaddeaddeadull;
-
-static struct {
-    long live;        /* blocks allocated and not freed                    */
-    long calls;       /* allocation calls since arm()                      */
-    long fail_at;     /* first call to fail, -1 for none                   */
-    int  persistent;  /* fail every call from fail_at on                   */
-    long injected;    /* failures injected since arm()                     */
-    long bad_frees;   /* frees of pointers that were not live blocks       */
-} fa = { 0, 0, -1, 0, 0, 0 };
-
-static int should_fail(void)
-{
-    long k = fa.calls++;
-
-    if (fa.fail_at >= 0 && (k == fa.fail_at || (fa.persistent && k > fa.fail_at))) {
-        fa.injected++;
-        return 1;
-    }
-    return 0;
-}
-
-static void *fa_malloc(size_t size, void *payload)
-{
-    unsigned char *p;
-
-    (void)payload;
-    if (should_fail() || size > SIZE_MAX - HDR)
-        return NULL;
-    p = malloc(HDR + size);
-    if (p == NULL)
-        return NULL;
-    memcpy(p, &MAGIC, sizeof(MAGIC));
-    fa.live++;
-    return p + HDR;
-}
-
-static int fa_owned(void *ptr)
-{
-    uint64_t tag;
-
-    memcpy(&tag, (unsigned char *)ptr - HDR, sizeof(tag));
-    return tag == MAGIC;
-}
-
-static void *fa_realloc(void *ptr, size_t size, void *payload)
-{
-    unsigned char *p;
-
-    if (ptr == NULL)
-        return fa_malloc(size, payload);
-    if (!fa_owned(ptr)) {
-        fa.bad_frees++;
-        return NULL;
-    }
-    if (should_fail() || size > SIZE_MAX - HDR)
-        return NULL;
-    p = realloc((unsigned char *)ptr - HDR, HDR + size);
-    return p == NULL ? NULL : p + HDR;
-}
-
-static void fa_free(void *ptr, void *payload)
-{
-    (void)payload;
-    if (ptr == NULL)
-        return;
-    if (!fa_owned(ptr)) {
-        fa.bad_frees++;
-        return;
-    }
-    memcpy((unsigned char *)ptr - HDR, &DEAD, sizeof(DEAD));
-    free((unsigned char *)ptr - HDR);
-    fa.live--;
-}
-
-static void arm(long i, int persistent)
-{
-    fa.calls = 0;
-    fa.injected = 0;
-    fa.fail_at = i;
-    fa.persistent = persistent;
-}
-
-static void disarm(void)
-{
-    fa.fail_at = -1;
-}
+/* tu_alloc: blocks carry a header, so that frees of foreign or already
+ * freed pointers are caught rather than passed to free(). */
+static tu_alloc fa = TU_ALLOC_INIT;
 
 /* Each test installs the allocator (with realloc_fn or without, when the
  * library emulates realloc) and checks the books at the end. */
-static const tfrs_allocator with_realloc = { fa_malloc, fa_realloc, fa_free, NULL };
-static const tfrs_allocator without_realloc = { fa_malloc, NULL, fa_free, NULL };
+static const tfrs_allocator with_realloc = { tu_malloc, tu_realloc, tu_free, &fa };
+static const tfrs_allocator without_realloc = { tu_malloc, NULL, tu_free, &fa };
 
 static void setup_allocator(void)
 {
-    memset(&fa, 0, sizeof(fa));
-    fa.fail_at = -1;
+    tu_alloc_reset(&fa);
     ck_assert_int_eq(tfrs_set_allocator(&with_realloc), TFRS_OK);
 }
 
@@ -169,10 +82,10 @@ static void oom_run(const oom_op *op, void *ctx)
                           MAX_CALLS);
             if (op->setup != NULL)
                 op->setup(ctx);
-            arm(i, persistent);
+            tu_alloc_arm(&fa, i, persistent);
             rc = op->call(ctx);
             injected = fa.injected;
-            disarm();
+            tu_alloc_arm(&fa, -1, 0);
             runs++;
             if (rc != TFRS_OK) {
                 failures++;
@@ -206,18 +119,6 @@ static void oom_run(const oom_op *op, void *ctx)
 
 /* ---- synthetic data ---------------------------------------------------- */
 
-static char tmpdir[64];
-
-static char *tmp_path(const char *name)
-{
-    static char p[4][256];
-    static int k;
-
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof(p[k]), "%s/%s", tmpdir, name);
-    return p[k];
-}
-
 #define NUSERS 50
 #define NITEMS 80
 #define NROWS  1000
@@ -247,21 +148,6 @@ static float row_rating(int r)
     return (float)(1 + (row_user(r) * 3 + row_item(r) * 5) % 5);
 }
 
-/* Also used outside tests (main), so no ck_assert: 0 or -1. */
-static int write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "wb");
-    size_t n = strlen(text);
-
-    if (f == NULL)
-        return -1;
-    if (fwrite(text, 1, n, f) != n) {
-        fclose(f);
-        return -1;
-    }
-    return fclose(f) == 0 ? 0 : -1;
-}
-
 /* u.item (Latin-1 titles), u.data and a CSV with the same ratings. */
 static int write_data_files(void)
 {
@@ -284,32 +170,39 @@ static int write_data_files(void)
         c += (size_t)snprintf(csv + c, sizeof(csv) - c, "%d,%s,%d\n", row_user(r) + 1, t,
                               (int)row_rating(r));
     }
-    if (write_file(tmp_path("u.item"), item) < 0 || write_file(tmp_path("u.data"), data) < 0 ||
-        write_file(tmp_path("ratings.csv"), csv) < 0)
+    /* Run from main, so no ck_assert. */
+    if (tu_write_file(tu_tmp_path("u.item"), item, strlen(item)) < 0 ||
+        tu_write_file(tu_tmp_path("u.data"), data, strlen(data)) < 0 ||
+        tu_write_file(tu_tmp_path("ratings.csv"), csv, strlen(csv)) < 0)
         return -1;
     return 0;
+}
+
+/* Row r of the NROWS ratings: user, title, rating, liked, weight. */
+static void rating_row(size_t r, char (*s)[TU_ROW_CHARS], float *f, void *arg)
+{
+    (void)arg;
+    user_name(s[0], TU_ROW_CHARS, row_user((int)r));
+    item_name(s[1], TU_ROW_CHARS, row_item((int)r));
+    f[0] = row_rating((int)r);
+    f[1] = row_rating((int)r) >= 4.0f;
+    f[2] = 0.5f + (float)(r % 3);
 }
 
 /* The NROWS ratings as a dataset (user_id, movie_title, user_rating and a
  * 0/1 "liked" column with a "w" weight). */
 static tfrs_dataset *make_dataset(void)
 {
+    static const tu_column cols[] = {
+        { "user_id", TFRS_COLUMN_STRING },
+        { "movie_title", TFRS_COLUMN_STRING },
+        { "user_rating", TFRS_COLUMN_FLOAT },
+        { "liked", TFRS_COLUMN_FLOAT },
+        { "w", TFRS_COLUMN_FLOAT },
+    };
     tfrs_dataset *ds = NULL;
 
-    ck_assert_int_eq(tfrs_dataset_create(&ds), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "user_id", TFRS_COLUMN_STRING), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "movie_title", TFRS_COLUMN_STRING), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "user_rating", TFRS_COLUMN_FLOAT), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "liked", TFRS_COLUMN_FLOAT), TFRS_OK);
-    ck_assert_int_eq(tfrs_dataset_add_column(ds, "w", TFRS_COLUMN_FLOAT), TFRS_OK);
-    for (int r = 0; r < NROWS; r++) {
-        char u[16], t[64];
-        const char *s[2] = { u, t };
-        float f[3] = { row_rating(r), row_rating(r) >= 4.0f, 0.5f + (float)(r % 3) };
-        user_name(u, sizeof(u), row_user(r));
-        item_name(t, sizeof(t), row_item(r));
-        ck_assert_int_eq(tfrs_dataset_append(ds, s, f), TFRS_OK);
-    }
+    ck_assert_int_eq(tu_dataset_new(&ds, cols, TU_NELEM(cols), NROWS, rating_row, NULL), TFRS_OK);
     return ds;
 }
 
@@ -325,42 +218,25 @@ static tfrs_vocab *column_vocab(const tfrs_dataset *ds, const char *column)
  * first failing call's status is returned and *out stays NULL. */
 static int build_model(tfrs_model **out, const tfrs_vocab *vu, const tfrs_vocab *vt, int bce)
 {
-    tfrs_model *m = NULL;
-    tfrs_optimizer_options oo;
     tfrs_task_options to;
-    tfrs_ranking_task *task = NULL;
-    int rc;
+    tu_model_spec spec = {
+        .seed = 42,
+        .features = { { "user_id", vu, 8 }, { "movie_title", vt, 8 } },
+        .dense = { { 16, TFRS_ACT_RELU, bce ? 0.01f : 0.0f }, { 8, TFRS_ACT_RELU, 0.0f },
+                   { 1, TFRS_ACT_LINEAR, 0.0f } },
+        .optimizer = { 1, bce ? TFRS_OPT_ADAM : TFRS_OPT_ADAGRAD, 0.05f, 0.0f },
+        .task = &to,
+        .label = bce ? "liked" : "user_rating",
+        .weight = bce ? "w" : NULL,
+    };
 
-    *out = NULL;
-    if ((rc = tfrs_model_create(&m, 42)) != TFRS_OK)
-        return rc;
-    tfrs_optimizer_options_init(&oo, TFRS_OPTIMIZER_OPTIONS_VERSION,
-                                bce ? TFRS_OPT_ADAM : TFRS_OPT_ADAGRAD);
-    oo.learning_rate = 0.05f;
     tfrs_task_options_init(&to, TFRS_TASK_OPTIONS_VERSION);
     if (bce) {
         to.loss = TFRS_LOSS_BCE;
         to.from_logits = 1;
         to.metrics = TFRS_METRIC_RMSE | TFRS_METRIC_MAE | TFRS_METRIC_AUC;
     }
-    if ((rc = tfrs_model_add_feature(m, "user_id", vu, 8)) != TFRS_OK ||
-        (rc = tfrs_model_add_feature(m, "movie_title", vt, 8)) != TFRS_OK ||
-        (rc = tfrs_model_add_dense(m, 16, TFRS_ACT_RELU, bce ? 0.01f : 0.0f)) != TFRS_OK ||
-        (rc = tfrs_model_add_dense(m, 8, TFRS_ACT_RELU, 0.0f)) != TFRS_OK ||
-        (rc = tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f)) != TFRS_OK ||
-        (rc = tfrs_model_set_optimizer(m, &oo)) != TFRS_OK ||
-        (rc = tfrs_ranking_task_create(&task, &to)) != TFRS_OK ||
-        (rc = tfrs_model_set_task(m, task)) != TFRS_OK ||
-        (rc = tfrs_model_set_label(m, bce ? "liked" : "user_rating", bce ? "w" : NULL))
-            != TFRS_OK ||
-        (rc = tfrs_model_build(m)) != TFRS_OK) {
-        tfrs_ranking_task_free(task);
-        tfrs_model_free(m);
-        return rc;
-    }
-    tfrs_ranking_task_free(task);
-    *out = m;
-    return TFRS_OK;
+    return tu_model_new(out, &spec);
 }
 
 /* Shared fixtures of one test: a dataset, its vocabularies, a trained
@@ -471,7 +347,7 @@ static int call_load_movielens(void *p)
 
     tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION);
     c->ds = (tfrs_dataset *)c;      /* must become NULL on failure */
-    return tfrs_dataset_load_movielens(&c->ds, tmpdir, c->flag ? &lo : NULL);
+    return tfrs_dataset_load_movielens(&c->ds, tu_tmpdir, c->flag ? &lo : NULL);
 }
 
 static void check_loaded(void *p, int rc)
@@ -513,7 +389,7 @@ static int call_load_delimited(void *p)
     o.float_columns = floats;
     o.num_float_columns = 1;
     c->ds = (tfrs_dataset *)c;
-    return tfrs_dataset_load_delimited(&c->ds, tmp_path("ratings.csv"), &o);
+    return tfrs_dataset_load_delimited(&c->ds, tu_tmp_path("ratings.csv"), &o);
 }
 
 static void check_delimited(void *p, int rc)
@@ -815,16 +691,27 @@ static void check_model(void *p, int rc)
     c->m = NULL;
 }
 
-START_TEST(model_create_configure_build)
+/* Runs op, then op2 unless NULL, with the MSE (flag 0) and the BCE model
+ * (flag 1) on the shared data; nothing is left allocated after. */
+static void oom_run_models(const oom_op *op, const oom_op *op2)
 {
     out_ctx c = { 0 };
-    oom_op op = { "tfrs_model_create..build", NULL, call_build_model, check_model };
 
     data_init(&c);
-    for (c.flag = 0; c.flag < 2; c.flag++)
-        oom_run(&op, &c);
+    for (c.flag = 0; c.flag < 2; c.flag++) {
+        oom_run(op, &c);
+        if (op2 != NULL)
+            oom_run(op2, &c);
+    }
     data_free(&c);
     ck_assert_int_eq(fa.live, 0);
+}
+
+START_TEST(model_create_configure_build)
+{
+    oom_op op = { "tfrs_model_create..build", NULL, call_build_model, check_model };
+
+    oom_run_models(&op, NULL);
 }
 END_TEST
 
@@ -906,31 +793,19 @@ static int call_set_optimizer(void *p)
 
 START_TEST(fit)
 {
-    out_ctx c = { 0 };
     oom_op op = { "tfrs_model_fit", setup_untrained, call_fit, check_trained };
 
-    data_init(&c);
-    for (c.flag = 0; c.flag < 2; c.flag++)
-        oom_run(&op, &c);
-    data_free(&c);
-    ck_assert_int_eq(fa.live, 0);
+    oom_run_models(&op, NULL);
 }
 END_TEST
 
 START_TEST(train_step_and_optimizer)
 {
-    out_ctx c = { 0 };
     oom_op step = { "tfrs_model_train_step", setup_step, call_train_step, check_step };
     oom_op opt = { "tfrs_model_set_optimizer", setup_untrained, call_set_optimizer,
                    check_trained };
 
-    data_init(&c);
-    for (c.flag = 0; c.flag < 2; c.flag++) {
-        oom_run(&step, &c);
-        oom_run(&opt, &c);
-    }
-    data_free(&c);
-    ck_assert_int_eq(fa.live, 0);
+    oom_run_models(&step, &opt);
 }
 END_TEST
 
@@ -1131,25 +1006,6 @@ END_TEST
 
 /* ---- save and load ----------------------------------------------------------- */
 
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *b;
-    long len;
-
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    len = ftell(f);
-    ck_assert_int_ge(len, 0);
-    rewind(f);
-    b = malloc((size_t)len + 1);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(fread(b, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return b;
-}
-
 /* Number of directory entries other than . and .. */
 static int count_entries(const char *dir)
 {
@@ -1170,7 +1026,7 @@ typedef struct save_ctx {
     const char    *path;
     unsigned char *old;       /* the file's bytes before the call */
     size_t         old_n;
-    int            entries;   /* files in tmpdir before the call  */
+    int            entries;   /* files in tu_tmpdir before the call  */
     unsigned       flags;
     tfrs_model    *loaded;
     unsigned char *buf;       /* a saved file, for load_buffer    */
@@ -1183,9 +1039,9 @@ static void setup_save(void *p)
 {
     save_ctx *c = p;
 
-    ck_assert_int_eq(write_file(c->path, "the previous file\n"), 0);
-    c->old = read_all(c->path, &c->old_n);
-    c->entries = count_entries(tmpdir);
+    tu_write_text(c->path, "the previous file\n");
+    c->old = tu_read_file(c->path, &c->old_n);
+    c->entries = count_entries(tu_tmpdir);
 }
 
 static int call_save(void *p)
@@ -1200,10 +1056,10 @@ static void check_save(void *p, int rc)
 {
     save_ctx *c = p;
     size_t n;
-    unsigned char *now = read_all(c->path, &n);
+    unsigned char *now = tu_read_file(c->path, &n);
     tfrs_model *l = NULL;
 
-    ck_assert_int_eq(count_entries(tmpdir), c->entries);
+    ck_assert_int_eq(count_entries(tu_tmpdir), c->entries);
     if (rc != TFRS_OK) {
         ck_assert_uint_eq(n, c->old_n);
         ck_assert_mem_eq(now, c->old, n);
@@ -1251,11 +1107,11 @@ START_TEST(save_and_load)
     {
         world_init(&w, 1);
         c.w = &w;
-        c.path = tmp_path("model.tfrs");
+        c.path = tu_tmp_path("model.tfrs");
         for (c.flags = 0; c.flags <= TFRS_SAVE_OPTIMIZER; c.flags += TFRS_SAVE_OPTIMIZER)
             oom_run(&save, &c);
 
-        c.buf = read_all(c.path, &c.buf_n);
+        c.buf = tu_read_file(c.path, &c.buf_n);
         for (c.from_buffer = 0; c.from_buffer < 2; c.from_buffer++)
             oom_run(&load, &c);
         free(c.buf);
@@ -1291,74 +1147,39 @@ static Suite *oom_suite(void)
     Suite *s = suite_create("oom");
     TCase *tc;
 
-    tc = tcase_create("dataset");
+    tc = tu_tcase(s, "dataset", load_movielens, load_delimited, dataset_build_slice_shuffle);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
-    tcase_add_test(tc, load_movielens);
-    tcase_add_test(tc, load_delimited);
-    tcase_add_test(tc, dataset_build_slice_shuffle);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("vocab");
+    tc = tu_tcase(s, "vocab", vocab_build);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
-    tcase_add_test(tc, vocab_build);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("model");
+    tc = tu_tcase(s, "model", model_create_configure_build, fit, train_step_and_optimizer,
+                  evaluate_predict_rank, task_and_layers);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
-    tcase_add_test(tc, model_create_configure_build);
-    tcase_add_test(tc, fit);
-    tcase_add_test(tc, train_step_and_optimizer);
-    tcase_add_test(tc, evaluate_predict_rank);
-    tcase_add_test(tc, task_and_layers);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("files");
+    tc = tu_tcase(s, "files", save_and_load);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
     tcase_set_timeout(tc, 600);   /* save syncs the disk a thousand times */
-    tcase_add_test(tc, save_and_load);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("no realloc");
+    tc = tu_tcase(s, "no realloc", allocator_without_realloc);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
-    tcase_add_test(tc, allocator_without_realloc);
-    suite_add_tcase(s, tc);
     return s;
-}
-
-static void remove_tmpdir(void)
-{
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-            unlink(tmp_path(e->d_name));
-    }
-    closedir(d);
-    rmdir(tmpdir);
 }
 
 int main(void)
 {
-    SRunner *sr;
-    int failed;
+    int rc;
 
-    strcpy(tmpdir, "/tmp/tfrs-oom-XXXXXX");
-    if (mkdtemp(tmpdir) == NULL) {
+    if (tu_tmpdir_try_make() < 0) {
         perror("mkdtemp");
         return 1;
     }
     if (write_data_files() < 0) {
         perror("test-oom: writing the data files");
-        remove_tmpdir();
+        tu_tmpdir_remove();
         return 1;
     }
-    sr = srunner_create(oom_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    remove_tmpdir();
-    return failed == 0 ? 0 : 1;
+    rc = tu_run(oom_suite());
+    tu_tmpdir_remove();
+    return rc;
 }

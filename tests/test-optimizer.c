@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 /* One dense block of n values with its own gradient, set up for `kind`. */
 typedef struct dense_block {
@@ -243,35 +244,17 @@ END_TEST
 static Suite *optimizer_suite(void)
 {
     Suite *s = suite_create("optimizer");
-    TCase *tc;
 
-    tc = tcase_create("adagrad");
-    tcase_add_test(tc, adagrad_step_on_paper);
-    tcase_add_test(tc, sparse_rows_and_duplicates);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("sgd");
-    tcase_add_test(tc, sgd_plain_and_momentum_on_paper);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("adam");
-    tcase_add_test(tc, adam_first_step_moves_by_lr);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("nonfinite");
-    tcase_add_test(tc, nonfinite_update_changes_nothing);
-    tcase_add_test(tc, sparse_failure_restores_earlier_rows);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("options");
-    tcase_add_test(tc, options_validation);
-    suite_add_tcase(s, tc);
+    tu_tcase(s, "adagrad", adagrad_step_on_paper, sparse_rows_and_duplicates);
+    tu_tcase(s, "sgd", sgd_plain_and_momentum_on_paper);
+    tu_tcase(s, "adam", adam_first_step_moves_by_lr);
+    tu_tcase(s, "nonfinite", nonfinite_update_changes_nothing,
+             sparse_failure_restores_earlier_rows);
+    tu_tcase(s, "options", options_validation);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(optimizer_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_run(optimizer_suite());
 }

@@ -10,6 +10,7 @@
 #include <check.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 static tfrs_ranking_task *make_task(tfrs_loss loss, int from_logits, float delta,
                                     unsigned metrics)
@@ -474,58 +475,30 @@ END_TEST
 
 /* ---- out of memory ------------------------------------------------------ */
 
-typedef struct failing {
-    long budget;   /* allocations left before failing; < 0: never fail */
-    long live;     /* blocks currently allocated                         */
-} failing;
-
-static void *fail_malloc(size_t size, void *payload)
-{
-    failing *f = payload;
-    void *p;
-
-    if (f->budget == 0)
-        return NULL;
-    if (f->budget > 0)
-        f->budget--;
-    p = malloc(size);
-    if (p != NULL)
-        f->live++;
-    return p;
-}
-
-static void fail_free(void *ptr, void *payload)
-{
-    if (ptr != NULL)
-        ((failing *)payload)->live--;
-    free(ptr);
-}
-
 START_TEST(survives_allocation_failures)
 {
-    failing f = { -1, 0 };
-    tfrs_allocator a = { fail_malloc, NULL, fail_free, &f };
+    tu_alloc f;
     tfrs_ranking_task *t = (tfrs_ranking_task *)&t;
     const float p[3] = { 0.1f, 0.7f, 0.4f }, y[3] = { 0, 1, 1 };
     tfrs_metrics m;
 
-    ck_assert_int_eq(tfrs_set_allocator(&a), TFRS_OK);
-    f.budget = 0;
+    tu_alloc_install(&f, 0);
+    tu_alloc_budget(&f, 0);
     ck_assert_int_eq(tfrs_ranking_task_create(&t, NULL), TFRS_ENOMEM);
     ck_assert_ptr_null(t);
-    f.budget = -1;
+    tu_alloc_budget(&f, -1);
     t = make_task(TFRS_LOSS_MSE, 1, 1.0f, TFRS_METRIC_AUC);
     /* update: AUC storage */
-    f.budget = 0;
+    tu_alloc_budget(&f, 0);
     ck_assert_int_eq(tfrs_ranking_task_update(t, p, y, NULL, 3, 1.0), TFRS_ENOMEM);
-    f.budget = -1;
+    tu_alloc_budget(&f, -1);
     ck_assert_int_eq(tfrs_ranking_task_result(t, &m), TFRS_OK);
     ck_assert_uint_eq(m.examples, 0);
     ck_assert_int_eq(tfrs_ranking_task_update(t, p, y, NULL, 3, 1.0), TFRS_OK);
     /* result: sort buffer */
-    f.budget = 0;
+    tu_alloc_budget(&f, 0);
     ck_assert_int_eq(tfrs_ranking_task_result(t, &m), TFRS_ENOMEM);
-    f.budget = -1;
+    tu_alloc_budget(&f, -1);
     ck_assert_int_eq(tfrs_ranking_task_result(t, &m), TFRS_OK);
     ck_assert_double_eq_tol(m.auc, 1.0, 1e-12);   /* 0.4, 0.7 above 0.1 */
     tfrs_ranking_task_free(t);
@@ -534,10 +507,9 @@ START_TEST(survives_allocation_failures)
 }
 END_TEST
 
-static Suite *ranking_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("ranking");
-    struct { const char *name; const TTest *test; } cases[] = {
+    const tu_case cases[] = {
         { "options", options_defaults },
         { "mse_rmse", mse_and_rmse_over_two_batches },
         { "weighted", weighted_loss_divides_by_batch_size },
@@ -557,21 +529,5 @@ static Suite *ranking_suite(void)
         { "oom", survives_allocation_failures },
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(ranking_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_cases("ranking", cases, TU_NELEM(cases));
 }

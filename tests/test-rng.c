@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 START_TEST(same_seed_same_sequence)
 {
@@ -145,10 +146,9 @@ START_TEST(uniform_in_range)
 }
 END_TEST
 
-static Suite *rng_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("rng");
-    struct { const char *name; const TTest *test; } cases[] = {
+    const tu_case cases[] = {
         { "determinism", same_seed_same_sequence },
         { "streams", different_streams_and_seeds_differ },
         { "below_range", below_stays_in_range },
@@ -159,21 +159,5 @@ static Suite *rng_suite(void)
         { "uniform", uniform_in_range },
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(rng_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_cases("rng", cases, TU_NELEM(cases));
 }

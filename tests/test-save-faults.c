@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 /* ---- the injection hooks ---------------------------------------------- */
 
@@ -200,50 +201,20 @@ static const tfrs__io hooks = {
 
 /* ---- fixtures --------------------------------------------------------- */
 
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/tfrs-faults-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
+/* Teardown: the real system calls again, and no temporary directory. */
 static void remove_tmpdir(void)
 {
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-    char p[512];
-
     tfrs__set_io(NULL);
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(tmpdir);
+    tu_tmpdir_remove();
 }
 
-static char *tmp_path(const char *name)
-{
-    static char p[4][256];
-    static int k;
-
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof(p[k]), "%s/%s", tmpdir, name);
-    return p[k];
-}
-
-/* Number of temporary files ("*.tmp*") in tmpdir; removes them if asked. */
+/* Number of temporary files ("*.tmp*") in tu_tmpdir; removes them if asked. */
 static int temp_files(int remove)
 {
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(tu_tmpdir);
     struct dirent *e;
     int n = 0;
-    char p[512];
+    char p[sizeof(tu_tmpdir) + 256];
 
     ck_assert_ptr_nonnull(d);
     while ((e = readdir(d)) != NULL) {
@@ -251,7 +222,7 @@ static int temp_files(int remove)
             continue;
         n++;
         if (remove) {
-            snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+            snprintf(p, sizeof(p), "%s/%s", tu_tmpdir, e->d_name);
             ck_assert_int_eq(unlink(p), 0);
         }
     }
@@ -273,38 +244,10 @@ static int open_fds(void)
     return n;
 }
 
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *b;
-    long n;
-
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    ck_assert_int_ge(n, 0);
-    rewind(f);
-    b = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
-static void write_bytes(const char *path, const unsigned char *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(p, 1, n, f), n);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 static int file_is(const char *path, const unsigned char *b, size_t n)
 {
     size_t len;
-    unsigned char *got = read_all(path, &len);
+    unsigned char *got = tu_read_file(path, &len);
     int same = len == n && memcmp(got, b, n) == 0;
 
     free(got);
@@ -318,23 +261,21 @@ static const char *movies[] = { "Heat (1995)", "Paper Lanterns (1995)", "Fargo (
 static tfrs_model *new_model(int steps)
 {
     tfrs_vocab *vu = NULL, *vm = NULL;
-    tfrs_optimizer_options o;
     tfrs_model *m = NULL;
     int32_t ids[8 * 2];
     float labels[8];
 
     ck_assert_int_eq(tfrs_vocab_create(&vu, users, 6, NULL), TFRS_OK);
     ck_assert_int_eq(tfrs_vocab_create(&vm, movies, 3, NULL), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_create(&m, 7), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_feature(m, "user_id", vu, 4), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_feature(m, "movie_title", vm, 3), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 8, TFRS_ACT_RELU, 0.0f), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f), TFRS_OK);
-    ck_assert_int_eq(tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION,
-                                                 TFRS_OPT_ADAM), TFRS_OK);
-    o.learning_rate = 0.05f;
-    ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_build(m), TFRS_OK);
+    {
+        const tu_model_spec spec = {
+            .seed = 7,
+            .features = { { "user_id", vu, 4 }, { "movie_title", vm, 3 } },
+            .dense = { { 8, TFRS_ACT_RELU, 0.0f }, { 1, TFRS_ACT_LINEAR, 0.0f } },
+            .optimizer = { 1, TFRS_OPT_ADAM, 0.05f, 0.0f },
+        };
+        ck_assert_int_eq(tu_model_new(&m, &spec), TFRS_OK);
+    }
     for (int s = 0; s < steps; s++) {
         for (int i = 0; i < 8; i++) {
             ids[2 * i] = (i + s) % 7;
@@ -366,18 +307,18 @@ typedef struct scenario {
 static void scenario_init(scenario *s, size_t chunk)
 {
     tfrs_model *old = new_model(1);
-    const char *ref = tmp_path("reference.safetensors");
+    const char *ref = tu_tmp_path("reference.safetensors");
 
     memset(s, 0, sizeof(*s));
     s->model = new_model(5);
     s->flags = TFRS_SAVE_OPTIMIZER;
-    s->path = tmp_path("model.safetensors");
+    s->path = tu_tmp_path("model.safetensors");
     s->chunk = chunk;
     ck_assert_int_eq(tfrs_model_save(old, s->path, 0), TFRS_OK);
-    s->old_bytes = read_all(s->path, &s->old_len);
+    s->old_bytes = tu_read_file(s->path, &s->old_len);
     tfrs_model_free(old);
     ck_assert_int_eq(tfrs_model_save(s->model, ref, s->flags), TFRS_OK);
-    s->new_bytes = read_all(ref, &s->new_len);
+    s->new_bytes = tu_read_file(ref, &s->new_len);
     ck_assert_int_eq(unlink(ref), 0);
     ck_assert(s->old_len != s->new_len || memcmp(s->old_bytes, s->new_bytes, s->old_len) != 0);
 
@@ -412,7 +353,7 @@ static void scenario_init(scenario *s, size_t chunk)
         ck_assert_int_eq(inj.trace[k++], OP_CLOSE);
         ck_assert_int_eq(k, s->nsteps);
     }
-    write_bytes(s->path, s->old_bytes, s->old_len);
+    tu_write_bytes(s->path, s->old_bytes, s->old_len);
 }
 
 static void scenario_free(scenario *s)
@@ -459,7 +400,7 @@ static void run_fault(const scenario *s, int k, enum fault f, int err)
             ck_assert_ptr_nonnull(strstr(msg, "may not survive a crash"));
         }
     }
-    write_bytes(s->path, s->old_bytes, s->old_len);
+    tu_write_bytes(s->path, s->old_bytes, s->old_len);
 }
 
 static void every_step_fails(size_t chunk)
@@ -611,7 +552,7 @@ static void run_crash(const scenario *s, int k, enum fault f)
     /* A killed save may leave its temporary file (between its creation and
      * the rename), never more than that one. */
     ck_assert_int_le(temp_files(1), 1);
-    write_bytes(s->path, s->old_bytes, s->old_len);
+    tu_write_bytes(s->path, s->old_bytes, s->old_len);
 }
 
 static void crash_at_every_step(size_t chunk)
@@ -643,30 +584,17 @@ static Suite *faults_suite(void)
     Suite *s = suite_create("save-faults");
     TCase *tc;
 
-    tc = tcase_create("injected failures");
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
-    tcase_add_test(tc, every_step_fails_one_write);
-    tcase_add_test(tc, every_step_fails_chunked_writes);
-    tcase_add_test(tc, short_writes_complete);
-    tcase_add_test(tc, temporary_name_taken);
-    tcase_add_test(tc, directory_sync_unsupported);
-    tcase_add_test(tc, cleanup_failure_reports_first_error);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("crashes");
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
-    tcase_add_test(tc, crash_at_every_step_one_write);
-    tcase_add_test(tc, crash_at_every_step_chunked_writes);
-    suite_add_tcase(s, tc);
+    tc = tu_tcase(s, "injected failures", every_step_fails_one_write,
+                  every_step_fails_chunked_writes, short_writes_complete, temporary_name_taken,
+                  directory_sync_unsupported, cleanup_failure_reports_first_error);
+    tcase_add_checked_fixture(tc, tu_tmpdir_make, remove_tmpdir);
+    tc = tu_tcase(s, "crashes", crash_at_every_step_one_write,
+                  crash_at_every_step_chunked_writes);
+    tcase_add_checked_fixture(tc, tu_tmpdir_make, remove_tmpdir);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(faults_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_run(faults_suite());
 }

@@ -23,48 +23,13 @@
 #include <zlib.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 /* ---- fixtures --------------------------------------------------------- */
 
 static const char *users[] = { "u0", "u1", "u2", "u3", "u4", "u5" };
 static const char *movies[] = { "Am\xc3\xa9lie (2001)", "Heat (1995)", "Paper Lanterns (1995)",
                                 "Fargo (1996)", "Babe (1995)" };
-
-static char tmpdir[64];
-
-static void make_tmpdir(void)
-{
-    strcpy(tmpdir, "/tmp/tfrs-serialize-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tmpdir));
-}
-
-static void remove_tmpdir(void)
-{
-    DIR *d = opendir(tmpdir);
-    struct dirent *e;
-    char p[512];
-
-    if (d == NULL)
-        return;
-    while ((e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(tmpdir);
-}
-
-static char *tmp_path(const char *name)
-{
-    static char p[4][256];
-    static int k;
-
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof(p[k]), "%s/%s", tmpdir, name);
-    return p[k];
-}
 
 /* user: 6 tokens, 1 OOV (7 rows, dim 4); movie: mask, 2 OOV, 5 tokens (8 rows,
  * dim 3); optional third feature with an empty vocabulary (1 row);
@@ -74,8 +39,6 @@ static tfrs_model *new_model(tfrs_optimizer_kind kind, float momentum, int empty
     tfrs_vocab *vu = NULL, *vm = NULL, *ve = NULL;
     tfrs_vocab_options vo;
     tfrs_task_options to;
-    tfrs_ranking_task *task = NULL;
-    tfrs_optimizer_options o;
     tfrs_model *m = NULL;
 
     ck_assert_int_eq(tfrs_vocab_create(&vu, users, 6, NULL), TFRS_OK);
@@ -83,27 +46,23 @@ static tfrs_model *new_model(tfrs_optimizer_kind kind, float momentum, int empty
     vo.num_oov_indices = 2;
     vo.mask_token = "[MASK]";
     ck_assert_int_eq(tfrs_vocab_create(&vm, movies, 5, &vo), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_create(&m, 12345678901234567ull), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_feature(m, "user_id", vu, 4), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_feature(m, "movie_title", vm, 3), TFRS_OK);
-    if (empty_feature) {
+    if (empty_feature)
         ck_assert_int_eq(tfrs_vocab_create(&ve, NULL, 0, NULL), TFRS_OK);
-        ck_assert_int_eq(tfrs_model_add_feature(m, "nothing", ve, 2), TFRS_OK);
-    }
-    ck_assert_int_eq(tfrs_model_add_dense(m, 8, TFRS_ACT_RELU, 0.001f), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f), TFRS_OK);
     ck_assert_int_eq(tfrs_task_options_init(&to, TFRS_TASK_OPTIONS_VERSION), TFRS_OK);
     to.metrics = TFRS_METRIC_RMSE | TFRS_METRIC_MAE;
-    ck_assert_int_eq(tfrs_ranking_task_create(&task, &to), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_set_task(m, task), TFRS_OK);
-    ck_assert_int_eq(tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION, kind),
-                     TFRS_OK);
-    o.learning_rate = 0.05f;
-    o.momentum = momentum;
-    ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_set_label(m, "user_rating", "weight"), TFRS_OK);
-    ck_assert_int_eq(tfrs_model_build(m), TFRS_OK);
-    tfrs_ranking_task_free(task);
+    {
+        const tu_model_spec spec = {
+            .seed = 12345678901234567ull,
+            .features = { { "user_id", vu, 4 }, { "movie_title", vm, 3 },
+                          { empty_feature ? "nothing" : NULL, ve, 2 } },
+            .dense = { { 8, TFRS_ACT_RELU, 0.001f }, { 1, TFRS_ACT_LINEAR, 0.0f } },
+            .optimizer = { 1, kind, 0.05f, momentum },
+            .task = &to,
+            .label = "user_rating",
+            .weight = "weight",
+        };
+        ck_assert_int_eq(tu_model_new(&m, &spec), TFRS_OK);
+    }
     tfrs_vocab_free(vu);
     tfrs_vocab_free(vm);
     tfrs_vocab_free(ve);
@@ -218,44 +177,16 @@ static void assert_same_model(const tfrs_model *a, const tfrs_model *b, int slot
         ck_assert_uint_eq(a->opt.steps, b->opt.steps);
 }
 
-static unsigned char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *b;
-    long n;
-
-    ck_assert_ptr_nonnull(f);
-    ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
-    n = ftell(f);
-    ck_assert_int_ge(n, 0);
-    rewind(f);
-    b = malloc((size_t)n + 1);
-    ck_assert_ptr_nonnull(b);
-    ck_assert_uint_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
-static void write_all_bytes(const char *path, const void *p, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(p, 1, n, f), n);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 /* Saves a freshly trained model and returns the file's bytes. */
 static unsigned char *saved_bytes(tfrs_model **model_out, unsigned flags, size_t *len)
 {
     tfrs_model *m = new_model(TFRS_OPT_ADAGRAD, 0.0f, 0);
-    const char *p = tmp_path("fixture.safetensors");
+    const char *p = tu_tmp_path("fixture.safetensors");
     unsigned char *b;
 
     train(m, 5, 1);
     ck_assert_int_eq(tfrs_model_save(m, p, flags), TFRS_OK);
-    b = read_all(p, len);
+    b = tu_read_file(p, len);
     unlink(p);
     if (model_out != NULL)
         *model_out = m;
@@ -396,7 +327,7 @@ static void edit_arch(cJSON *h, void (*edit)(cJSON *))
 START_TEST(round_trip_predictions_and_weights)
 {
     tfrs_model *m = new_model(TFRS_OPT_ADAGRAD, 0.0f, 0), *l = NULL;
-    const char *p = tmp_path("model.safetensors");
+    const char *p = tu_tmp_path("model.safetensors");
 
     train(m, 6, 42);
     m->epochs_done = 3;
@@ -417,7 +348,7 @@ END_TEST
 START_TEST(round_trip_empty_vocabulary)
 {
     tfrs_model *m = new_model(TFRS_OPT_ADAM, 0.0f, 1), *l = NULL;
-    const char *p = tmp_path("empty.safetensors");
+    const char *p = tu_tmp_path("empty.safetensors");
 
     train(m, 3, 9);
     ck_assert_int_eq(tfrs_model_save(m, p, TFRS_SAVE_OPTIMIZER), TFRS_OK);
@@ -433,7 +364,7 @@ END_TEST
 static void check_resume(tfrs_optimizer_kind kind, float momentum)
 {
     tfrs_model *m = new_model(kind, momentum, 0), *l = NULL;
-    const char *p = tmp_path("ckpt.safetensors");
+    const char *p = tu_tmp_path("ckpt.safetensors");
 
     train(m, 7, 3);
     m->epochs_done = 2;
@@ -489,25 +420,25 @@ END_TEST
 START_TEST(load_buffer_equals_load)
 {
     tfrs_model *m = NULL, *a = NULL, *b = NULL;
-    const char *p = tmp_path("buf.safetensors");
+    const char *p = tu_tmp_path("buf.safetensors");
     size_t n;
     unsigned char *bytes;
 
     m = new_model(TFRS_OPT_SGD, 0.5f, 0);
     train(m, 4, 5);
     ck_assert_int_eq(tfrs_model_save(m, p, TFRS_SAVE_OPTIMIZER), TFRS_OK);
-    bytes = read_all(p, &n);
+    bytes = tu_read_file(p, &n);
     ck_assert_int_eq(tfrs_model_load(&a, p), TFRS_OK);
     ck_assert_int_eq(tfrs_model_load_buffer(&b, bytes, n), TFRS_OK);
     assert_same_model(a, b, 1);
     assert_same_model(m, b, 1);
     assert_same_predictions(a, b);
     /* Saving is deterministic: the same model gives the same bytes. */
-    ck_assert_int_eq(tfrs_model_save(b, tmp_path("again.safetensors"), TFRS_SAVE_OPTIMIZER),
+    ck_assert_int_eq(tfrs_model_save(b, tu_tmp_path("again.safetensors"), TFRS_SAVE_OPTIMIZER),
                      TFRS_OK);
     {
         size_t n2;
-        unsigned char *again = read_all(tmp_path("again.safetensors"), &n2);
+        unsigned char *again = tu_read_file(tu_tmp_path("again.safetensors"), &n2);
         ck_assert_uint_eq(n, n2);
         ck_assert_mem_eq(bytes, again, n);
         free(again);
@@ -522,7 +453,7 @@ END_TEST
 START_TEST(decimal_comma_locale)
 {
     tfrs_model *m, *l = NULL;
-    const char *p = tmp_path("locale.safetensors");
+    const char *p = tu_tmp_path("locale.safetensors");
 
     /* printf/strtof follow LC_NUMERIC; the file must not. */
     if (setlocale(LC_NUMERIC, "de_DE.UTF-8") == NULL &&
@@ -1260,7 +1191,7 @@ END_TEST
 
 static int only_expected_files(const char *const *names, size_t n)
 {
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(tu_tmpdir);
     struct dirent *e;
     int ok = 1;
 
@@ -1281,16 +1212,16 @@ static int only_expected_files(const char *const *names, size_t n)
 START_TEST(save_replaces_atomically)
 {
     tfrs_model *m = new_model(TFRS_OPT_ADAGRAD, 0.0f, 0), *l = NULL;
-    const char *p = tmp_path("model.safetensors"), *other = tmp_path("other.bin");
+    const char *p = tu_tmp_path("model.safetensors"), *other = tu_tmp_path("other.bin");
     const char *names[] = { "model.safetensors", "other.bin" };
-    char bad[512];
+    char bad[sizeof(tu_tmpdir) + 64];
     size_t n;
     unsigned char *b;
     struct stat st;
     mode_t um;
 
-    write_all_bytes(p, "old contents", 12);
-    write_all_bytes(other, "keep me", 7);
+    tu_write_bytes(p, "old contents", 12);
+    tu_write_bytes(other, "keep me", 7);
     ck_assert_int_eq(tfrs_model_save(m, p, 0), TFRS_OK);
     ck_assert_int_eq(tfrs_model_load(&l, p), TFRS_OK);
     assert_same_predictions(m, l);
@@ -1303,13 +1234,13 @@ START_TEST(save_replaces_atomically)
     ck_assert_int_eq(st.st_mode & 0777, 0666 & ~um);
 
     /* A save that cannot create its file fails cleanly. */
-    snprintf(bad, sizeof(bad), "%s/does-not-exist/x", tmpdir);
+    snprintf(bad, sizeof(bad), "%s/does-not-exist/x", tu_tmpdir);
     ck_assert_int_eq(tfrs_model_save(m, bad, 0), TFRS_EIO);
     ck_assert_ptr_nonnull(strstr(tfrs_last_error(), "does-not-exist"));
-    snprintf(bad, sizeof(bad), "%s", tmpdir);   /* a directory: rename fails */
+    snprintf(bad, sizeof(bad), "%s", tu_tmpdir);   /* a directory: rename fails */
     ck_assert_int_eq(tfrs_model_save(m, bad, 0), TFRS_EIO);
     ck_assert(only_expected_files(names, 2));
-    b = read_all(other, &n);
+    b = tu_read_file(other, &n);
     ck_assert_uint_eq(n, 7);
     ck_assert_mem_eq(b, "keep me", 7);
     free(b);
@@ -1329,13 +1260,13 @@ END_TEST
 START_TEST(failed_write_keeps_old_file)
 {
     tfrs_model *m = new_model(TFRS_OPT_ADAGRAD, 0.0f, 0);
-    const char *p = tmp_path("model.safetensors");
+    const char *p = tu_tmp_path("model.safetensors");
     const char *names[] = { "model.safetensors" };
     struct rlimit old, lim;
     size_t n;
     unsigned char *b;
 
-    write_all_bytes(p, "old contents", 12);
+    tu_write_bytes(p, "old contents", 12);
     ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, SIG_IGN);
     lim = old;
@@ -1345,7 +1276,7 @@ START_TEST(failed_write_keeps_old_file)
     ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, SIG_DFL);
     ck_assert_ptr_nonnull(strstr(tfrs_last_error(), p));
-    b = read_all(p, &n);
+    b = tu_read_file(p, &n);
     ck_assert_uint_eq(n, 12);
     ck_assert_mem_eq(b, "old contents", 12);
     free(b);
@@ -1358,7 +1289,7 @@ START_TEST(misuse)
 {
     tfrs_model *m = NULL, *l = (tfrs_model *)&m;
     tfrs_vocab *v = NULL;
-    const char *p = tmp_path("misuse.safetensors");
+    const char *p = tu_tmp_path("misuse.safetensors");
     unsigned char byte = 0;
 
     ck_assert_int_eq(tfrs_model_save(NULL, p, 0), TFRS_EINVAL);
@@ -1385,16 +1316,16 @@ START_TEST(misuse)
     ck_assert_int_eq(tfrs_model_load(&l, NULL), TFRS_EINVAL);
     ck_assert_ptr_null(l);
     l = (tfrs_model *)&m;
-    ck_assert_int_eq(tfrs_model_load(&l, tmp_path("missing.safetensors")), TFRS_EIO);
+    ck_assert_int_eq(tfrs_model_load(&l, tu_tmp_path("missing.safetensors")), TFRS_EIO);
     ck_assert_ptr_null(l);
     ck_assert_ptr_nonnull(strstr(tfrs_last_error(), "missing.safetensors"));
-    ck_assert_int_eq(tfrs_model_load(&l, tmpdir), TFRS_EIO);       /* a directory */
+    ck_assert_int_eq(tfrs_model_load(&l, tu_tmpdir), TFRS_EIO);       /* a directory */
     ck_assert_int_eq(tfrs_model_load_buffer(NULL, &byte, 1), TFRS_EINVAL);
     l = (tfrs_model *)&m;
     ck_assert_int_eq(tfrs_model_load_buffer(&l, NULL, 10), TFRS_EINVAL);
     ck_assert_ptr_null(l);
     ck_assert_int_eq(tfrs_model_load_buffer(&l, &byte, 0), TFRS_EFORMAT);
-    write_all_bytes(p, "", 0);
+    tu_write_bytes(p, "", 0);
     ck_assert_int_eq(tfrs_model_load(&l, p), TFRS_EFORMAT);        /* empty file */
     ck_assert_ptr_nonnull(strstr(tfrs_last_error(), p));
     ck_assert_ptr_null(l);
@@ -1405,80 +1336,53 @@ END_TEST
 
 /* ---- allocation failures ------------------------------------------------------- */
 
-static long fail_at = -1, n_allocs, live;
-
-static void *counting_malloc(size_t size, void *payload)
-{
-    void *p;
-
-    (void)payload;
-    if (fail_at >= 0 && n_allocs >= fail_at)
-        return NULL;
-    n_allocs++;
-    p = malloc(size);
-    if (p != NULL)
-        live++;
-    return p;
-}
-
-static void counting_free(void *ptr, void *payload)
-{
-    (void)payload;
-    if (ptr != NULL) {
-        live--;
-        free(ptr);
-    }
-}
-
-static const tfrs_allocator counting = { counting_malloc, NULL, counting_free, NULL };
-
 START_TEST(out_of_memory)
 {
     tfrs_model *m, *l;
-    const char *p = tmp_path("oom.safetensors");
+    const char *p = tu_tmp_path("oom.safetensors");
     const char *names[] = { "oom.safetensors" };
     size_t n;
     unsigned char *b;
     long k, base;
     int rc;
+    tu_alloc counting;
 
-    ck_assert_int_eq(tfrs_set_allocator(&counting), TFRS_OK);
+    tu_alloc_install(&counting, 0);
     m = new_model(TFRS_OPT_ADAM, 0.0f, 1);
     train(m, 2, 4);
-    base = live;
+    base = counting.live;
     for (k = 0;; k++) {
-        n_allocs = 0;
-        fail_at = k;
+        tu_alloc_arm(&counting, k, 1);
         rc = tfrs_model_save(m, p, TFRS_SAVE_OPTIMIZER);
-        fail_at = -1;
-        ck_assert_int_eq(live, base);
+        tu_alloc_arm(&counting, -1, 0);
+        ck_assert_int_eq(counting.live, base);
         if (rc == TFRS_OK)
             break;
         ck_assert_int_eq(rc, TFRS_ENOMEM);
         ck_assert(only_expected_files(names, 0));
     }
     ck_assert_int_gt(k, 0);
-    b = read_all(p, &n);
+    b = tu_read_file(p, &n);
     for (k = 0;; k++) {
-        n_allocs = 0;
-        fail_at = k;
+        tu_alloc_arm(&counting, k, 1);
         l = (tfrs_model *)&l;
         rc = tfrs_model_load_buffer(&l, b, n);
-        fail_at = -1;
+        tu_alloc_arm(&counting, -1, 0);
         if (rc == TFRS_OK) {
             assert_same_model(m, l, 1);
             tfrs_model_free(l);
-            ck_assert_int_eq(live, base);
+            ck_assert_int_eq(counting.live, base);
             break;
         }
         ck_assert_msg(rc == TFRS_ENOMEM, "allocation %ld: %s", k, tfrs_last_error());
         ck_assert_ptr_null(l);
-        ck_assert_int_eq(live, base);
+        ck_assert_int_eq(counting.live, base);
     }
     ck_assert_int_gt(k, 5);
     free(b);
     tfrs_model_free(m);
-    ck_assert_int_eq(live, 0);
+    ck_assert_int_eq(counting.live, 0);
+    ck_assert_int_eq(counting.bad_frees, 0);
     ck_assert_int_eq(tfrs_set_allocator(NULL), TFRS_OK);
 }
 END_TEST
@@ -1488,63 +1392,32 @@ static Suite *serialize_suite(void)
     Suite *s = suite_create("serialize");
     TCase *tc;
 
-    tc = tcase_create("round trip");
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
-    tcase_add_test(tc, round_trip_predictions_and_weights);
-    tcase_add_test(tc, round_trip_empty_vocabulary);
-    tcase_add_test(tc, weights_only_is_smaller);
-    tcase_add_test(tc, load_buffer_equals_load);
-    tcase_add_test(tc, decimal_comma_locale);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("resume");
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
-    tcase_add_test(tc, resume_adagrad_bit_identical);
-    tcase_add_test(tc, resume_sgd_momentum_bit_identical);
-    tcase_add_test(tc, resume_adam_bit_identical);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("layout");
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
-    tcase_add_test(tc, file_is_safetensors);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("hostile files");
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
+    tc = tu_tcase(s, "round trip", round_trip_predictions_and_weights,
+                  round_trip_empty_vocabulary, weights_only_is_smaller, load_buffer_equals_load,
+                  decimal_comma_locale);
+    tcase_add_checked_fixture(tc, tu_tmpdir_make, tu_tmpdir_remove);
+    tc = tu_tcase(s, "resume", resume_adagrad_bit_identical, resume_sgd_momentum_bit_identical,
+                  resume_adam_bit_identical);
+    tcase_add_checked_fixture(tc, tu_tmpdir_make, tu_tmpdir_remove);
+    tc = tu_tcase(s, "layout", file_is_safetensors);
+    tcase_add_checked_fixture(tc, tu_tmpdir_make, tu_tmpdir_remove);
+    tc = tu_tcase(s, "hostile files", truncated_at_every_offset, header_json_cut_at_every_offset,
+                  header_bit_flips, header_length_and_trailing_bytes, header_value_cap,
+                  version_and_format, checksum_and_nonfinite, negative_accumulator,
+                  corrupt_tensor_table, corrupt_architecture, corrupt_vocabulary);
+    tcase_add_checked_fixture(tc, tu_tmpdir_make, tu_tmpdir_remove);
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, truncated_at_every_offset);
-    tcase_add_test(tc, header_json_cut_at_every_offset);
-    tcase_add_test(tc, header_bit_flips);
-    tcase_add_test(tc, header_length_and_trailing_bytes);
-    tcase_add_test(tc, header_value_cap);
-    tcase_add_test(tc, version_and_format);
-    tcase_add_test(tc, checksum_and_nonfinite);
-    tcase_add_test(tc, negative_accumulator);
-    tcase_add_test(tc, corrupt_tensor_table);
-    tcase_add_test(tc, corrupt_architecture);
-    tcase_add_test(tc, corrupt_vocabulary);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("saving");
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
-    tcase_add_test(tc, save_replaces_atomically);
-    tcase_add_test(tc, failed_write_keeps_old_file);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("misuse");
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
-    tcase_add_test(tc, misuse);
-    suite_add_tcase(s, tc);
-    tc = tcase_create("out of memory");
-    tcase_add_checked_fixture(tc, make_tmpdir, remove_tmpdir);
+    tc = tu_tcase(s, "saving", save_replaces_atomically, failed_write_keeps_old_file);
+    tcase_add_checked_fixture(tc, tu_tmpdir_make, tu_tmpdir_remove);
+    tc = tu_tcase(s, "misuse", misuse);
+    tcase_add_checked_fixture(tc, tu_tmpdir_make, tu_tmpdir_remove);
+    tc = tu_tcase(s, "out of memory", out_of_memory);
+    tcase_add_checked_fixture(tc, tu_tmpdir_make, tu_tmpdir_remove);
     tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, out_of_memory);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(serialize_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return tu_run(serialize_suite());
 }

@@ -10,6 +10,7 @@
 #include <check.h>
 
 #include "internal.h"
+#include "testutil.h"
 
 static const int codes[] = {
     TFRS_OK, TFRS_ENOMEM, TFRS_EINVAL, TFRS_ESHAPE, TFRS_ESTATE, TFRS_EIO, TFRS_EFORMAT,
@@ -92,51 +93,14 @@ END_TEST
 
 /* ---- allocator ---------------------------------------------------------- */
 
-typedef struct counts {
-    size_t mallocs, reallocs, frees;
-    long   live;   /* blocks currently allocated */
-} counts;
-
-static void *count_malloc(size_t size, void *payload)
-{
-    counts *c = payload;
-    void *p = malloc(size);
-
-    c->mallocs++;
-    c->live += p != NULL;
-    return p;
-}
-
-static void *count_realloc(void *ptr, size_t size, void *payload)
-{
-    counts *c = payload;
-    void *p = realloc(ptr, size);
-
-    c->reallocs++;
-    c->live += ptr == NULL && p != NULL;
-    return p;
-}
-
-static void count_free(void *ptr, void *payload)
-{
-    counts *c = payload;
-
-    if (ptr != NULL) {
-        c->frees++;
-        c->live--;
-    }
-    free(ptr);
-}
-
 START_TEST(custom_allocator_sees_every_allocation)
 {
-    counts c = { 0, 0, 0, 0 };
-    tfrs_allocator a = { count_malloc, count_realloc, count_free, &c };
+    tu_alloc c;
     tfrs_embedding *e = NULL;
     void *buf = NULL;
     size_t cap = 0;
 
-    ck_assert_int_eq(tfrs_set_allocator(&a), TFRS_OK);
+    tu_alloc_install(&c, 1);
     ck_assert_int_eq(tfrs_embedding_create(&e, 10, 4, 1), TFRS_OK);
     ck_assert_uint_gt(c.mallocs, 0);
     ck_assert_int_eq(tfrs__grow(&buf, &cap, 10, sizeof(int)), 0);
@@ -153,11 +117,10 @@ END_TEST
 
 START_TEST(allocator_without_realloc_is_emulated)
 {
-    counts c = { 0, 0, 0, 0 };
-    tfrs_allocator a = { count_malloc, NULL, count_free, &c };
+    tu_alloc c;
     int *p;
 
-    ck_assert_int_eq(tfrs_set_allocator(&a), TFRS_OK);
+    tu_alloc_install(&c, 0);
     p = tfrs__malloc(4 * sizeof(int));
     ck_assert_ptr_nonnull(p);
     for (int i = 0; i < 4; i++)
@@ -176,9 +139,9 @@ END_TEST
 
 START_TEST(allocator_requires_malloc_and_free)
 {
-    counts c = { 0, 0, 0, 0 };
-    tfrs_allocator no_malloc = { NULL, count_realloc, count_free, &c };
-    tfrs_allocator no_free = { count_malloc, count_realloc, NULL, &c };
+    tu_alloc c = TU_ALLOC_INIT;
+    tfrs_allocator no_malloc = { NULL, tu_realloc, tu_free, &c };
+    tfrs_allocator no_free = { tu_malloc, tu_realloc, NULL, &c };
     void *p;
 
     ck_assert_int_eq(tfrs_set_allocator(&no_malloc), TFRS_EINVAL);
@@ -207,10 +170,9 @@ START_TEST(size_arithmetic_detects_overflow)
 }
 END_TEST
 
-static Suite *status_suite(void)
+int main(void)
 {
-    Suite *s = suite_create("status");
-    struct { const char *name; const TTest *test; } cases[] = {
+    const tu_case cases[] = {
         { "distinct_text", every_status_has_distinct_text },
         { "unknown_text", unknown_status_gets_generic_text },
         { "fail", fail_records_message_and_returns_status },
@@ -222,21 +184,5 @@ static Suite *status_suite(void)
         { "overflow", size_arithmetic_detects_overflow },
     };
 
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        TCase *tc = tcase_create(cases[i].name);
-        tcase_add_test(tc, cases[i].test);
-        suite_add_tcase(s, tc);
-    }
-    return s;
-}
-
-int main(void)
-{
-    SRunner *sr = srunner_create(status_suite());
-    int failed;
-
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_cases("status", cases, TU_NELEM(cases));
 }

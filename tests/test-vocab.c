@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "testutil.h"
 #include "tfrsc.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -45,86 +46,7 @@ static const char *token_of(const tfrs_vocab *v, int32_t i)
     return t;
 }
 
-/* Allocator that fails allocation number `fail_at` and counts live blocks. */
-static struct {
-    long fail_at, count, live;
-} oom;
-
-static void *oom_malloc(size_t n, void *payload)
-{
-    void *p;
-
-    (void)payload;
-    if (oom.count++ == oom.fail_at)
-        return NULL;
-    p = malloc(n);
-    if (p != NULL)
-        oom.live++;
-    return p;
-}
-
-static void *oom_realloc(void *ptr, size_t n, void *payload)
-{
-    void *p;
-
-    (void)payload;
-    if (oom.count++ == oom.fail_at)
-        return NULL;
-    p = realloc(ptr, n);
-    if (p != NULL && ptr == NULL)
-        oom.live++;
-    return p;
-}
-
-static void oom_free(void *ptr, void *payload)
-{
-    (void)payload;
-    if (ptr != NULL) {
-        oom.live--;
-        free(ptr);
-    }
-}
-
-static void oom_begin(long k)
-{
-    static const tfrs_allocator a = { oom_malloc, oom_realloc, oom_free, NULL };
-
-    oom.fail_at = k;
-    oom.count = 0;
-    oom.live = 0;
-    ck_assert_int_eq(tfrs_set_allocator(&a), TFRS_OK);
-}
-
-static void oom_end(void)
-{
-    ck_assert_int_eq(oom.live, 0);
-    ck_assert_int_eq(tfrs_set_allocator(NULL), TFRS_OK);
-}
-
-/* Real MovieLens 100K directory, or NULL (tests then skip). */
-static const char *movielens_dir(void)
-{
-    static char buf[4096];
-    const char *env = getenv("TFRSC_DATA");
-
-    if (env != NULL && env[0] != '\0') {
-        snprintf(buf, sizeof(buf), "%s/u.data", env);
-        if (access(buf, R_OK) == 0) {
-            snprintf(buf, sizeof(buf), "%s", env);
-            return buf;
-        }
-        snprintf(buf, sizeof(buf), "%s/ml-100k/u.data", env);
-        if (access(buf, R_OK) == 0) {
-            snprintf(buf, sizeof(buf), "%s/ml-100k", env);
-            return buf;
-        }
-    }
-    if (access("data/ml-100k/u.data", R_OK) == 0)
-        return "data/ml-100k";
-    if (access("../shared/data/ml-100k/u.data", R_OK) == 0)
-        return "../shared/data/ml-100k";
-    return NULL;
-}
+static tu_alloc oom = TU_ALLOC_INIT;
 
 /* ---- tests -------------------------------------------------------------- */
 
@@ -577,14 +499,14 @@ START_TEST(out_of_memory)
     for (int which = 0; which < 4; which++) {
         for (long k = 0;; k++) {
             v = c = NULL;
-            oom_begin(which == 3 ? -1 : k);
+            tu_oom_begin(&oom, which == 3 ? -1 : k);
             switch (which) {
             case 0:  rc = tfrs_vocab_create(&v, toks, 5, &o); break;
             case 1:  rc = tfrs_vocab_adapt(&v, data, 4, &o); break;
             case 2:  rc = tfrs_vocab_adapt_column(&v, ds, "s", &o); break;
             default: rc = tfrs_vocab_create(&c, toks, 5, &o);
                      if (rc == TFRS_OK) {
-                         oom.fail_at = oom.count + k;
+                         oom.fail_at = oom.calls + k;
                          rc = tfrs__vocab_clone(&v, c);
                      }
                      break;
@@ -595,7 +517,7 @@ START_TEST(out_of_memory)
             }
             tfrs_vocab_free(v);
             tfrs_vocab_free(c);
-            oom_end();
+            tu_oom_end(&oom);
             if (rc == TFRS_OK)
                 break;
             ck_assert_int_lt(k, 100);
@@ -607,7 +529,7 @@ END_TEST
 
 START_TEST(movielens_vocabularies)
 {
-    const char *dir = movielens_dir();
+    const char *dir = tu_movielens_dir();
     tfrs_dataset *ds = NULL;
     tfrs_vocab *v = NULL;
 
@@ -634,46 +556,28 @@ END_TEST
 
 /* ---- suite -------------------------------------------------------------- */
 
-/* One TCase per behaviour, named after its test. */
-#define ADD_CASE(suite, test)                   \
-    do {                                        \
-        TCase *tc_ = tcase_create(#test);       \
-        tcase_add_test(tc_, test);              \
-        suite_add_tcase((suite), tc_);          \
-    } while (0)
-
-static Suite *vocab_suite(void)
-{
-    Suite *s = suite_create("vocab");
-
-    ADD_CASE(s, unknown_token_maps_to_oov);
-    ADD_CASE(s, known_tokens_follow_oov);
-    ADD_CASE(s, mask_token_is_index_zero);
-    ADD_CASE(s, fnv1a64_golden_values);
-    ADD_CASE(s, oov_buckets_use_fnv);
-    ADD_CASE(s, zero_oov_makes_unknown_an_error);
-    ADD_CASE(s, duplicates_rejected);
-    ADD_CASE(s, adapt_sorts_and_dedupes);
-    ADD_CASE(s, token_round_trip);
-    ADD_CASE(s, lookup_n_matches_lookup);
-    ADD_CASE(s, empty_vocabulary);
-    ADD_CASE(s, utf8_validation);
-    ADD_CASE(s, options_checked);
-    ADD_CASE(s, clone_is_deep);
-    ADD_CASE(s, adapt_column_from_dataset);
-    ADD_CASE(s, misuse_returns_status);
-    ADD_CASE(s, out_of_memory);
-    ADD_CASE(s, movielens_vocabularies);
-    return s;
-}
-
 int main(void)
 {
-    SRunner *sr = srunner_create(vocab_suite());
-    int failed;
+    const tu_case cases[] = {
+        TU_CASE(unknown_token_maps_to_oov),
+        TU_CASE(known_tokens_follow_oov),
+        TU_CASE(mask_token_is_index_zero),
+        TU_CASE(fnv1a64_golden_values),
+        TU_CASE(oov_buckets_use_fnv),
+        TU_CASE(zero_oov_makes_unknown_an_error),
+        TU_CASE(duplicates_rejected),
+        TU_CASE(adapt_sorts_and_dedupes),
+        TU_CASE(token_round_trip),
+        TU_CASE(lookup_n_matches_lookup),
+        TU_CASE(empty_vocabulary),
+        TU_CASE(utf8_validation),
+        TU_CASE(options_checked),
+        TU_CASE(clone_is_deep),
+        TU_CASE(adapt_column_from_dataset),
+        TU_CASE(misuse_returns_status),
+        TU_CASE(out_of_memory),
+        TU_CASE(movielens_vocabularies),
+    };
 
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_cases("vocab", cases, TU_NELEM(cases));
 }
