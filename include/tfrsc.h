@@ -762,7 +762,8 @@ TFRS_API int tfrs_model_rank_ids(const tfrs_model *model, const int32_t *query,
  *     previous one back.  The message then says "may not survive a crash".
  * Either way `path` holds a complete file, old or new, never a mix, and
  * saving again is the remedy.  A process killed during a save may leave a
- * "<path>.tmpXXXXXX" file behind, which can be deleted. */
+ * temporary file behind, named "<path>.tmp" plus six random characters,
+ * which can be deleted. */
 TFRS_API int tfrs_model_save(const tfrs_model *model, const char *path, unsigned flags);
 
 /* Loads a model saved by tfrs_model_save.  The loaded model predicts

@@ -800,8 +800,8 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-/* Creates "<path>.tmpXXXXXX" exclusively, like mkstemp, but with mode 0666
- * so that the umask applies as it would to a file opened with fopen (mkstemp
+/* Creates "<path>.tmp" plus six random characters exclusively, like
+ * mkstemp, but with mode 0666 so that the umask applies as it would to a file opened with fopen (mkstemp
  * forces 0600).  tmp has room for plen + 11 bytes. */
 static int open_temp(char *tmp, const char *path, size_t plen)
 {
