@@ -39,7 +39,7 @@
 #include <cblas.h>
 
 #include "bench.h"
-#include "internal.h"   /* TFRS__SLICE only */
+#include "step.h"       /* TFRS__SLICE only */
 
 #define MAX_LIST 8
 

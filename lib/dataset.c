@@ -16,7 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "util/common.h"
+#include "util/number.h"
+#include "util/rng.h"
+#include "util/status.h"
+#include "util/strtab.h"
+#include "dataset.h"
+#include "vocab.h"
 
 #define MAX_ROWS    ((size_t)UINT32_MAX)
 #define MAX_STRINGS (UINT32_MAX - 1)   /* slot values are id + 1 */

@@ -10,7 +10,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "util/kernels.h"
+#include "util/rng.h"
+#include "util/status.h"
+#include "dense.h"
 
 int tfrs__act_valid(int act)
 {

@@ -10,7 +10,11 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "util/common.h"
+#include "util/rng.h"
+#include "util/status.h"
+#include "embedding.h"
 
 #define EMB_MAX_ROWS ((size_t)1 << 31)
 

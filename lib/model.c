@@ -9,7 +9,15 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "util/rng.h"
+#include "util/status.h"
+#include "dense.h"
+#include "embedding.h"
+#include "model.h"
+#include "optimizer.h"
+#include "step.h"
+#include "vocab.h"
 
 #define DEFAULT_LABEL "label"
 

@@ -15,7 +15,11 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "util/common.h"
+#include "util/status.h"
+#include "embedding.h"
+#include "optimizer.h"
 
 typedef struct step_consts {
     tfrs_optimizer_kind kind;

@@ -10,7 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "util/common.h"
+#include "util/kernels.h"
+#include "util/status.h"
+#include "dense.h"
+#include "embedding.h"
+#include "model.h"
 
 /* Candidates per block in rank: small enough that a block's activations
  * and the cached rows stay in L2 between the add and the next layer. */

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "util/status.h"
+#include "ranking.h"
 
 /* Keras backend.epsilon(), used by BCE on probabilities. */
 #define BCE_EPS 1e-7f

@@ -40,7 +40,17 @@
 #include <cjson/cJSON.h>
 #include <zlib.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "util/fileio.h"
+#include "util/number.h"
+#include "util/status.h"
+#include "util/strtab.h"
+#include "dense.h"
+#include "embedding.h"
+#include "model.h"
+#include "optimizer.h"
+#include "ranking.h"
+#include "vocab.h"
 
 /* cJSON's parser records the position of a parse error in a process-global
  * variable; parses are serialized so that concurrent loads do not race on
@@ -713,206 +723,6 @@ done:
     return rc;
 }
 
-/* ---- atomic file replacement ------------------------------------------ */
-
-static int sys_open(const char *path, int flags, mode_t mode)
-{
-    return open(path, flags, mode);
-}
-
-static const tfrs__io io_posix = { sys_open, write, fsync, close, rename, unlink };
-static tfrs__io io = { sys_open, write, fsync, close, rename, unlink };
-
-void tfrs__set_io(const tfrs__io *ops)
-{
-    io = ops != NULL ? *ops : io_posix;
-}
-
-/* The calls below retry on EINTR, except close: after close fails with
- * EINTR the descriptor is gone on Linux (and unspecified by POSIX before
- * 2024), so retrying could close another thread's file.  We only close
- * after a successful fsync, so the data are safe either way. */
-
-static int io_open(const char *path, int flags, mode_t mode)
-{
-    int fd;
-
-    while ((fd = io.open(path, flags, mode)) < 0 && errno == EINTR)
-        ;
-    return fd;
-}
-
-static int io_fsync(int fd)
-{
-    int rc;
-
-    while ((rc = io.fsync(fd)) < 0 && errno == EINTR)
-        ;
-    return rc;
-}
-
-static int io_close(int fd)
-{
-    return io.close(fd) < 0 && errno != EINTR ? -1 : 0;
-}
-
-static int io_rename(const char *from, const char *to)
-{
-    int rc;
-
-    while ((rc = io.rename(from, to)) < 0 && errno == EINTR)
-        ;
-    return rc;
-}
-
-/* Cleanup after an earlier failure: errors are not reported (the first
- * error is), and errno is preserved. */
-static void io_discard(int fd, const char *tmp)
-{
-    int e = errno;
-
-    if (fd >= 0)
-        io.close(fd);
-    if (tmp != NULL)
-        while (io.unlink(tmp) < 0 && errno == EINTR)
-            ;
-    errno = e;
-}
-
-/* Writes all n bytes: short writes continue where they stopped, EINTR is
- * retried, and a write that makes no progress is an I/O error. */
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = io.write(fd, p, n > (size_t)SSIZE_MAX ? (size_t)SSIZE_MAX : n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        if (w == 0 || (size_t)w > n) {
-            errno = EIO;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Creates "<path>.tmp" plus six random characters exclusively, like
- * mkstemp, but with mode 0666 so that the umask applies as it would to a file opened with fopen (mkstemp
- * forces 0600).  tmp has room for plen + 11 bytes. */
-static int open_temp(char *tmp, const char *path, size_t plen)
-{
-    static const char chars[] =
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    static _Thread_local uint64_t counter;
-    struct timespec ts;
-    tfrs__rng r;
-
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 4);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        uint64_t x;
-        int fd;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        tfrs__rng_seed(&r, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
-                       ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&ts ^ ++counter);
-        x = tfrs__rng_next(&r);
-        for (int i = 0; i < 6; i++) {
-            tmp[plen + 4 + i] = chars[x % 62];
-            x /= 62;
-        }
-        tmp[plen + 10] = '\0';
-        fd = io_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0 || errno != EEXIST)
-            return fd;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
-/* fsync of the directory holding path, so that the rename is durable.
- * File systems that cannot sync directories (EINVAL) are not an error.
- * Returns 0 or an errno value; *step names the call that failed. */
-static int sync_dir(const char *path, char *dir, const char **step)
-{
-    const char *slash = strrchr(path, '/');
-    int fd, err = 0;
-
-    if (slash == NULL) {
-        strcpy(dir, ".");
-    } else if (slash == path) {
-        strcpy(dir, "/");
-    } else {
-        memcpy(dir, path, (size_t)(slash - path));
-        dir[slash - path] = '\0';
-    }
-    *step = "open its directory";
-    if ((fd = io_open(dir, O_RDONLY | O_CLOEXEC, 0)) < 0)
-        return errno;
-    *step = "sync its directory";
-    if (io_fsync(fd) < 0 && errno != EINVAL)
-        err = errno;
-    if (io_close(fd) < 0 && err == 0) {
-        *step = "close its directory";
-        err = errno;
-    }
-    return err;
-}
-
-/* Until the rename, a failure removes the temporary file and leaves path
- * alone.  After it, path holds the new file; a failing directory sync
- * means the rename may not survive a power loss, which is reported as
- * TFRS_EIO too (see tfrs_model_save in tfrsc.h). */
-static int write_atomic(const char *path, const unsigned char *buf, size_t len)
-{
-    size_t plen = strlen(path);
-    char *tmp = NULL, *dir = NULL;
-    const char *step = "create a temporary file for";
-    int fd = -1, err = 0, rc = TFRS_OK;
-
-    tmp = tfrs__malloc(plen + 16);
-    dir = tfrs__malloc(plen + 2);
-    if (tmp == NULL || dir == NULL) {
-        rc = tfrs__fail(TFRS_ENOMEM, "tfrs_model_save: out of memory");
-        goto done;
-    }
-    if ((fd = open_temp(tmp, path, plen)) < 0) {
-        err = errno;
-        goto no_file;
-    }
-    step = "write";
-    if (write_all(fd, buf, len) < 0)
-        goto io_error;
-    step = "sync";
-    if (io_fsync(fd) < 0)
-        goto io_error;
-    step = "close";
-    if (io_close(fd) < 0) {
-        fd = -1;        /* whatever close reports, the descriptor is gone */
-        goto io_error;
-    }
-    fd = -1;
-    step = "rename the temporary file onto";
-    if (io_rename(tmp, path) < 0)
-        goto io_error;
-    if ((err = sync_dir(path, dir, &step)) != 0)
-        rc = tfrs__fail(TFRS_EIO, "tfrs_model_save: '%s' was replaced, but cannot %s, so the "
-                        "replacement may not survive a crash: %s", path, step, strerror(err));
-    goto done;
-io_error:
-    err = errno;
-    io_discard(fd, tmp);
-no_file:
-    rc = tfrs__fail(TFRS_EIO, "tfrs_model_save: cannot %s '%s': %s", step, path, strerror(err));
-done:
-    tfrs__free(tmp);
-    tfrs__free(dir);
-    return rc;
-}
 
 int tfrs_model_save(const tfrs_model *model, const char *path, unsigned flags)
 {
@@ -937,7 +747,7 @@ int tfrs_model_save(const tfrs_model *model, const char *path, unsigned flags)
                           "valid UTF-8");
     if ((rc = serialize(model, (flags & TFRS_SAVE_OPTIMIZER) != 0, &buf, &len)) != TFRS_OK)
         return rc;
-    rc = write_atomic(path, buf, len);
+    rc = tfrs__write_atomic(path, "tfrs_model_save", buf, len);
     tfrs__free(buf);
     return rc;
 }
@@ -1653,59 +1463,6 @@ int tfrs_model_load_buffer(tfrs_model **out, const void *data, size_t size)
     return rc;
 }
 
-/* Reads a whole regular file into a tfrs__malloc'ed buffer. */
-static int read_file(const char *path, unsigned char **buf, size_t *len)
-{
-    struct stat st;
-    unsigned char *b = NULL;
-    size_t n, got = 0;
-    int fd, err;
-
-    *buf = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        goto io_error;
-    if (fstat(fd, &st) < 0)
-        goto io_error;
-    if (!S_ISREG(st.st_mode)) {
-        close(fd);
-        return tfrs__fail(TFRS_EIO, "tfrs_model_load: '%s' is not a regular file", path);
-    }
-    if (st.st_size < 0 || (uint64_t)st.st_size > SIZE_MAX) {
-        close(fd);
-        return tfrs__fail(TFRS_EIO, "tfrs_model_load: '%s' is too large", path);
-    }
-    n = (size_t)st.st_size;
-    b = tfrs__malloc(n);
-    if (b == NULL) {
-        close(fd);
-        return tfrs__fail(TFRS_ENOMEM, "tfrs_model_load: out of memory for '%s' (%zu bytes)",
-                          path, n);
-    }
-    while (got < n) {
-        ssize_t k = read(fd, b + got, n - got > (size_t)SSIZE_MAX ? (size_t)SSIZE_MAX : n - got);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            goto io_error;
-        if (k == 0) {
-            errno = EIO;  /* the file shrank while we read it */
-            goto io_error;
-        }
-        got += (size_t)k;
-    }
-    close(fd);
-    *buf = b;
-    *len = n;
-    return TFRS_OK;
-io_error:
-    err = errno;
-    if (fd >= 0)
-        close(fd);
-    tfrs__free(b);
-    return tfrs__fail(TFRS_EIO, "tfrs_model_load: cannot read '%s': %s", path, strerror(err));
-}
-
 int tfrs_model_load(tfrs_model **out, const char *path)
 {
     unsigned char *buf;
@@ -1717,7 +1474,7 @@ int tfrs_model_load(tfrs_model **out, const char *path)
     *out = NULL;
     if (path == NULL)
         return tfrs__fail(TFRS_EINVAL, "tfrs_model_load: path is NULL");
-    if ((rc = read_file(path, &buf, &len)) != TFRS_OK)
+    if ((rc = tfrs__read_file(path, "tfrs_model_load", &buf, &len)) != TFRS_OK)
         return rc;
     rc = tfrs_model_load_buffer(out, buf, len);
     tfrs__free(buf);

@@ -22,7 +22,14 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "util/status.h"
+#include "dense.h"
+#include "embedding.h"
+#include "model.h"
+#include "optimizer.h"
+#include "ranking.h"
+#include "step.h"
 
 typedef struct worker {
     struct tfrs__stepper *s;

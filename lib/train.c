@@ -15,7 +15,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "util/rng.h"
+#include "util/status.h"
+#include "model.h"
+#include "ranking.h"
+#include "step.h"
 
 /* Rows ahead that the batch gather prefetches. */
 #define PREFETCH 16

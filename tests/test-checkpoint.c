@@ -21,7 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "model.h"
+#include "optimizer.h"
 #include "testutil.h"
 
 #define SHUFFLE_SEED 20240817u

@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "util/rng.h"
+#include "vocab.h"
+#include "util/strtab.h"
 #include "testutil.h"
 #include "tfrsc.h"
 

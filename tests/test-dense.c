@@ -9,7 +9,9 @@
 
 #include <check.h>
 
-#include "internal.h"
+#include "util/kernels.h"
+#include "util/rng.h"
+#include "dense.h"
 #include "testutil.h"
 
 /*

@@ -9,7 +9,8 @@
 
 #include <check.h>
 
-#include "internal.h"
+#include "util/rng.h"
+#include "embedding.h"
 #include "testutil.h"
 
 /* A 4 x 3 table holding 0, 1, ..., 11 row-major. */

@@ -9,7 +9,8 @@
 
 #include <check.h>
 
-#include "internal.h"
+#include "util/kernels.h"
+#include "util/rng.h"
 #include "testutil.h"
 
 /* Fills n floats with U(-1, 1) from a fixed stream. */

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "util/status.h"
 #include "testutil.h"
 
 /* ---- helpers -------------------------------------------------------------- */

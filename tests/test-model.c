@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util/kernels.h"
+#include "util/rng.h"
+#include "model.h"
+#include "optimizer.h"
 #include "testutil.h"
 
 static const char *users[] = { "u1", "u2", "u3", "u4" };

@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "model.h"
 #include "testutil.h"
 
 /* ---- the failing allocator ------------------------------------------- */

@@ -8,7 +8,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "model.h"
+#include "optimizer.h"
 #include "testutil.h"
 
 /* One dense block of n values with its own gradient, set up for `kind`. */

@@ -9,7 +9,7 @@
 
 #include <check.h>
 
-#include "internal.h"
+#include "util/rng.h"
 #include "testutil.h"
 
 static tfrs_ranking_task *make_task(tfrs_loss loss, int from_logits, float delta,

@@ -8,7 +8,7 @@
 
 #include <check.h>
 
-#include "internal.h"
+#include "util/rng.h"
 #include "testutil.h"
 
 START_TEST(same_seed_same_sequence)

@@ -29,7 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "util/fileio.h"
 #include "testutil.h"
 
 /* ---- the injection hooks ---------------------------------------------- */

@@ -22,7 +22,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "internal.h"
+#include "dense.h"
+#include "model.h"
+#include "optimizer.h"
+#include "vocab.h"
 #include "testutil.h"
 
 /* ---- fixtures --------------------------------------------------------- */

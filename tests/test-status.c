@@ -9,7 +9,8 @@
 
 #include <check.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "util/status.h"
 #include "testutil.h"
 
 static const int codes[] = {

@@ -11,7 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "vocab.h"
+#include "util/strtab.h"
 #include "testutil.h"
 #include "tfrsc.h"
 

@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "tfrsc.h"
+#include "util/strtab.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

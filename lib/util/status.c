@@ -3,9 +3,10 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <stdarg.h>
 #include <stdio.h>
 
-#include "internal.h"
+#include "util/status.h"
 
 #define MESSAGE_MAX 512
 

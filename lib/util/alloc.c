@@ -8,7 +8,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "internal.h"
+#include "util/alloc.h"
+#include "util/status.h"
 
 static void *default_malloc(size_t size, void *payload)
 {

@@ -6,7 +6,7 @@
  * Every random choice of the library (initialisers, shuffles) comes from
  * here, so that a seed means the same thing on every platform and build.
  */
-#include "internal.h"
+#include "util/rng.h"
 
 __extension__ typedef unsigned __int128 u128;
 

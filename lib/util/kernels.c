@@ -7,7 +7,7 @@
 
 #include <cblas.h>
 
-#include "internal.h"
+#include "util/kernels.h"
 
 void tfrs__gemm(int tA, int tB, size_t M, size_t N, size_t K, float alpha,
                 const float *A, size_t lda, const float *B, size_t ldb,

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "util/number.h"
 
 /* The locale's decimal point if it is one character other than '.', else 0. */
 static char locale_point(void)

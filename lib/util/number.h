@@ -1,0 +1,22 @@
+/*
+ * util/number.h - locale-independent decimal text <-> float.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef TFRS_UTIL_NUMBER_H
+#define TFRS_UTIL_NUMBER_H
+
+#include "util/common.h"
+
+/* Longest decimal text tfrs__decimal_to_float accepts. */
+#define TFRS__DECIMAL_MAX 255
+/* The float of the n bytes at s, which the caller has checked to be a
+ * decimal number ([sign] digits [. digits] [e [sign] digits]), whatever the
+ * C locale; -1 if it is longer than TFRS__DECIMAL_MAX, not all consumed or
+ * not finite. */
+int  tfrs__decimal_to_float(const char *s, size_t n, float *out);
+/* "%.9g" of x with '.' as the decimal point, whatever the C locale (every
+ * finite float reads back exactly). */
+void tfrs__float_to_decimal(char *buf, size_t cap, float x);
+
+#endif /* TFRS_UTIL_NUMBER_H */
