@@ -83,40 +83,42 @@ int tfrs__optimizer_num_slots(tfrs_optimizer_kind kind)
     return 0;
 }
 
+const char *tfrs__optimizer_slot_name(tfrs_optimizer_kind kind, int s)
+{
+    switch (kind) {
+    case TFRS_OPT_ADAGRAD: return "accumulator";
+    case TFRS_OPT_SGD:     return "velocity";
+    case TFRS_OPT_ADAM:    return s == 0 ? "m" : "v";
+    }
+    return "slot";
+}
+
 void tfrs__optimizer_free(tfrs__optimizer *opt)
 {
-    for (size_t i = 0; i < opt->nparams; i++) {
-        tfrs__free(opt->params[i].slot[0]);
-        tfrs__free(opt->params[i].slot[1]);
-        opt->params[i].slot[0] = opt->params[i].slot[1] = NULL;
-    }
-    tfrs__free(opt->params);
     tfrs__free(opt->backup);
-    opt->params = NULL;
     opt->backup = NULL;
     opt->backup_cap = 0;
-    opt->nparams = 0;
     opt->steps = 0;
 }
 
 /* All or nothing: every new slot is allocated before any old one is freed,
- * so that on failure the optimizer keeps its previous, valid slots. */
-int tfrs__optimizer_init_slots(tfrs__optimizer *opt)
+ * so that on failure the table keeps its previous, valid slots. */
+int tfrs__optimizer_init_slots(tfrs__optimizer *opt, tfrs__params *t)
 {
     int nslots = tfrs__optimizer_num_slots(opt->o.kind);
-    float **fresh = tfrs__calloc(opt->nparams, 2 * sizeof(float *));
+    float **fresh = tfrs__calloc(t->n == 0 ? 1 : t->n, 2 * sizeof(float *));
 
     if (fresh == NULL)
         return tfrs__fail(TFRS_ENOMEM, "optimizer: out of memory for slots");
-    for (size_t i = 0; i < opt->nparams; i++) {
+    for (size_t i = 0; i < t->n; i++) {
         for (int s = 0; s < nslots; s++) {
-            fresh[2 * i + (size_t)s] = tfrs__calloc(opt->params[i].n, sizeof(float));
+            fresh[2 * i + (size_t)s] = tfrs__calloc(t->p[i].n, sizeof(float));
             if (fresh[2 * i + (size_t)s] == NULL)
                 goto nomem;
         }
     }
-    for (size_t i = 0; i < opt->nparams; i++) {
-        tfrs__param *p = &opt->params[i];
+    for (size_t i = 0; i < t->n; i++) {
+        tfrs__param *p = &t->p[i];
         for (int s = 0; s < 2; s++) {
             tfrs__free(p->slot[s]);
             p->slot[s] = fresh[2 * i + (size_t)s];
@@ -129,7 +131,7 @@ int tfrs__optimizer_init_slots(tfrs__optimizer *opt)
     opt->steps = 0;
     return TFRS_OK;
 nomem:
-    for (size_t k = 0; k < 2 * opt->nparams; k++)
+    for (size_t k = 0; k < 2 * t->n; k++)
         tfrs__free(fresh[k]);
     tfrs__free(fresh);
     return tfrs__fail(TFRS_ENOMEM, "optimizer: out of memory for slots");
@@ -232,12 +234,13 @@ static void row_copy(tfrs__param *p, size_t off, int nslots, float *backup, size
  * (each row is checked while it is in cache, saved to the backup, then
  * written).  If a row's update is not finite, every row written so far is
  * restored from the backup and 0 is returned. */
-static int update_sparse(const step_consts *c, tfrs__optimizer *opt, int nslots)
+static int update_sparse(const step_consts *c, tfrs__optimizer *opt, tfrs__params *tab,
+                         int nslots)
 {
     size_t pos = 0;
 
-    for (size_t i = 0; i < opt->nparams; i++) {
-        tfrs__param *p = &opt->params[i];
+    for (size_t i = 0; i < tab->n; i++) {
+        tfrs__param *p = &tab->p[i];
         if (p->emb == NULL)
             continue;
         for (size_t t = 0; t < p->emb->ntouched; t++) {
@@ -256,7 +259,7 @@ static int update_sparse(const step_consts *c, tfrs__optimizer *opt, int nslots)
                 /* Undo, in the same order as done. */
                 size_t back = 0;
                 for (size_t i2 = 0; i2 <= i; i2++) {
-                    tfrs__param *q = &opt->params[i2];
+                    tfrs__param *q = &tab->p[i2];
                     size_t rows = i2 < i ? (q->emb != NULL ? q->emb->ntouched : 0) : t;
                     for (size_t t2 = 0; t2 < rows; t2++)
                         row_copy(q, (size_t)q->emb->touched[t2] * q->emb->dim, nslots,
@@ -272,36 +275,36 @@ static int update_sparse(const step_consts *c, tfrs__optimizer *opt, int nslots)
 }
 
 /* Floats of backup that updating the sparse blocks needs now. */
-static size_t backup_need(const tfrs__optimizer *opt, int nslots)
+static size_t backup_need(const tfrs__params *tab, int nslots)
 {
     size_t need = 0;
 
-    for (size_t i = 0; i < opt->nparams; i++) {
-        const tfrs__param *p = &opt->params[i];
+    for (size_t i = 0; i < tab->n; i++) {
+        const tfrs__param *p = &tab->p[i];
         if (p->emb != NULL)
             need += p->emb->ntouched * p->emb->dim * (size_t)(1 + nslots);
     }
     return need;
 }
 
-int tfrs__optimizer_reserve(tfrs__optimizer *opt, size_t batch_rows)
+int tfrs__optimizer_reserve(tfrs__optimizer *opt, const tfrs__params *tab, size_t batch_rows)
 {
     int nslots = tfrs__optimizer_num_slots(opt->o.kind);
     size_t need = 0;
 
-    for (size_t i = 0; i < opt->nparams; i++) {
-        const tfrs__param *p = &opt->params[i];
+    for (size_t i = 0; i < tab->n; i++) {
+        const tfrs__param *p = &tab->p[i];
         if (p->emb != NULL) {
             size_t rows = batch_rows < p->emb->rows ? batch_rows : p->emb->rows;
             need += rows * p->emb->dim * (size_t)(1 + nslots);
         }
     }
-    if (tfrs__grow((void **)&opt->backup, &opt->backup_cap, need, sizeof(float)) < 0)
+    if (TFRS__GROW(opt->backup, opt->backup_cap, need) < 0)
         return tfrs__fail(TFRS_ENOMEM, "optimizer: out of memory for the update backup");
     return TFRS_OK;
 }
 
-int tfrs__optimizer_step(tfrs__optimizer *opt)
+int tfrs__optimizer_step(tfrs__optimizer *opt, tfrs__params *tab)
 {
     int nslots = tfrs__optimizer_num_slots(opt->o.kind);
     step_consts c;
@@ -318,23 +321,22 @@ int tfrs__optimizer_step(tfrs__optimizer *opt)
         double t = (double)(opt->steps + 1);
         c.lr_t = (float)(c.lr * sqrt(1.0 - pow(c.b2, t)) / (1.0 - pow(c.b1, t)));
     }
-    if (tfrs__grow((void **)&opt->backup, &opt->backup_cap, backup_need(opt, nslots),
-                   sizeof(float)) < 0)
+    if (TFRS__GROW(opt->backup, opt->backup_cap, backup_need(tab, nslots)) < 0)
         return tfrs__fail(TFRS_ENOMEM, "optimizer: out of memory for the update backup");
     /* Dense blocks are small and stay in cache: check them all, then the
      * sparse rows (undone on failure), then write the dense blocks. */
-    for (size_t i = 0; i < opt->nparams; i++)
-        if (opt->params[i].emb == NULL)
-            ok &= update_span(&c, opt->params[i].w, opt->params[i].g, opt->params[i].slot[0],
-                              opt->params[i].slot[1], opt->params[i].n, 0);
-    if (!ok || !update_sparse(&c, opt, nslots))
+    for (size_t i = 0; i < tab->n; i++)
+        if (tab->p[i].emb == NULL)
+            ok &= update_span(&c, tab->p[i].w, tab->p[i].g, tab->p[i].slot[0],
+                              tab->p[i].slot[1], tab->p[i].n, 0);
+    if (!ok || !update_sparse(&c, opt, tab, nslots))
         return tfrs__fail(TFRS_ENONFINITE,
                           "optimizer: the update would make a parameter non-finite; "
                           "step skipped, parameters unchanged (learning rate too large?)");
-    for (size_t i = 0; i < opt->nparams; i++)
-        if (opt->params[i].emb == NULL)
-            update_span(&c, opt->params[i].w, opt->params[i].g, opt->params[i].slot[0],
-                        opt->params[i].slot[1], opt->params[i].n, 1);
+    for (size_t i = 0; i < tab->n; i++)
+        if (tab->p[i].emb == NULL)
+            update_span(&c, tab->p[i].w, tab->p[i].g, tab->p[i].slot[0], tab->p[i].slot[1],
+                        tab->p[i].n, 1);
     opt->steps++;
     return TFRS_OK;
 }

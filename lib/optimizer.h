@@ -1,45 +1,43 @@
 /*
- * optimizer.h - SGD, Adagrad and Adam over parameter blocks.
+ * optimizer.h - SGD, Adagrad and Adam over the parameter table.
  *
  * SPDX-License-Identifier: Apache-2.0
+ *
+ * Dense entries of the table (emb == NULL) update all their values; sparse
+ * entries update only their embedding's touched rows.  The slots live in
+ * the table's entries; the optimizer keeps the options, the step count and
+ * the backup that makes a step all-or-nothing.
  */
 #ifndef TFRS_OPTIMIZER_H
 #define TFRS_OPTIMIZER_H
 
 #include "util/common.h"
-#include "embedding.h"
-
-/* One trainable block.  Dense blocks (emb == NULL) update all n values;
- * sparse blocks (emb != NULL) update only emb's touched rows. */
-typedef struct tfrs__param {
-    float          *w;         /* n values                                   */
-    float          *g;         /* gradient, n values                         */
-    size_t          n;
-    tfrs_embedding *emb;       /* sparse block: rows of emb->dim             */
-    float          *slot[2];   /* Adagrad: acc; SGD: velocity; Adam: m, v    */
-    float           l2;        /* regularizer strength (dense kernels)       */
-} tfrs__param;
+#include "param.h"
 
 typedef struct tfrs__optimizer {
     tfrs_optimizer_options o;
     uint64_t               steps;   /* updates applied                      */
-    size_t                 nparams;
-    tfrs__param           *params;
     float                 *backup;  /* old values of the rows being updated */
     size_t                 backup_cap;
 } tfrs__optimizer;
 
 int  tfrs__optimizer_options_check(const tfrs_optimizer_options *o);
-/* Allocates and initialises the slots of every param for o->kind. */
-int  tfrs__optimizer_init_slots(tfrs__optimizer *opt);
+/* Allocates and initialises the slots of every entry of t for o->kind, all
+ * or nothing: on failure the entries keep their previous slots.  Resets the
+ * step count. */
+int  tfrs__optimizer_init_slots(tfrs__optimizer *opt, tfrs__params *t);
+/* Frees the backup and resets the step count (the slots belong to t). */
 void tfrs__optimizer_free(tfrs__optimizer *opt);
-/* Number of slot arrays per param for a kind (0, 1 or 2). */
+/* Number of slot arrays per entry for a kind (0, 1 or 2). */
 int  tfrs__optimizer_num_slots(tfrs_optimizer_kind kind);
+/* Name of slot s (< num_slots) in the model file: "accumulator",
+ * "velocity", "m" or "v". */
+const char *tfrs__optimizer_slot_name(tfrs_optimizer_kind kind, int s);
 /* Makes room so that steps touching up to batch_rows rows of each
  * embedding do not allocate. */
-int  tfrs__optimizer_reserve(tfrs__optimizer *opt, size_t batch_rows);
+int  tfrs__optimizer_reserve(tfrs__optimizer *opt, const tfrs__params *t, size_t batch_rows);
 /* Applies one update from the gradients.  If any updated value (weight or
  * slot) would be non-finite, changes nothing and returns TFRS_ENONFINITE. */
-int  tfrs__optimizer_step(tfrs__optimizer *opt);
+int  tfrs__optimizer_step(tfrs__optimizer *opt, tfrs__params *t);
 
 #endif /* TFRS_OPTIMIZER_H */

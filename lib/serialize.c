@@ -334,16 +334,16 @@ typedef struct out_list {
 /* Checks that the parameter blocks are in the order the format assumes. */
 static int layout_ok(const tfrs_model *m)
 {
-    const tfrs__optimizer *o = &m->opt;
+    const tfrs__params *o = &m->g.params;
 
-    if (o->nparams != m->nfeat + 2 * m->nlayers)
+    if (o->n != m->g.nfeat + 2 * m->g.nlayers)
         return 0;
-    for (size_t i = 0; i < m->nfeat; i++)
-        if (o->params[i].w != m->feat[i].emb->w)
+    for (size_t i = 0; i < m->g.nfeat; i++)
+        if (o->p[i].w != m->g.feat[i].emb->w)
             return 0;
-    for (size_t j = 0; j < m->nlayers; j++) {
-        const tfrs__param *p = &o->params[m->nfeat + 2 * j];
-        if (p[0].w != m->layers[j].dense->w || p[1].w != m->layers[j].dense->b)
+    for (size_t j = 0; j < m->g.nlayers; j++) {
+        const tfrs__param *p = &o->p[m->g.nfeat + 2 * j];
+        if (p[0].w != m->g.layers[j].dense->w || p[1].w != m->g.layers[j].dense->b)
             return 0;
     }
     return 1;
@@ -353,11 +353,11 @@ static int layout_ok(const tfrs_model *m)
  * dense.<j>.kernel or dense.<j>.bias. */
 static void param_name(const tfrs_model *m, size_t p, char *buf, size_t cap)
 {
-    if (p < m->nfeat)
+    if (p < m->g.nfeat)
         snprintf(buf, cap, "features.%zu.embedding", p);
     else
-        snprintf(buf, cap, "dense.%zu.%s", (p - m->nfeat) / 2,
-                 (p - m->nfeat) % 2 == 0 ? "kernel" : "bias");
+        snprintf(buf, cap, "dense.%zu.%s", (p - m->g.nfeat) / 2,
+                 (p - m->g.nfeat) % 2 == 0 ? "kernel" : "bias");
 }
 
 static out_tensor *out_add(out_list *L, int dtype, int src, size_t d0, size_t d1, size_t ndim)
@@ -389,16 +389,16 @@ static int out_finish(out_list *L, out_tensor *t)
 static int list_tensors(const tfrs_model *m, int with_opt, out_list *L)
 {
     int nslots = with_opt ? tfrs__optimizer_num_slots(m->opt.o.kind) : 0;
-    size_t nparam_tensors = m->nfeat + 2 * m->nlayers;
+    size_t nparam_tensors = m->g.nfeat + 2 * m->g.nlayers;
     out_tensor *t;
 
-    L->cap = 3 * m->nfeat + 2 * m->nlayers + (size_t)nslots * nparam_tensors;
+    L->cap = 3 * m->g.nfeat + 2 * m->g.nlayers + (size_t)nslots * nparam_tensors;
     L->t = tfrs__calloc(L->cap, sizeof(*L->t));
     if (L->t == NULL)
         return tfrs__fail(TFRS_ENOMEM, "tfrs_model_save: out of memory");
 
-    for (size_t i = 0; i < m->nfeat; i++) {
-        const tfrs__feature *f = &m->feat[i];
+    for (size_t i = 0; i < m->g.nfeat; i++) {
+        const tfrs__feature *f = &m->g.feat[i];
         size_t ntok = tfrs_vocab_num_tokens(f->vocab), total = 0, len;
 
         for (size_t k = 0; k < ntok; k++) {
@@ -422,8 +422,8 @@ static int list_tensors(const tfrs_model *m, int with_opt, out_list *L)
         if (out_finish(L, t) < 0)
             goto overflow;
     }
-    for (size_t j = 0; j < m->nlayers; j++) {
-        const tfrs_dense *d = m->layers[j].dense;
+    for (size_t j = 0; j < m->g.nlayers; j++) {
+        const tfrs_dense *d = m->g.layers[j].dense;
 
         t = out_add(L, DT_F32, SRC_F32, d->in, d->out, 2);
         snprintf(t->name, sizeof(t->name), "dense.%zu.kernel", j);
@@ -438,18 +438,18 @@ static int list_tensors(const tfrs_model *m, int with_opt, out_list *L)
     }
     /* Slots, in parameter order (the same order as the weights above). */
     for (size_t p = 0; p < nparam_tensors && nslots > 0; p++) {
-        const tfrs__param *par = &m->opt.params[p];
+        const tfrs__param *par = &m->g.params.p[p];
         char pname[96];
         size_t d0 = par->n, d1 = 0, ndim = 1;
 
         param_name(m, p, pname, sizeof(pname));
-        if (p < m->nfeat) {
+        if (p < m->g.nfeat) {
             d0 = par->emb->rows;
             d1 = par->emb->dim;
             ndim = 2;
-        } else if ((p - m->nfeat) % 2 == 0) {
-            d0 = m->layers[(p - m->nfeat) / 2].dense->in;
-            d1 = m->layers[(p - m->nfeat) / 2].dense->out;
+        } else if ((p - m->g.nfeat) % 2 == 0) {
+            d0 = m->g.layers[(p - m->g.nfeat) / 2].dense->in;
+            d1 = m->g.layers[(p - m->g.nfeat) / 2].dense->out;
             ndim = 2;
         }
         for (int s = 0; s < nslots; s++) {
@@ -571,8 +571,8 @@ static cJSON *arch_json(const tfrs_model *m)
     int ok = a != NULL;
 
     arr = add_item(a, "features", cJSON_CreateArray(), &ok);
-    for (size_t i = 0; i < m->nfeat; i++) {
-        const tfrs__feature *f = &m->feat[i];
+    for (size_t i = 0; i < m->g.nfeat; i++) {
+        const tfrs__feature *f = &m->g.feat[i];
         o = add_item(arr, NULL, cJSON_CreateObject(), &ok);
         add_str(o, "name", f->name, &ok);
         add_size(o, "embedding_dim", f->dim, &ok);
@@ -581,11 +581,11 @@ static cJSON *arch_json(const tfrs_model *m)
         add_size(o, "vocab_size", tfrs_vocab_size(f->vocab), &ok);
     }
     arr = add_item(a, "layers", cJSON_CreateArray(), &ok);
-    for (size_t j = 0; j < m->nlayers; j++) {
+    for (size_t j = 0; j < m->g.nlayers; j++) {
         o = add_item(arr, NULL, cJSON_CreateObject(), &ok);
-        add_size(o, "units", m->layers[j].units, &ok);
-        add_str(o, "activation", act_name(m->layers[j].act), &ok);
-        add_float(o, "l2", m->layers[j].l2, &ok);
+        add_size(o, "units", m->g.layers[j].units, &ok);
+        add_str(o, "activation", act_name(m->g.layers[j].act), &ok);
+        add_float(o, "l2", m->g.layers[j].l2, &ok);
     }
     o = add_item(a, "task", cJSON_CreateObject(), &ok);
     add_str(o, "loss", loss_name(m->task.loss), &ok);
@@ -738,8 +738,8 @@ int tfrs_model_save(const tfrs_model *model, const char *path, unsigned flags)
         return tfrs__fail(TFRS_ESTATE, "tfrs_model_save: call tfrs_model_build first");
     if (!layout_ok(model))
         return tfrs__fail(TFRS_ESTATE, "tfrs_model_save: internal error: parameter layout");
-    for (size_t i = 0; i < model->nfeat; i++)
-        if (!utf8_ok(model->feat[i].name) || !utf8_ok(tfrs__vocab_mask_token(model->feat[i].vocab)))
+    for (size_t i = 0; i < model->g.nfeat; i++)
+        if (!utf8_ok(model->g.feat[i].name) || !utf8_ok(tfrs__vocab_mask_token(model->g.feat[i].vocab)))
             return tfrs__fail(TFRS_EINVAL, "tfrs_model_save: feature %zu: name or mask token "
                               "is not valid UTF-8", i);
     if (!utf8_ok(model->label) || !utf8_ok(model->weight))
@@ -1409,8 +1409,8 @@ static int restore_weights(const reader *r, tfrs_model *m)
 
     if (!layout_ok(m))
         return tfrs__fail(TFRS_ESTATE, "model file: internal error: parameter layout");
-    for (size_t p = 0; p < m->opt.nparams; p++) {
-        tfrs__param *par = &m->opt.params[p];
+    for (size_t p = 0; p < m->g.params.n; p++) {
+        tfrs__param *par = &m->g.params.p[p];
         param_name(m, p, name, sizeof(name));
         if ((rc = read_f32(r, name, par->w, par->n, 0)) != TFRS_OK)
             return rc;

@@ -24,10 +24,9 @@
 
 #include "util/alloc.h"
 #include "util/status.h"
-#include "dense.h"
-#include "embedding.h"
-#include "model.h"
+#include "graph.h"
 #include "optimizer.h"
+#include "param.h"
 #include "ranking.h"
 #include "step.h"
 
@@ -35,22 +34,23 @@ typedef struct worker {
     struct tfrs__stepper *s;
     int                   index;
     float                *ws;    /* forward + backward buffers of a slice  */
-    float               **ptrs;  /* 2L: ys, dys                            */
-    float               **dw;    /* L private kernel gradients (index > 0) */
-    float               **db;    /* L private bias gradients               */
+    float               **acts;  /* L + 1 activation pointers              */
+    float                *gbuf;  /* private dense gradients (index > 0)    */
+    float               **grads; /* per table entry: into gbuf, or NULL    */
     double                loss;
     pthread_t             tid;
     int                   started;
 } worker;
 
 struct tfrs__stepper {
-    tfrs_model       *m;
+    tfrs__graph      *g;
     int               T;
     worker           *w;
     size_t            cap;       /* rows that scores and dx0 hold          */
     float            *scores;    /* [cap]                                  */
     float            *dx0;       /* [cap, D]                               */
     /* The current job, set before a generation starts. */
+    const tfrs_task_options *task;
     const int32_t    *ids;
     const float      *labels, *weights;
     size_t            B;
@@ -64,29 +64,21 @@ struct tfrs__stepper {
 };
 
 /* Forward, loss and backward of one slice of S rows at row `r0` of the
- * batch; dense gradients go to (dw, db) per layer. */
+ * batch; thread 0 adds its dense gradients into the table, the others into
+ * their own. */
 static double slice(struct tfrs__stepper *s, worker *w, size_t r0, size_t S)
 {
-    const tfrs_model *m = s->m;
-    size_t L = m->nlayers, F = m->nfeat;
-    float **ys = w->ptrs, **dys = w->ptrs + L, *x0, *out;
+    const tfrs__graph *g = s->g;
     const float *wt = s->weights != NULL ? s->weights + r0 : NULL;
+    float *out, *dws = w->ws + tfrs__graph_ws_floats(g, TFRS__SLICE, 0);
     double loss;
 
-    out = tfrs__model_forward(m, s->ids + r0 * F, S, w->ws, &x0, ys);
+    out = tfrs__graph_forward(g, s->ids + r0 * g->nfeat, S, w->ws, w->acts);
     memcpy(s->scores + r0, out, S * sizeof(float));
-    dys[0] = w->ws + tfrs__model_ws_floats(m, TFRS__SLICE, 0);
-    for (size_t j = 1; j < L; j++)
-        dys[j] = dys[j - 1] + S * m->layers[j - 1].units;
-    tfrs__task_loss(&m->task, out, s->labels + r0, wt, S, s->B, &loss, dys[L - 1]);
-    for (size_t j = L; j-- > 0;) {
-        const tfrs_dense *d = m->layers[j].dense;
-        const float *x = j > 0 ? ys[j - 1] : x0;
-        float *dx = j > 0 ? dys[j - 1] : s->dx0 + r0 * m->concat_dim;
-        tfrs__dense_backward_to(d, x, ys[j], dys[j], S, dx,
-                                w->index == 0 ? d->dw : w->dw[j],
-                                w->index == 0 ? d->db : w->db[j]);
-    }
+    tfrs__task_loss(s->task, out, s->labels + r0, wt, S, s->B, &loss,
+                    tfrs__graph_dscores(g, dws, S));
+    tfrs__graph_backward(g, w->acts, S, dws, w->index == 0 ? NULL : w->grads,
+                         s->dx0 + r0 * g->concat_dim);
     return loss;
 }
 
@@ -96,16 +88,13 @@ static void run_share(struct tfrs__stepper *s, worker *w)
     size_t nslices = (s->B + TFRS__SLICE - 1) / TFRS__SLICE;
     size_t first = nslices * (size_t)w->index / (size_t)s->T;
     size_t last = nslices * (size_t)(w->index + 1) / (size_t)s->T;
-    const tfrs_model *m = s->m;
+    const tfrs__params *t = &s->g->params;
 
     w->loss = 0.0;
-    if (w->index > 0) {
-        for (size_t j = 0; j < m->nlayers; j++) {
-            const tfrs_dense *d = m->layers[j].dense;
-            memset(w->dw[j], 0, d->in * d->out * sizeof(float));
-            memset(w->db[j], 0, d->out * sizeof(float));
-        }
-    }
+    if (w->index > 0)
+        for (size_t k = 0; k < t->n; k++)
+            if (w->grads[k] != NULL)
+                memset(w->grads[k], 0, t->p[k].n * sizeof(float));
     for (size_t k = first; k < last; k++) {
         size_t r0 = k * TFRS__SLICE;
         size_t S = s->B - r0 < TFRS__SLICE ? s->B - r0 : TFRS__SLICE;
@@ -139,43 +128,45 @@ static void *worker_main(void *arg)
     }
 }
 
+/* A worker's buffers; threads after the first also get private gradients
+ * for every dense entry of the parameter table, in one block. */
 static int alloc_worker(struct tfrs__stepper *s, worker *w)
 {
-    const tfrs_model *m = s->m;
-    size_t L = m->nlayers;
+    const tfrs__graph *g = s->g;
+    const tfrs__params *t = &g->params;
+    size_t total = 0;
 
-    w->ws = tfrs__calloc(tfrs__model_ws_floats(m, TFRS__SLICE, 1), sizeof(float));
-    w->ptrs = tfrs__calloc(2 * L, sizeof(float *));
-    if (w->ws == NULL || w->ptrs == NULL)
+    w->ws = tfrs__calloc(tfrs__graph_ws_floats(g, TFRS__SLICE, 1), sizeof(float));
+    w->acts = tfrs__calloc(g->nlayers + 1, sizeof(float *));
+    if (w->ws == NULL || w->acts == NULL)
         return -1;
     if (w->index == 0)
         return 0;
-    w->dw = tfrs__calloc(L, sizeof(float *));
-    w->db = tfrs__calloc(L, sizeof(float *));
-    if (w->dw == NULL || w->db == NULL)
+    w->grads = tfrs__calloc(t->n, sizeof(float *));
+    if (w->grads == NULL)
         return -1;
-    for (size_t j = 0; j < L; j++) {
-        const tfrs_dense *d = m->layers[j].dense;
-        w->dw[j] = tfrs__calloc(d->in * d->out, sizeof(float));
-        w->db[j] = tfrs__calloc(d->out, sizeof(float));
-        if (w->dw[j] == NULL || w->db[j] == NULL)
-            return -1;
+    for (size_t k = 0; k < t->n; k++)
+        if (t->p[k].emb == NULL)
+            total += t->p[k].n;
+    w->gbuf = tfrs__calloc(total, sizeof(float));
+    if (w->gbuf == NULL)
+        return -1;
+    total = 0;
+    for (size_t k = 0; k < t->n; k++) {
+        if (t->p[k].emb == NULL) {
+            w->grads[k] = w->gbuf + total;
+            total += t->p[k].n;
+        }
     }
     return 0;
 }
 
-static void free_worker(const tfrs_model *m, worker *w)
+static void free_worker(worker *w)
 {
-    if (w->dw != NULL)
-        for (size_t j = 0; j < m->nlayers; j++)
-            tfrs__free(w->dw[j]);
-    if (w->db != NULL)
-        for (size_t j = 0; j < m->nlayers; j++)
-            tfrs__free(w->db[j]);
-    tfrs__free(w->dw);
-    tfrs__free(w->db);
+    tfrs__free(w->gbuf);
+    tfrs__free(w->grads);
     tfrs__free(w->ws);
-    tfrs__free(w->ptrs);
+    tfrs__free(w->acts);
 }
 
 void tfrs__stepper_free(tfrs__stepper *s)
@@ -196,7 +187,7 @@ void tfrs__stepper_free(tfrs__stepper *s)
     }
     if (s->w != NULL)
         for (int t = 0; t < s->T; t++)
-            free_worker(s->m, &s->w[t]);
+            free_worker(&s->w[t]);
     tfrs__free(s->w);
     tfrs__free(s->scores);
     tfrs__free(s->dx0);
@@ -220,7 +211,7 @@ static int init_sync(tfrs__stepper *s)
     return 0;
 }
 
-int tfrs__stepper_create(tfrs__stepper **out, tfrs_model *m, int threads)
+int tfrs__stepper_create(tfrs__stepper **out, tfrs__graph *g, int threads)
 {
     tfrs__stepper *s;
 
@@ -230,7 +221,7 @@ int tfrs__stepper_create(tfrs__stepper **out, tfrs_model *m, int threads)
     s = tfrs__calloc(1, sizeof(*s));
     if (s == NULL)
         return tfrs__fail(TFRS_ENOMEM, "train: out of memory");
-    s->m = m;
+    s->g = g;
     s->T = threads;
     s->w = tfrs__calloc((size_t)threads, sizeof(*s->w));
     if (s->w == NULL)
@@ -260,14 +251,14 @@ nomem:
     return tfrs__fail(TFRS_ENOMEM, "train: out of memory for %d threads' buffers", threads);
 }
 
-static int reserve(tfrs__stepper *s, size_t B)
+static int reserve(tfrs__stepper *s, tfrs__optimizer *opt, size_t B)
 {
-    size_t D = s->m->concat_dim, n;
+    size_t D = s->g->concat_dim, n;
     float *scores, *dx0;
 
     if (B <= s->cap)
         return TFRS_OK;
-    if (tfrs__optimizer_reserve(&s->m->opt, B) != TFRS_OK)
+    if (tfrs__optimizer_reserve(opt, &s->g->params, B) != TFRS_OK)
         return TFRS_ENOMEM;
     if (tfrs__mul(B, D, &n) < 0)
         return tfrs__fail(TFRS_ENOMEM, "train: batch of %zu rows is too large", B);
@@ -286,22 +277,20 @@ static int reserve(tfrs__stepper *s, size_t B)
     return TFRS_OK;
 }
 
-int tfrs__stepper_run(tfrs__stepper *s, const int32_t *ids, const float *labels,
-                      const float *weights, size_t B, double *loss_out,
-                      const float **scores_out)
+int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_options *task,
+                      const int32_t *ids, const float *labels, const float *weights, size_t B,
+                      double *loss_out, const float **scores_out)
 {
-    tfrs_model *m = s->m;
-    size_t off = 0;
+    tfrs__graph *g = s->g;
+    tfrs__params *t = &g->params;
     double loss = 0.0;
     int rc;
 
-    if ((rc = reserve(s, B)) != TFRS_OK)
+    if ((rc = reserve(s, opt, B)) != TFRS_OK)
         return rc;
-    for (size_t f = 0; f < m->nfeat; f++)
-        tfrs_embedding_zero_grad(m->feat[f].emb);
-    for (size_t j = 0; j < m->nlayers; j++)
-        tfrs_dense_zero_grad(m->layers[j].dense);
+    tfrs__graph_zero_grad(g);
 
+    s->task = task;
     s->ids = ids;
     s->labels = labels;
     s->weights = weights;
@@ -322,36 +311,24 @@ int tfrs__stepper_run(tfrs__stepper *s, const int32_t *ids, const float *labels,
     }
 
     /* Reduce in thread order. */
-    for (int t = 0; t < s->T; t++)
-        loss += s->w[t].loss;
-    for (int t = 1; t < s->T; t++) {
-        for (size_t j = 0; j < m->nlayers; j++) {
-            tfrs_dense *d = m->layers[j].dense;
-            const float *dw = s->w[t].dw[j], *db = s->w[t].db[j];
-            for (size_t i = 0; i < d->in * d->out; i++)
-                d->dw[i] += dw[i];
-            for (size_t i = 0; i < d->out; i++)
-                d->db[i] += db[i];
+    for (int w = 0; w < s->T; w++)
+        loss += s->w[w].loss;
+    for (int w = 1; w < s->T; w++) {
+        for (size_t k = 0; k < t->n; k++) {
+            const float *src = s->w[w].grads[k];
+            float *dst = t->p[k].g;
+            if (src != NULL)
+                for (size_t i = 0; i < t->p[k].n; i++)
+                    dst[i] += src[i];
         }
     }
-    for (size_t f = 0; f < m->nfeat; f++) {
-        tfrs__embedding_scatter_add(m->feat[f].emb, ids + f, m->nfeat, B, s->dx0 + off,
-                                    m->concat_dim);
-        off += m->feat[f].dim;
-    }
+    tfrs__graph_scatter_input_grad(g, ids, B, s->dx0);
     if (!isfinite(loss))
         return tfrs__fail(TFRS_ENONFINITE, "train: the batch loss is %s; step skipped, "
                           "parameters unchanged", isnan(loss) ? "NaN" : "infinite");
-    /* d/dW of l2 * sum(W^2) */
-    for (size_t k = 0; k < m->opt.nparams; k++) {
-        tfrs__param *p = &m->opt.params[k];
-        if (p->l2 != 0.0f)
-            for (size_t i = 0; i < p->n; i++)
-                p->g[i] += 2.0f * p->l2 * p->w[i];
-    }
-    if ((rc = tfrs__optimizer_step(&m->opt)) != TFRS_OK)
+    tfrs__graph_l2_grad(g);
+    if ((rc = tfrs__optimizer_step(opt, t)) != TFRS_OK)
         return rc;
-    tfrs__model_weights_changed(m);
     *loss_out = loss;
     if (scores_out != NULL)
         *scores_out = s->scores;

@@ -1,5 +1,5 @@
 /*
- * step.h - the training step engine.
+ * step.h - the training step engine: slices, worker threads, reduction.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -7,6 +7,8 @@
 #define TFRS_STEP_H
 
 #include "util/common.h"
+#include "graph.h"
+#include "optimizer.h"
 
 /* Rows per slice of a training batch: each slice goes through forward and
  * backward while its activations are still in cache; the gradients of the
@@ -15,15 +17,22 @@
 #define TFRS__SLICE 256
 #endif
 
-/* Runs training steps of a built model with `threads` threads (see step.c).
- * The stepper borrows the model and must be freed before it. */
-typedef struct tfrs__stepper tfrs__stepper;
 #define TFRS__MAX_THREADS 256
-int  tfrs__stepper_create(tfrs__stepper **out, tfrs_model *m, int threads);
-void tfrs__stepper_free(tfrs__stepper *s);
-/* One optimizer step on B rows of checked ids.  *scores_out gets the B
- * scores of the forward pass (valid until the next run). */
-int  tfrs__stepper_run(tfrs__stepper *s, const int32_t *ids, const float *labels,
-                       const float *weights, size_t B, double *loss, const float **scores_out);
+
+/* Runs training steps of a built graph with `threads` threads (see
+ * step.c).  The stepper borrows the graph, which must stay built (and its
+ * parameter table unchanged) until the stepper is freed. */
+typedef struct tfrs__stepper tfrs__stepper;
+
+int  tfrs__stepper_create(tfrs__stepper **out, tfrs__graph *g, int threads);
+void tfrs__stepper_free(tfrs__stepper *s);   /* NULL is a no-op */
+/* One optimizer step on B rows of checked ids, with the loss of `task`:
+ * forward, loss, backward, reduction, L2 and the update of opt.  *loss gets
+ * the batch's mean loss and *scores_out (may be NULL) the B scores of the
+ * forward pass (valid until the next run).  On failure (TFRS_ENONFINITE,
+ * TFRS_ENOMEM) no parameter has changed. */
+int  tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_options *task,
+                       const int32_t *ids, const float *labels, const float *weights, size_t B,
+                       double *loss, const float **scores_out);
 
 #endif /* TFRS_STEP_H */

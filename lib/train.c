@@ -18,6 +18,7 @@
 #include "util/alloc.h"
 #include "util/rng.h"
 #include "util/status.h"
+#include "graph.h"
 #include "model.h"
 #include "ranking.h"
 #include "step.h"
@@ -33,93 +34,77 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* One update on B rows whose ids are valid, on the calling thread. */
-static int step(tfrs_model *m, const int32_t *ids, const float *labels, const float *weights,
-                size_t B, double *loss_out, const float **scores_out)
+/* The model's own one-thread stepper, created on first use. */
+static int own_stepper(tfrs_model *m, tfrs__stepper **out)
 {
     int rc;
 
-    if (m->stepper == NULL && (rc = tfrs__stepper_create(&m->stepper, m, 1)) != TFRS_OK)
+    if (m->stepper == NULL && (rc = tfrs__stepper_create(&m->stepper, &m->g, 1)) != TFRS_OK)
         return rc;
-    return tfrs__stepper_run(m->stepper, ids, labels, weights, B, loss_out, scores_out);
+    *out = m->stepper;
+    return TFRS_OK;
+}
+
+/* One update on B rows whose ids are valid. */
+static int step(tfrs_model *m, tfrs__stepper *s, const int32_t *ids, const float *labels,
+                const float *weights, size_t B, double *loss_out, const float **scores_out)
+{
+    int rc = tfrs__stepper_run(s, &m->opt, &m->task, ids, labels, weights, B, loss_out,
+                               scores_out);
+
+    if (rc == TFRS_OK)
+        tfrs__model_weights_changed(m);
+    return rc;
 }
 
 int tfrs_model_train_step(tfrs_model *m, const int32_t *ids, const float *labels,
                           const float *weights, size_t n, double *batch_loss)
 {
+    tfrs__stepper *s;
     double loss;
     int rc;
 
-    if ((rc = tfrs__model_check_built(m, "tfrs_model_train_step")) != TFRS_OK)
+    rc = tfrs__model_check_call(m, "tfrs_model_train_step",
+                                ids != NULL && labels != NULL && n > 0,
+                                "ids, labels and n > 0 required");
+    if (rc != TFRS_OK)
         return rc;
-    if (ids == NULL || labels == NULL || n == 0)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_model_train_step: ids, labels and n > 0 required");
-    if ((rc = tfrs__model_check_ids(m, ids, n, "tfrs_model_train_step")) != TFRS_OK)
+    if ((rc = tfrs__graph_check_ids(&m->g, ids, n, "tfrs_model_train_step")) != TFRS_OK)
         return rc;
-    if ((rc = step(m, ids, labels, weights, n, &loss, NULL)) != TFRS_OK)
+    if ((rc = own_stepper(m, &s)) != TFRS_OK)
+        return rc;
+    if ((rc = step(m, s, ids, labels, weights, n, &loss, NULL)) != TFRS_OK)
         return rc;
     if (batch_loss != NULL)
         *batch_loss = loss;
     return TFRS_OK;
 }
 
-int tfrs__scratch_alloc(const tfrs_model *m, size_t B, float **ws, float ***ys)
-{
-    size_t nfloats;
-
-    *ws = NULL;
-    *ys = NULL;
-    nfloats = tfrs__model_ws_floats(m, 1, 0);
-    if (tfrs__mul(nfloats, B, &nfloats) < 0)
-        return tfrs__fail(TFRS_ENOMEM, "scratch for %zu rows is too large", B);
-    *ws = tfrs__calloc(nfloats, sizeof(float));
-    *ys = tfrs__calloc(m->nlayers, sizeof(float *));
-    if (*ws == NULL || *ys == NULL) {
-        tfrs__free(*ws);
-        tfrs__free(*ys);
-        *ws = NULL;
-        *ys = NULL;
-        return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", B);
-    }
-    return TFRS_OK;
-}
-
 int tfrs_model_test_step(const tfrs_model *m, const int32_t *ids, const float *labels,
                          const float *weights, size_t n, double *batch_loss, float *scores)
 {
-    size_t block;
-    float *ws, **ys, *own = NULL;
+    float *own = NULL;
     double loss;
     int rc;
 
-    if ((rc = tfrs__model_check_built(m, "tfrs_model_test_step")) != TFRS_OK)
+    rc = tfrs__model_check_call(m, "tfrs_model_test_step",
+                                ids != NULL && labels != NULL && n > 0 && batch_loss != NULL,
+                                "ids, labels, batch_loss and n > 0 required");
+    if (rc != TFRS_OK)
         return rc;
-    if (ids == NULL || labels == NULL || n == 0 || batch_loss == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_model_test_step: ids, labels, batch_loss and "
-                          "n > 0 required");
-    if ((rc = tfrs__model_check_ids(m, ids, n, "tfrs_model_test_step")) != TFRS_OK)
+    if ((rc = tfrs__graph_check_ids(&m->g, ids, n, "tfrs_model_test_step")) != TFRS_OK)
         return rc;
     if (scores == NULL) {
         scores = own = tfrs__calloc(n, sizeof(float));
         if (own == NULL)
             return tfrs__fail(TFRS_ENOMEM, "tfrs_model_test_step: out of memory");
     }
-    block = n < TFRS__BLOCK ? n : TFRS__BLOCK;
-    if ((rc = tfrs__scratch_alloc(m, block, &ws, &ys)) != TFRS_OK) {
-        tfrs__free(own);
-        return rc;
+    if ((rc = tfrs__graph_score(&m->g, ids, n, TFRS__BLOCK, scores)) == TFRS_OK) {
+        tfrs__task_loss(&m->task, scores, labels, weights, n, n, &loss, NULL);
+        *batch_loss = loss;
     }
-    for (size_t i = 0; i < n; i += block) {
-        size_t b = n - i < block ? n - i : block;
-        const float *s = tfrs__model_forward(m, ids + i * m->nfeat, b, ws, NULL, ys);
-        memcpy(scores + i, s, b * sizeof(float));
-    }
-    tfrs__task_loss(&m->task, scores, labels, weights, n, n, &loss, NULL);
-    *batch_loss = loss;
-    tfrs__free(ws);
-    tfrs__free(ys);
     tfrs__free(own);
-    return TFRS_OK;
+    return rc;
 }
 
 int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
@@ -164,7 +149,7 @@ static int bind_dataset(const tfrs_model *m, const tfrs_dataset *ds, bound_data 
     if (m->weight != NULL && tfrs_dataset_floats(ds, m->weight, &bd->weights) != TFRS_OK)
         return tfrs__fail(TFRS_ENOTFOUND, "%s: the dataset has no float weight column '%s'",
                           fn, m->weight);
-    if (tfrs__mul(bd->n, m->nfeat, &count) < 0)
+    if (tfrs__mul(bd->n, m->g.nfeat, &count) < 0)
         return tfrs__fail(TFRS_ENOMEM, "%s: dataset too large", fn);
     bd->ids = tfrs__calloc(count, sizeof(int32_t));
     if (bd->ids == NULL)
@@ -182,7 +167,7 @@ static int running_metrics(const tfrs_model *m, const tfrs_ranking_task *task, t
 
     if (rc != TFRS_OK)
         return rc;
-    out->regularization_loss = tfrs__model_regularization(m);
+    out->regularization_loss = tfrs__graph_l2_loss(&m->g);
     out->total_loss = out->loss + out->regularization_loss;
     return TFRS_OK;
 }
@@ -214,10 +199,11 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     size_t bs, F, batches;
     int rc;
 
-    if ((rc = tfrs__model_check_built(m, "tfrs_model_fit")) != TFRS_OK)
+    rc = tfrs__model_check_call(m, "tfrs_model_fit",
+                                train != NULL,
+                                "train dataset is NULL");
+    if (rc != TFRS_OK)
         return rc;
-    if (train == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: train dataset is NULL");
     if (opts == NULL)
         tfrs_fit_options_init(&o, TFRS_FIT_OPTIONS_VERSION);
     else
@@ -226,7 +212,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
         return rc;
     if ((rc = bind_dataset(m, train, &bd, "tfrs_model_fit")) != TFRS_OK)
         return rc;
-    F = m->nfeat;
+    F = m->g.nfeat;
     bs = o.batch_size < bd.n ? o.batch_size : bd.n;
     batches = (bd.n + bs - 1) / bs;
     perm = tfrs__calloc(bd.n, sizeof(*perm));
@@ -240,13 +226,11 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     if ((rc = tfrs_ranking_task_create(&task, &m->task)) != TFRS_OK)
         goto done;
     if (o.threads > 1) {
-        if ((rc = tfrs__stepper_create(&pool, m, o.threads)) != TFRS_OK)
+        if ((rc = tfrs__stepper_create(&pool, &m->g, o.threads)) != TFRS_OK)
             goto done;
         stepper = pool;
-    } else {
-        if (m->stepper == NULL && (rc = tfrs__stepper_create(&m->stepper, m, 1)) != TFRS_OK)
-            goto done;
-        stepper = m->stepper;
+    } else if ((rc = own_stepper(m, &stepper)) != TFRS_OK) {
+        goto done;
     }
 
     for (int e = 0; e < o.epochs; e++) {
@@ -287,7 +271,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
                 if (bw != NULL)
                     bw[i] = bd.weights[r];
             }
-            rc = tfrs__stepper_run(stepper, bids, blab, bw, nb, &loss, &scores);
+            rc = step(m, stepper, bids, blab, bw, nb, &loss, &scores);
             if (rc != TFRS_OK)
                 goto done;
             if ((rc = tfrs_ranking_task_update(task, scores, blab, bw, nb, loss)) != TFRS_OK)
@@ -336,28 +320,34 @@ int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batc
 {
     bound_data bd = { 0 };
     tfrs_ranking_task *task = NULL;
-    float *ws = NULL, **ys = NULL;
+    float *scores = NULL;
     size_t bs;
     int rc;
 
-    if ((rc = tfrs__model_check_built(m, "tfrs_model_evaluate")) != TFRS_OK)
+    rc = tfrs__model_check_call(m, "tfrs_model_evaluate",
+                                ds != NULL && out != NULL,
+                                "ds and out are required");
+    if (rc != TFRS_OK)
         return rc;
-    if (ds == NULL || out == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_model_evaluate: ds and out are required");
     if ((rc = bind_dataset(m, ds, &bd, "tfrs_model_evaluate")) != TFRS_OK)
         return rc;
     bs = batch_size == 0 || batch_size > bd.n ? bd.n : batch_size;
-    if ((rc = tfrs__scratch_alloc(m, bs, &ws, &ys)) != TFRS_OK)
+    if ((scores = tfrs__calloc(bs, sizeof(float))) == NULL) {
+        rc = tfrs__fail(TFRS_ENOMEM, "tfrs_model_evaluate: out of memory");
         goto done;
+    }
     if ((rc = tfrs_ranking_task_create(&task, &m->task)) != TFRS_OK)
         goto done;
     for (size_t start = 0; start < bd.n; start += bs) {
         size_t nb = bd.n - start < bs ? bd.n - start : bs;
         const float *lab = bd.labels + start;
         const float *w = bd.weights != NULL ? bd.weights + start : NULL;
-        const float *scores = tfrs__model_forward(m, bd.ids + start * m->nfeat, nb, ws, NULL, ys);
         double loss;
 
+        /* One forward pass per batch, as Keras' evaluate. */
+        rc = tfrs__graph_score(&m->g, bd.ids + start * m->g.nfeat, nb, bs, scores);
+        if (rc != TFRS_OK)
+            goto done;
         tfrs__task_loss(&m->task, scores, lab, w, nb, nb, &loss, NULL);
         if ((rc = tfrs_ranking_task_update(task, scores, lab, w, nb, loss)) != TFRS_OK)
             goto done;
@@ -366,7 +356,47 @@ int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batc
 done:
     tfrs_ranking_task_free(task);
     tfrs__free(bd.ids);
-    tfrs__free(ws);
-    tfrs__free(ys);
+    tfrs__free(scores);
     return rc;
+}
+
+int tfrs_model_lookup_dataset(const tfrs_model *m, const tfrs_dataset *ds, int32_t *ids_out)
+{
+    size_t nrows;
+    int rc;
+
+    rc = tfrs__model_check_call(m, "tfrs_model_lookup_dataset",
+                                ds != NULL && ids_out != NULL,
+                                "ds and ids_out are required");
+    if (rc != TFRS_OK)
+        return rc;
+    nrows = tfrs_dataset_num_rows(ds);
+    for (size_t f = 0; f < m->g.nfeat; f++) {
+        const uint32_t *col;
+        size_t nstr;
+        int32_t *map;
+
+        rc = tfrs_dataset_string_ids(ds, m->g.feat[f].name, &col, &nstr);
+        if (rc != TFRS_OK)
+            return tfrs__fail(rc, "dataset has no string column '%s' for feature '%s'",
+                              m->g.feat[f].name, m->g.feat[f].name);
+        map = tfrs__calloc(nstr, sizeof(*map));
+        if (map == NULL)
+            return tfrs__fail(TFRS_ENOMEM, "tfrs_model_lookup_dataset: out of memory");
+        /* Look each distinct string up once, then map the rows. */
+        for (size_t k = 0; k < nstr; k++) {
+            const char *s;
+            rc = tfrs_dataset_string(ds, m->g.feat[f].name, (uint32_t)k, &s);
+            if (rc == TFRS_OK)
+                rc = tfrs_vocab_lookup(m->g.feat[f].vocab, s, &map[k]);
+            if (rc != TFRS_OK) {
+                tfrs__free(map);
+                return rc;
+            }
+        }
+        for (size_t r = 0; r < nrows; r++)
+            ids_out[r * m->g.nfeat + f] = map[col[r]];
+        tfrs__free(map);
+    }
+    return TFRS_OK;
 }

@@ -14,7 +14,7 @@
 #include "util/kernels.h"
 #include "util/rng.h"
 #include "model.h"
-#include "optimizer.h"
+#include "param.h"
 #include "testutil.h"
 
 static const char *users[] = { "u1", "u2", "u3", "u4" };
@@ -47,18 +47,50 @@ static tfrs_model *new_model(uint64_t seed, tfrs_optimizer_kind kind, float lr, 
 static const int32_t batch_ids[NB * 2] = { 1, 1, 2, 2, 3, 3, 4, 4, 1, 5, 2, 1, 1, 1, 0, 3 };
 static const float batch_labels[NB] = { 1, 2, 3, 4, 5, 2, 1, 3 };
 
+/* The parameter table of a built model: features.<i>.embedding, then
+ * dense.<j>.kernel and dense.<j>.bias per layer. */
+static const tfrs__params *params(const tfrs_model *m)
+{
+    const tfrs__params *t = tfrs__model_params(m);
+
+    ck_assert_ptr_nonnull(t);
+    return t;
+}
+
 static size_t param_bytes(const tfrs_model *m, size_t k)
 {
-    return m->opt.params[k].n * sizeof(float);
+    return params(m)->p[k].n * sizeof(float);
 }
 
 static void assert_same_params(const tfrs_model *a, const tfrs_model *b)
 {
-    ck_assert_uint_eq(a->opt.nparams, b->opt.nparams);
-    for (size_t k = 0; k < a->opt.nparams; k++) {
-        ck_assert_mem_eq(a->opt.params[k].w, b->opt.params[k].w, param_bytes(a, k));
-        ck_assert_mem_eq(a->opt.params[k].slot[0], b->opt.params[k].slot[0], param_bytes(a, k));
+    const tfrs__params *ta = params(a), *tb = params(b);
+
+    ck_assert_uint_eq(ta->n, tb->n);
+    for (size_t k = 0; k < ta->n; k++) {
+        ck_assert_str_eq(ta->p[k].name, tb->p[k].name);
+        ck_assert_uint_eq(ta->p[k].n, tb->p[k].n);
+        ck_assert_mem_eq(ta->p[k].w, tb->p[k].w, param_bytes(a, k));
+        ck_assert_mem_eq(ta->p[k].slot[0], tb->p[k].slot[0], param_bytes(a, k));
     }
+}
+
+/* The L2 penalty, from the table: sum over the entries that have one of
+ * l2 * sum(w^2). */
+static double l2_loss(const tfrs_model *m)
+{
+    const tfrs__params *t = params(m);
+    double reg = 0.0;
+
+    for (size_t k = 0; k < t->n; k++) {
+        double s = 0.0;
+        if (t->p[k].l2 == 0.0f)
+            continue;
+        for (size_t i = 0; i < t->p[k].n; i++)
+            s += (double)t->p[k].w[i] * t->p[k].w[i];
+        reg += (double)t->p[k].l2 * s;
+    }
+    return reg;
 }
 
 START_TEST(builder_rules)
@@ -128,7 +160,7 @@ static double batch_loss(const tfrs_model *m)
 
     ck_assert_int_eq(tfrs_model_test_step(m, batch_ids, batch_labels, NULL, NB, &l, NULL),
                      TFRS_OK);
-    return l + tfrs__model_regularization(m);
+    return l + l2_loss(m);
 }
 
 /* Central differences on every parameter against the analytic gradient of
@@ -139,6 +171,7 @@ static void check_gradients(tfrs_loss loss_kind, float l2)
     tfrs_model *m = new_model(3, TFRS_OPT_SGD, 1e-30f, l2);
     tfrs_ranking_task *t = NULL;
     tfrs_task_options to;
+    const tfrs__params *tab = params(m);
     double loss, worst = 0.0;
     size_t checked = 0;
 
@@ -150,13 +183,19 @@ static void check_gradients(tfrs_loss loss_kind, float l2)
     tfrs_ranking_task_free(t);
     /* Spread the embeddings from +-0.05 to +-1 so that the relu
      * pre-activations sit far from their kink compared with the step h. */
-    for (size_t k = 0; k < m->nfeat; k++)
-        for (size_t i = 0; i < m->opt.params[k].n; i++)
-            m->opt.params[k].w[i] *= 20.0f;
+    ck_assert_uint_eq(tfrs_model_num_features(m), 2);
+    for (size_t k = 0; k < tfrs_model_num_features(m); k++) {
+        ck_assert_ptr_nonnull(strstr(tab->p[k].name, ".embedding"));
+        for (size_t i = 0; i < tab->p[k].n; i++)
+            tab->p[k].w[i] *= 20.0f;
+    }
+    /* The L2 penalty is on the first kernel only: the check covers its
+     * gradient when l2 != 0. */
+    ck_assert_float_eq(tfrs__params_find(tab, "dense.0.kernel")->l2, l2);
     ck_assert_int_eq(tfrs_model_train_step(m, batch_ids, batch_labels, NULL, NB, &loss), TFRS_OK);
 
-    for (size_t k = 0; k < m->opt.nparams; k++) {
-        tfrs__param *p = &m->opt.params[k];
+    for (size_t k = 0; k < tab->n; k++) {
+        const tfrs__param *p = &tab->p[k];
         for (size_t i = 0; i < p->n; i++) {
             float w0 = p->w[i], h = 4e-3f;
             double lp, lm, fd, an = p->g[i];
@@ -199,7 +238,7 @@ START_TEST(same_seed_bit_identical)
     double la, lb, first = 0.0;
 
     assert_same_params(a, b);
-    ck_assert_mem_ne(a->opt.params[0].w, c->opt.params[0].w, param_bytes(a, 0));
+    ck_assert_mem_ne(params(a)->p[0].w, params(c)->p[0].w, param_bytes(a, 0));
     for (int s = 0; s < 30; s++) {
         ck_assert_int_eq(tfrs_model_train_step(a, batch_ids, batch_labels, NULL, NB, &la), TFRS_OK);
         ck_assert_int_eq(tfrs_model_train_step(b, batch_ids, batch_labels, NULL, NB, &lb), TFRS_OK);
@@ -215,22 +254,28 @@ START_TEST(same_seed_bit_identical)
 }
 END_TEST
 
+/* copy: 2 * (number of entries) pointers (16 for new_model's 8). */
 static void snapshot(const tfrs_model *m, float **copy)
 {
-    for (size_t k = 0; k < m->opt.nparams; k++) {
-        size_t n = m->opt.params[k].n;
+    const tfrs__params *t = params(m);
+
+    ck_assert_uint_le(t->n, 8);
+    for (size_t k = 0; k < t->n; k++) {
+        size_t n = t->p[k].n;
         copy[2 * k] = malloc(n * sizeof(float));
         copy[2 * k + 1] = malloc(n * sizeof(float));
-        memcpy(copy[2 * k], m->opt.params[k].w, n * sizeof(float));
-        memcpy(copy[2 * k + 1], m->opt.params[k].slot[0], n * sizeof(float));
+        memcpy(copy[2 * k], t->p[k].w, n * sizeof(float));
+        memcpy(copy[2 * k + 1], t->p[k].slot[0], n * sizeof(float));
     }
 }
 
 static void assert_snapshot(const tfrs_model *m, float **copy)
 {
-    for (size_t k = 0; k < m->opt.nparams; k++) {
-        ck_assert_mem_eq(copy[2 * k], m->opt.params[k].w, param_bytes(m, k));
-        ck_assert_mem_eq(copy[2 * k + 1], m->opt.params[k].slot[0], param_bytes(m, k));
+    const tfrs__params *t = params(m);
+
+    for (size_t k = 0; k < t->n; k++) {
+        ck_assert_mem_eq(copy[2 * k], t->p[k].w, param_bytes(m, k));
+        ck_assert_mem_eq(copy[2 * k + 1], t->p[k].slot[0], param_bytes(m, k));
         free(copy[2 * k]);
         free(copy[2 * k + 1]);
     }
@@ -269,13 +314,13 @@ START_TEST(huge_learning_rate_rolls_back)
         snapshot(m, copy);
         rc = tfrs_model_train_step(m, batch_ids, batch_labels, NULL, NB, &loss);
         if (rc == TFRS_OK) {
-            for (size_t k = 0; k < 2 * m->opt.nparams; k++)
+            for (size_t k = 0; k < 2 * params(m)->n; k++)
                 free(copy[k]);
         }
     }
     ck_assert_int_eq(rc, TFRS_ENONFINITE);
     assert_snapshot(m, copy);
-    ck_assert(tfrs__all_finite(m->opt.params[0].w, m->opt.params[0].n));
+    ck_assert(tfrs__all_finite(params(m)->p[0].w, params(m)->p[0].n));
     tfrs_model_free(m);
 }
 END_TEST
@@ -514,9 +559,10 @@ START_TEST(fit_two_threads)
     fo.threads = 1;
     ck_assert_int_eq(tfrs_model_fit(c, ds, &fo, hc), TFRS_OK);
     ck_assert_double_eq_tol(ha[1].loss, hc[1].loss, 1e-5 * hc[1].loss);
-    for (size_t k = 0; k < a->opt.nparams; k++)
-        for (size_t i = 0; i < a->opt.params[k].n; i++)
-            ck_assert_float_eq_tol(a->opt.params[k].w[i], c->opt.params[k].w[i], 1e-4f);
+    ck_assert_uint_eq(params(a)->n, params(c)->n);
+    for (size_t k = 0; k < params(a)->n; k++)
+        for (size_t i = 0; i < params(a)->p[k].n; i++)
+            ck_assert_float_eq_tol(params(a)->p[k].w[i], params(c)->p[k].w[i], 1e-4f);
     fo.threads = 0;
     ck_assert_int_eq(tfrs_model_fit(a, ds, &fo, NULL), TFRS_EINVAL);
     fo.threads = 100000;
@@ -537,7 +583,7 @@ START_TEST(optimizer_change_rules)
     ck_assert_int_eq(tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION,
                                                  TFRS_OPT_ADAM), TFRS_OK);
     ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_OK);      /* no step yet */
-    ck_assert_ptr_nonnull(m->opt.params[0].slot[1]);
+    ck_assert_ptr_nonnull(params(m)->p[0].slot[1]);
     ck_assert_int_eq(tfrs_model_train_step(m, batch_ids, batch_labels, NULL, NB, &loss), TFRS_OK);
     o.learning_rate = 0.5f;
     ck_assert_int_eq(tfrs_model_set_optimizer(m, &o), TFRS_OK);      /* same kind */

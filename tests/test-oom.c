@@ -26,8 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "model.h"
 #include "testutil.h"
+#include "tfrsc.h"
 
 /* ---- the failing allocator ------------------------------------------- */
 
@@ -239,10 +239,18 @@ static int build_model(tfrs_model **out, const tfrs_vocab *vu, const tfrs_vocab 
     return tu_model_new(out, &spec);
 }
 
+/* predict and test_step score a large n in blocks of this many rows, with
+ * scratch per call (the library's block size, private to it); NPRED rows
+ * take several blocks and a partial last one, so that a failure in a later
+ * block is covered too. */
+#define BLOCK_ROWS 1024
+#define NPRED  2500
+_Static_assert(NPRED > 2 * BLOCK_ROWS && NPRED % BLOCK_ROWS != 0,
+               "NPRED must span several blocks and end with a partial one");
+#define NCAND  NITEMS
+
 /* Shared fixtures of one test: a dataset, its vocabularies, a trained
  * model and reference outputs computed without failures. */
-#define NPRED  2500   /* more than TFRS__BLOCK: several blocks */
-#define NCAND  NITEMS
 
 typedef struct world {
     tfrs_dataset *ds;

@@ -8,15 +8,15 @@
 #include <math.h>
 #include <string.h>
 
-#include "util/alloc.h"
-#include "model.h"
 #include "optimizer.h"
+#include "param.h"
 #include "testutil.h"
 
-/* One dense block of n values with its own gradient, set up for `kind`. */
+/* One dense block of n values with its own gradient, set up for `kind`:
+ * a one-entry parameter table t over w and g, and the optimizer. */
 typedef struct dense_block {
     float w[4], g[4];
-    tfrs__param p;
+    tfrs__params t;
     tfrs__optimizer opt;
 } dense_block;
 
@@ -26,14 +26,16 @@ static void block_setup(dense_block *b, tfrs_optimizer_kind kind, float lr, size
     ck_assert_int_eq(tfrs_optimizer_options_init(&b->opt.o, TFRS_OPTIMIZER_OPTIONS_VERSION, kind),
                      TFRS_OK);
     b->opt.o.learning_rate = lr;
-    b->p.w = b->w;
-    b->p.g = b->g;
-    b->p.n = n;
-    b->opt.params = tfrs__calloc(1, sizeof(tfrs__param));
-    ck_assert_ptr_nonnull(b->opt.params);
-    b->opt.params[0] = b->p;
-    b->opt.nparams = 1;
-    ck_assert_int_eq(tfrs__optimizer_init_slots(&b->opt), TFRS_OK);
+    ck_assert_int_eq(tfrs__params_add(&b->t, "block", n, 0, b->w, b->g, NULL, 0.0f), TFRS_OK);
+    ck_assert_uint_eq(b->t.n, 1);
+    ck_assert_uint_eq(b->t.p[0].n, n);
+    ck_assert_int_eq(tfrs__optimizer_init_slots(&b->opt, &b->t), TFRS_OK);
+}
+
+static void block_free(dense_block *b)
+{
+    tfrs__optimizer_free(&b->opt);
+    tfrs__params_clear(&b->t);
 }
 
 START_TEST(adagrad_step_on_paper)
@@ -43,17 +45,17 @@ START_TEST(adagrad_step_on_paper)
     block_setup(&b, TFRS_OPT_ADAGRAD, 0.1f, 1);
     b.w[0] = 1.0f;
     b.g[0] = 0.5f;
-    ck_assert_int_eq(tfrs__optimizer_step(&b.opt), TFRS_OK);
+    ck_assert_int_eq(tfrs__optimizer_step(&b.opt, &b.t), TFRS_OK);
     /* acc = 0.1 + 0.25 = 0.35; w = 1 - 0.1 * 0.5 / (sqrt(0.35) + 1e-7)
      *   = 1 - 0.05 / 0.5916080 = 0.9154846 */
-    ck_assert_float_eq_tol(b.opt.params[0].slot[0][0], 0.35f, 1e-7f);
+    ck_assert_float_eq_tol(b.t.p[0].slot[0][0], 0.35f, 1e-7f);
     ck_assert_float_eq_tol(b.w[0], 0.9154846f, 1e-6f);
     ck_assert_uint_eq(b.opt.steps, 1);
     /* Second step with g = -0.5: acc = 0.6, w += 0.05 / sqrt(0.6) = 0.0645497 */
     b.g[0] = -0.5f;
-    ck_assert_int_eq(tfrs__optimizer_step(&b.opt), TFRS_OK);
+    ck_assert_int_eq(tfrs__optimizer_step(&b.opt, &b.t), TFRS_OK);
     ck_assert_float_eq_tol(b.w[0], 0.9154846f + 0.0645497f, 1e-6f);
-    tfrs__optimizer_free(&b.opt);
+    block_free(&b);
 }
 END_TEST
 
@@ -64,19 +66,19 @@ START_TEST(sgd_plain_and_momentum_on_paper)
     block_setup(&b, TFRS_OPT_SGD, 0.1f, 1);
     b.w[0] = 2.0f;
     b.g[0] = 3.0f;
-    ck_assert_int_eq(tfrs__optimizer_step(&b.opt), TFRS_OK);
+    ck_assert_int_eq(tfrs__optimizer_step(&b.opt, &b.t), TFRS_OK);
     ck_assert_float_eq_tol(b.w[0], 1.7f, 1e-6f);           /* 2 - 0.1 * 3 */
-    tfrs__optimizer_free(&b.opt);
+    block_free(&b);
 
     block_setup(&b, TFRS_OPT_SGD, 0.1f, 1);
     b.opt.o.momentum = 0.9f;
     b.w[0] = 2.0f;
     b.g[0] = 1.0f;
-    ck_assert_int_eq(tfrs__optimizer_step(&b.opt), TFRS_OK);
+    ck_assert_int_eq(tfrs__optimizer_step(&b.opt, &b.t), TFRS_OK);
     ck_assert_float_eq_tol(b.w[0], 1.9f, 1e-6f);           /* v = -0.1 */
-    ck_assert_int_eq(tfrs__optimizer_step(&b.opt), TFRS_OK);
+    ck_assert_int_eq(tfrs__optimizer_step(&b.opt, &b.t), TFRS_OK);
     ck_assert_float_eq_tol(b.w[0], 1.71f, 1e-6f);          /* v = -0.09 - 0.1 = -0.19 */
-    tfrs__optimizer_free(&b.opt);
+    block_free(&b);
 }
 END_TEST
 
@@ -89,14 +91,14 @@ START_TEST(adam_first_step_moves_by_lr)
     b.w[1] = -1.0f;
     b.g[0] = 4.0f;
     b.g[1] = -0.25f;
-    ck_assert_int_eq(tfrs__optimizer_step(&b.opt), TFRS_OK);
+    ck_assert_int_eq(tfrs__optimizer_step(&b.opt, &b.t), TFRS_OK);
     /* m = 0.1 g, v = 0.001 g^2, lr_t = lr sqrt(0.001) / 0.1, so
      * w -= lr_t m / (sqrt(v) + eps) = lr * g / |g| up to eps. */
     ck_assert_float_eq_tol(b.w[0], 0.99f, 1e-5f);
     ck_assert_float_eq_tol(b.w[1], -0.99f, 1e-5f);
-    ck_assert_float_eq_tol(b.opt.params[0].slot[0][0], 0.4f, 1e-6f);
-    ck_assert_float_eq_tol(b.opt.params[0].slot[1][0], 0.016f, 1e-6f);
-    tfrs__optimizer_free(&b.opt);
+    ck_assert_float_eq_tol(b.t.p[0].slot[0][0], 0.4f, 1e-6f);
+    ck_assert_float_eq_tol(b.t.p[0].slot[1][0], 0.016f, 1e-6f);
+    block_free(&b);
 }
 END_TEST
 
@@ -111,10 +113,10 @@ START_TEST(nonfinite_update_changes_nothing)
     b.g[0] = 0.5f;
     b.g[1] = NAN;
     memcpy(w_before, b.w, sizeof(w_before));
-    memcpy(acc_before, b.opt.params[0].slot[0], sizeof(acc_before));
-    ck_assert_int_eq(tfrs__optimizer_step(&b.opt), TFRS_ENONFINITE);
+    memcpy(acc_before, b.t.p[0].slot[0], sizeof(acc_before));
+    ck_assert_int_eq(tfrs__optimizer_step(&b.opt, &b.t), TFRS_ENONFINITE);
     ck_assert_mem_eq(b.w, w_before, sizeof(w_before));
-    ck_assert_mem_eq(b.opt.params[0].slot[0], acc_before, sizeof(acc_before));
+    ck_assert_mem_eq(b.t.p[0].slot[0], acc_before, sizeof(acc_before));
     ck_assert_uint_eq(b.opt.steps, 0);
     ck_assert_str_ne(tfrs_last_error(), "");
 
@@ -123,9 +125,9 @@ START_TEST(nonfinite_update_changes_nothing)
     b.opt.o.learning_rate = 3e38f;
     b.w[0] = -3e38f;
     memcpy(w_before, b.w, sizeof(w_before));
-    ck_assert_int_eq(tfrs__optimizer_step(&b.opt), TFRS_ENONFINITE);
+    ck_assert_int_eq(tfrs__optimizer_step(&b.opt, &b.t), TFRS_ENONFINITE);
     ck_assert_mem_eq(b.w, w_before, sizeof(w_before));
-    tfrs__optimizer_free(&b.opt);
+    block_free(&b);
 }
 END_TEST
 
@@ -136,25 +138,24 @@ static void emb_step(const int32_t *ids, size_t n, const float *dout, float *w_o
 {
     tfrs_embedding *e = NULL;
     tfrs__optimizer opt;
+    tfrs__params t;
 
     memset(&opt, 0, sizeof(opt));
+    memset(&t, 0, sizeof(t));
     ck_assert_int_eq(tfrs_embedding_create(&e, 3, 2, 7), TFRS_OK);
     ck_assert_int_eq(tfrs_optimizer_options_init(&opt.o, TFRS_OPTIMIZER_OPTIONS_VERSION,
                                                  TFRS_OPT_ADAGRAD), TFRS_OK);
     opt.o.learning_rate = 0.1f;
-    opt.params = tfrs__calloc(1, sizeof(tfrs__param));
-    ck_assert_ptr_nonnull(opt.params);
-    opt.nparams = 1;
-    opt.params[0].w = e->w;
-    opt.params[0].g = e->g;
-    opt.params[0].n = 6;
-    opt.params[0].emb = e;
-    ck_assert_int_eq(tfrs__optimizer_init_slots(&opt), TFRS_OK);
+    ck_assert_int_eq(tfrs__params_add(&t, "features.0.embedding", 3, 2, e->w, e->g, e, 0.0f),
+                     TFRS_OK);
+    ck_assert_uint_eq(t.p[0].n, 6);
+    ck_assert_int_eq(tfrs__optimizer_init_slots(&opt, &t), TFRS_OK);
     ck_assert_int_eq(tfrs_embedding_backward(e, ids, n, dout), TFRS_OK);
-    ck_assert_int_eq(tfrs__optimizer_step(&opt), TFRS_OK);
+    ck_assert_int_eq(tfrs__optimizer_step(&opt, &t), TFRS_OK);
     memcpy(w_out, e->w, 6 * sizeof(float));
-    memcpy(acc_out, opt.params[0].slot[0], 6 * sizeof(float));
+    memcpy(acc_out, t.p[0].slot[0], 6 * sizeof(float));
     tfrs__optimizer_free(&opt);
+    tfrs__params_clear(&t);
     tfrs_embedding_free(e);
 }
 
@@ -192,28 +193,27 @@ START_TEST(sparse_failure_restores_earlier_rows)
     const float dout[] = { 0.5f, 0.25f, -0.5f, 1.0f, NAN, 0.0f };
     tfrs_embedding *e = NULL;
     tfrs__optimizer opt;
+    tfrs__params t;
     float w0[6], acc0[6];
 
     memset(&opt, 0, sizeof(opt));
+    memset(&t, 0, sizeof(t));
     ck_assert_int_eq(tfrs_embedding_create(&e, 3, 2, 3), TFRS_OK);
     ck_assert_int_eq(tfrs_optimizer_options_init(&opt.o, TFRS_OPTIMIZER_OPTIONS_VERSION,
                                                  TFRS_OPT_ADAM), TFRS_OK);
-    opt.params = tfrs__calloc(1, sizeof(tfrs__param));
-    ck_assert_ptr_nonnull(opt.params);
-    opt.nparams = 1;
-    opt.params[0].w = e->w;
-    opt.params[0].g = e->g;
-    opt.params[0].n = 6;
-    opt.params[0].emb = e;
-    ck_assert_int_eq(tfrs__optimizer_init_slots(&opt), TFRS_OK);
+    ck_assert_int_eq(tfrs__params_add(&t, "features.0.embedding", 3, 2, e->w, e->g, e, 0.0f),
+                     TFRS_OK);
+    ck_assert_uint_eq(t.p[0].n, 6);
+    ck_assert_int_eq(tfrs__optimizer_init_slots(&opt, &t), TFRS_OK);
     memcpy(w0, e->w, sizeof(w0));
-    memcpy(acc0, opt.params[0].slot[1], sizeof(acc0));
+    memcpy(acc0, t.p[0].slot[1], sizeof(acc0));
     ck_assert_int_eq(tfrs_embedding_backward(e, ids, 3, dout), TFRS_OK);
-    ck_assert_int_eq(tfrs__optimizer_step(&opt), TFRS_ENONFINITE);
+    ck_assert_int_eq(tfrs__optimizer_step(&opt, &t), TFRS_ENONFINITE);
     ck_assert_mem_eq(e->w, w0, sizeof(w0));
-    ck_assert_mem_eq(opt.params[0].slot[1], acc0, sizeof(acc0));
+    ck_assert_mem_eq(t.p[0].slot[1], acc0, sizeof(acc0));
     ck_assert_uint_eq(opt.steps, 0);
     tfrs__optimizer_free(&opt);
+    tfrs__params_clear(&t);
     tfrs_embedding_free(e);
 }
 END_TEST

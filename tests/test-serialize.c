@@ -22,9 +22,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "dense.h"
 #include "model.h"
-#include "optimizer.h"
+#include "param.h"
 #include "vocab.h"
 #include "testutil.h"
 
@@ -72,10 +71,16 @@ static tfrs_model *new_model(tfrs_optimizer_kind kind, float momentum, int empty
     return m;
 }
 
+/* Rows of feature f's embedding table. */
+static size_t feature_rows(const tfrs_model *m, size_t f)
+{
+    return tfrs_embedding_rows(tfrs_model_feature_embedding(m, f));
+}
+
 /* `steps` train steps on batches of 16 drawn from an LCG seeded with seed. */
 static void train(tfrs_model *m, int steps, uint32_t seed)
 {
-    size_t F = m->nfeat;
+    size_t F = tfrs_model_num_features(m);
     int32_t ids[16 * 3];
     float labels[16], weights[16];
     uint32_t x = seed;
@@ -84,7 +89,7 @@ static void train(tfrs_model *m, int steps, uint32_t seed)
         for (size_t i = 0; i < 16; i++) {
             for (size_t f = 0; f < F; f++) {
                 x = x * 1664525u + 1013904223u;
-                ids[i * F + f] = (int32_t)((x >> 8) % m->feat[f].emb->rows);
+                ids[i * F + f] = (int32_t)((x >> 8) % feature_rows(m, f));
             }
             x = x * 1664525u + 1013904223u;
             labels[i] = 1.0f + (float)((x >> 16) % 5);
@@ -97,12 +102,12 @@ static void train(tfrs_model *m, int steps, uint32_t seed)
 /* Scores of every combination of ids (up to 3 features). */
 static float *all_scores(const tfrs_model *m, size_t *n_out)
 {
-    size_t F = m->nfeat, n = 1, k = 0;
+    size_t F = tfrs_model_num_features(m), n = 1, k = 0;
     int32_t *ids;
     float *scores;
 
     for (size_t f = 0; f < F; f++)
-        n *= m->feat[f].emb->rows;
+        n *= feature_rows(m, f);
     ids = calloc(n * F, sizeof(*ids));
     scores = calloc(n, sizeof(*scores));
     ck_assert_ptr_nonnull(ids);
@@ -110,8 +115,8 @@ static float *all_scores(const tfrs_model *m, size_t *n_out)
     for (size_t i = 0; i < n; i++) {
         size_t r = i;
         for (size_t f = 0; f < F; f++) {
-            ids[k++] = (int32_t)(r % m->feat[f].emb->rows);
-            r /= m->feat[f].emb->rows;
+            ids[k++] = (int32_t)(r % feature_rows(m, f));
+            r /= feature_rows(m, f);
         }
     }
     ck_assert_int_eq(tfrs_model_predict_ids(m, ids, n, scores), TFRS_OK);
@@ -134,14 +139,17 @@ static void assert_same_predictions(const tfrs_model *a, const tfrs_model *b)
 /* Configuration, vocabularies and weights (and slots when asked) equal. */
 static void assert_same_model(const tfrs_model *a, const tfrs_model *b, int slots)
 {
+    const tfrs__params *pa, *pb;
+
     ck_assert_int_eq(b->built, 1);
     ck_assert_uint_eq(a->seed, b->seed);
-    ck_assert_uint_eq(a->nfeat, b->nfeat);
-    ck_assert_uint_eq(a->nlayers, b->nlayers);
-    for (size_t f = 0; f < a->nfeat; f++) {
-        const tfrs_vocab *va = a->feat[f].vocab, *vb = b->feat[f].vocab;
-        ck_assert_str_eq(a->feat[f].name, b->feat[f].name);
-        ck_assert_uint_eq(a->feat[f].dim, b->feat[f].dim);
+    ck_assert_uint_eq(tfrs_model_num_features(a), tfrs_model_num_features(b));
+    ck_assert_uint_eq(tfrs_model_num_dense(a), tfrs_model_num_dense(b));
+    for (size_t f = 0; f < tfrs_model_num_features(a); f++) {
+        const tfrs_vocab *va = tfrs_model_feature_vocab(a, f), *vb = tfrs_model_feature_vocab(b, f);
+        ck_assert_str_eq(tfrs_model_feature_name(a, f), tfrs_model_feature_name(b, f));
+        ck_assert_uint_eq(tfrs_embedding_dim(tfrs_model_feature_embedding(a, f)),
+                          tfrs_embedding_dim(tfrs_model_feature_embedding(b, f)));
         ck_assert_uint_eq(tfrs_vocab_size(va), tfrs_vocab_size(vb));
         ck_assert_uint_eq(tfrs_vocab_num_oov(va), tfrs_vocab_num_oov(vb));
         for (size_t k = 0; k < tfrs_vocab_size(va); k++) {
@@ -155,10 +163,22 @@ static void assert_same_model(const tfrs_model *a, const tfrs_model *b, int slot
         else
             ck_assert_str_eq(tfrs__vocab_mask_token(va), tfrs__vocab_mask_token(vb));
     }
-    for (size_t j = 0; j < a->nlayers; j++) {
-        ck_assert_uint_eq(a->layers[j].units, b->layers[j].units);
-        ck_assert_int_eq(a->layers[j].act, b->layers[j].act);
-        ck_assert_mem_eq(&a->layers[j].l2, &b->layers[j].l2, sizeof(float));
+    pa = tfrs__model_params(a);
+    pb = tfrs__model_params(b);
+    for (size_t j = 0; j < tfrs_model_num_dense(a); j++) {
+        char kernel[TFRS__PARAM_NAME_MAX];
+        const tfrs__param *ka, *kb;
+        ck_assert_uint_eq(tfrs_dense_units(tfrs_model_dense(a, j)),
+                          tfrs_dense_units(tfrs_model_dense(b, j)));
+        ck_assert_int_eq(tfrs_dense_activation(tfrs_model_dense(a, j)),
+                         tfrs_dense_activation(tfrs_model_dense(b, j)));
+        /* The layer's L2 is its kernel's entry's. */
+        snprintf(kernel, sizeof(kernel), "dense.%zu.kernel", j);
+        ka = tfrs__params_find(pa, kernel);
+        kb = tfrs__params_find(pb, kernel);
+        ck_assert_ptr_nonnull(ka);
+        ck_assert_ptr_nonnull(kb);
+        ck_assert_mem_eq(&ka->l2, &kb->l2, sizeof(float));
     }
     ck_assert_mem_eq(&a->task, &b->task, sizeof(a->task));
     ck_assert_mem_eq(&a->opt.o, &b->opt.o, sizeof(a->opt.o));
@@ -168,13 +188,14 @@ static void assert_same_model(const tfrs_model *a, const tfrs_model *b, int slot
     else
         ck_assert_str_eq(a->weight, b->weight);
     ck_assert_uint_eq(a->epochs_done, b->epochs_done);
-    ck_assert_uint_eq(a->opt.nparams, b->opt.nparams);
-    for (size_t p = 0; p < a->opt.nparams; p++) {
-        size_t bytes = a->opt.params[p].n * sizeof(float);
-        ck_assert_uint_eq(a->opt.params[p].n, b->opt.params[p].n);
-        ck_assert_mem_eq(a->opt.params[p].w, b->opt.params[p].w, bytes);
+    ck_assert_uint_eq(pa->n, pb->n);
+    for (size_t p = 0; p < pa->n; p++) {
+        size_t bytes = pa->p[p].n * sizeof(float);
+        ck_assert_str_eq(pa->p[p].name, pb->p[p].name);
+        ck_assert_uint_eq(pa->p[p].n, pb->p[p].n);
+        ck_assert_mem_eq(pa->p[p].w, pb->p[p].w, bytes);
         for (int s = 0; s < tfrs__optimizer_num_slots(a->opt.o.kind) && slots; s++)
-            ck_assert_mem_eq(a->opt.params[p].slot[s], b->opt.params[p].slot[s], bytes);
+            ck_assert_mem_eq(pa->p[p].slot[s], pb->p[p].slot[s], bytes);
     }
     if (slots)
         ck_assert_uint_eq(a->opt.steps, b->opt.steps);
@@ -342,7 +363,7 @@ START_TEST(round_trip_predictions_and_weights)
     ck_assert_uint_eq(l->opt.steps, 0);   /* no optimizer state: a fresh optimizer */
     ck_assert_uint_eq(l->epochs_done, 3);
     /* The accumulators start over at initial_accumulator. */
-    ck_assert_float_eq(l->opt.params[0].slot[0][0], m->opt.o.initial_accumulator);
+    ck_assert_float_eq(tfrs__model_params(l)->p[0].slot[0][0], m->opt.o.initial_accumulator);
     tfrs_model_free(l);
     tfrs_model_free(m);
 }
@@ -408,8 +429,8 @@ START_TEST(weights_only_is_smaller)
     unsigned char *with = saved_bytes(&m, TFRS_SAVE_OPTIMIZER, &with_n);
     unsigned char *without = saved_bytes(NULL, 0, &without_n);
 
-    for (size_t p = 0; p < m->opt.nparams; p++)
-        params += m->opt.params[p].n;
+    for (size_t p = 0; p < tfrs__model_params(m)->n; p++)
+        params += tfrs__model_params(m)->p[p].n;
     /* Adagrad: one accumulator per parameter, plus its header entries. */
     ck_assert_uint_ge(with_n, without_n + 4 * params);
     ck_assert_int_eq(load_bytes(without, without_n), TFRS_OK);
@@ -563,7 +584,7 @@ START_TEST(file_is_safetensors)
                          (uint32_t)data[kb + 2] << 16 | (uint32_t)data[kb + 3] << 24;
             float f;
             memcpy(&f, &u, 4);
-            ck_assert_mem_eq(&f, &m->layers[0].dense->w[0], 4);
+            ck_assert_mem_eq(&f, &tfrs_dense_kernel(tfrs_model_dense(m, 0))[0], 4);
         }
     }
     cJSON_Delete(h);

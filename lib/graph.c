@@ -1,0 +1,393 @@
+/*
+ * graph.c - the feature columns and the layer stack: build, forward,
+ * backward, L2, and the first layer by parts for serving (see graph.h).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Adding a layer type means: its own file (forward, backward, init), its
+ * case in build (parameter table entries), forward and backward here, and
+ * its description in the model file's schema (model_file.c).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/kernels.h"
+#include "util/rng.h"
+#include "util/status.h"
+#include "dense.h"
+#include "embedding.h"
+#include "graph.h"
+#include "param.h"
+#include "vocab.h"
+
+/* ---- configuration and build ------------------------------------------ */
+
+int tfrs__graph_add_feature(tfrs__graph *g, char *name, tfrs_vocab *vocab, size_t dim)
+{
+    tfrs__feature *f;
+
+    if (TFRS__GROW(g->feat, g->feat_cap, g->nfeat + 1) < 0) {
+        tfrs__free(name);
+        tfrs_vocab_free(vocab);
+        return TFRS_ENOMEM;
+    }
+    f = &g->feat[g->nfeat++];
+    memset(f, 0, sizeof(*f));
+    f->name = name;
+    f->vocab = vocab;
+    f->dim = dim;
+    return TFRS_OK;
+}
+
+int tfrs__graph_add_dense(tfrs__graph *g, size_t units, tfrs_activation act, float l2)
+{
+    tfrs__layer l = { 0 };
+
+    l.units = units;
+    l.act = act;
+    l.l2 = l2;
+    if (TFRS__GROW(g->layers, g->layer_cap, g->nlayers + 1) < 0)
+        return TFRS_ENOMEM;
+    g->layers[g->nlayers++] = l;
+    return TFRS_OK;
+}
+
+size_t tfrs__graph_find_feature(const tfrs__graph *g, const char *name)
+{
+    for (size_t f = 0; f < g->nfeat; f++)
+        if (strcmp(g->feat[f].name, name) == 0)
+            return f;
+    return SIZE_MAX;
+}
+
+void tfrs__graph_unbuild(tfrs__graph *g)
+{
+    tfrs__params_clear(&g->params);
+    for (size_t i = 0; i < g->nfeat; i++) {
+        tfrs_embedding_free(g->feat[i].emb);
+        g->feat[i].emb = NULL;
+    }
+    for (size_t j = 0; j < g->nlayers; j++) {
+        tfrs_dense_free(g->layers[j].dense);
+        g->layers[j].dense = NULL;
+    }
+}
+
+void tfrs__graph_free(tfrs__graph *g)
+{
+    tfrs__graph_unbuild(g);
+    for (size_t i = 0; i < g->nfeat; i++) {
+        tfrs__free(g->feat[i].name);
+        tfrs_vocab_free(g->feat[i].vocab);
+    }
+    tfrs__free(g->feat);
+    tfrs__free(g->layers);
+    memset(g, 0, sizeof(*g));
+}
+
+int tfrs__graph_build(tfrs__graph *g, uint64_t seed, const char *fn)
+{
+    char name[TFRS__PARAM_NAME_MAX];
+    size_t in;
+    int rc;
+
+    g->concat_dim = 0;
+    for (size_t i = 0; i < g->nfeat; i++) {
+        tfrs__feature *f = &g->feat[i];
+        tfrs__rng r;
+
+        if ((rc = tfrs__embedding_alloc(&f->emb, tfrs_vocab_size(f->vocab), f->dim)) != TFRS_OK)
+            goto fail;
+        snprintf(name, sizeof(name), "features.%zu.embedding", i);
+        rc = tfrs__params_add(&g->params, name, f->emb->rows, f->emb->dim, f->emb->w,
+                              f->emb->g, f->emb, 0.0f);
+        if (rc != TFRS_OK)
+            goto fail;
+        tfrs__rng_seed(&r, seed, g->params.n - 1);
+        tfrs__embedding_init(f->emb, &r);
+        f->offset = g->concat_dim;
+        if (tfrs__add(g->concat_dim, f->dim, &g->concat_dim) < 0) {
+            rc = tfrs__fail(TFRS_EINVAL, "%s: embedding sizes overflow", fn);
+            goto fail;
+        }
+    }
+    in = g->concat_dim;
+    for (size_t j = 0; j < g->nlayers; j++) {
+        tfrs__layer *l = &g->layers[j];
+        tfrs__rng r;
+
+        if ((rc = tfrs__dense_alloc(&l->dense, in, l->units, l->act)) != TFRS_OK)
+            goto fail;
+        l->kernel = g->params.n;
+        snprintf(name, sizeof(name), "dense.%zu.kernel", j);
+        rc = tfrs__params_add(&g->params, name, in, l->units, l->dense->w, l->dense->dw, NULL,
+                              l->l2);
+        if (rc != TFRS_OK)
+            goto fail;
+        l->bias = g->params.n;
+        snprintf(name, sizeof(name), "dense.%zu.bias", j);
+        rc = tfrs__params_add(&g->params, name, l->units, 0, l->dense->b, l->dense->db, NULL,
+                              0.0f);
+        if (rc != TFRS_OK)
+            goto fail;
+        tfrs__rng_seed(&r, seed, l->kernel);
+        tfrs__dense_init(l->dense, &r);
+        in = l->units;
+    }
+    return TFRS_OK;
+fail:
+    tfrs__graph_unbuild(g);
+    return rc;
+}
+
+/* ---- forward, backward, L2 --------------------------------------------- */
+
+size_t tfrs__graph_ws_floats(const tfrs__graph *g, size_t B, int train)
+{
+    size_t per_row = g->concat_dim;
+
+    for (size_t j = 0; j < g->nlayers; j++)
+        per_row += g->layers[j].units;
+    return B * per_row * (train ? 2 : 1);
+}
+
+int tfrs__graph_id_ok(const tfrs__graph *g, size_t f, int32_t id)
+{
+    return id >= 0 && (size_t)id < g->feat[f].emb->rows;
+}
+
+int tfrs__graph_check_ids(const tfrs__graph *g, const int32_t *ids, size_t n, const char *fn)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t f = 0; f < g->nfeat; f++) {
+            int32_t id = ids[i * g->nfeat + f];
+            if (!tfrs__graph_id_ok(g, f, id))
+                return tfrs__fail(TFRS_ERANGE, "%s: example %zu: id %ld of feature '%s' is "
+                                  "outside 0 .. %zu", fn, i, (long)id, g->feat[f].name,
+                                  g->feat[f].emb->rows - 1);
+        }
+    }
+    return TFRS_OK;
+}
+
+/* Layout of the forward buffers of a B-row batch in ws:
+ *   x0 [B, D] | y_0 [B, u_0] | ... | y_{L-1} [B, 1]                       */
+float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, size_t B, float *ws,
+                           float **acts)
+{
+    float *p = ws;
+
+    acts[0] = p;
+    p += B * g->concat_dim;
+    for (size_t j = 0; j < g->nlayers; j++) {
+        acts[j + 1] = p;
+        p += B * g->layers[j].units;
+    }
+    for (size_t f = 0; f < g->nfeat; f++)
+        tfrs__embedding_gather(g->feat[f].emb, ids + f, g->nfeat, B, acts[0] + g->feat[f].offset,
+                               g->concat_dim);
+    for (size_t j = 0; j < g->nlayers; j++)
+        tfrs__dense_forward(g->layers[j].dense, acts[j], B, acts[j + 1]);
+    return acts[g->nlayers];
+}
+
+/* The backward workspace: dy_0 [B, u_0] | ... | dy_{L-1} [B, 1]. */
+static float *dy_at(const tfrs__graph *g, float *dws, size_t B, size_t layer)
+{
+    for (size_t j = 0; j < layer; j++)
+        dws += B * g->layers[j].units;
+    return dws;
+}
+
+float *tfrs__graph_dscores(const tfrs__graph *g, float *dws, size_t B)
+{
+    return dy_at(g, dws, B, g->nlayers - 1);
+}
+
+void tfrs__graph_backward(const tfrs__graph *g, float *const *acts, size_t B, float *dws,
+                          float *const *grads, float *dx0)
+{
+    for (size_t j = g->nlayers; j-- > 0;) {
+        const tfrs__layer *l = &g->layers[j];
+        const tfrs__param *pk = &g->params.p[l->kernel], *pb = &g->params.p[l->bias];
+        float *dx = j > 0 ? dy_at(g, dws, B, j - 1) : dx0;
+
+        tfrs__dense_backward_to(l->dense, acts[j], acts[j + 1], dy_at(g, dws, B, j), B, dx,
+                                grads != NULL ? grads[l->kernel] : pk->g,
+                                grads != NULL ? grads[l->bias] : pb->g);
+    }
+}
+
+void tfrs__graph_scatter_input_grad(tfrs__graph *g, const int32_t *ids, size_t B,
+                                    const float *dx0)
+{
+    for (size_t f = 0; f < g->nfeat; f++)
+        tfrs__embedding_scatter_add(g->feat[f].emb, ids + f, g->nfeat, B,
+                                    dx0 + g->feat[f].offset, g->concat_dim);
+}
+
+void tfrs__graph_zero_grad(tfrs__graph *g)
+{
+    for (size_t k = 0; k < g->params.n; k++) {
+        tfrs__param *p = &g->params.p[k];
+        if (p->emb != NULL)
+            tfrs_embedding_zero_grad(p->emb);
+        else
+            memset(p->g, 0, p->n * sizeof(float));
+    }
+}
+
+double tfrs__graph_l2_loss(const tfrs__graph *g)
+{
+    double reg = 0.0;
+
+    for (size_t k = 0; k < g->params.n; k++) {
+        const tfrs__param *p = &g->params.p[k];
+        double s = 0.0;
+        if (p->l2 == 0.0f)
+            continue;
+        for (size_t i = 0; i < p->n; i++)
+            s += (double)p->w[i] * p->w[i];
+        reg += (double)p->l2 * s;
+    }
+    return reg;
+}
+
+/* d/dw of l2 * sum(w^2) */
+void tfrs__graph_l2_grad(tfrs__graph *g)
+{
+    for (size_t k = 0; k < g->params.n; k++) {
+        tfrs__param *p = &g->params.p[k];
+        if (p->l2 != 0.0f)
+            for (size_t i = 0; i < p->n; i++)
+                p->g[i] += 2.0f * p->l2 * p->w[i];
+    }
+}
+
+/* ---- scoring with per-call scratch ----------------------------------- */
+
+int tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, size_t n, size_t block,
+                      float *scores)
+{
+    size_t nfloats;
+    float *ws, **acts;
+
+    block = n < block ? n : block;
+    if (tfrs__mul(tfrs__graph_ws_floats(g, 1, 0), block, &nfloats) < 0)
+        return tfrs__fail(TFRS_ENOMEM, "scratch for %zu rows is too large", block);
+    ws = tfrs__calloc(nfloats, sizeof(float));
+    acts = tfrs__calloc(g->nlayers + 1, sizeof(float *));
+    if (ws == NULL || acts == NULL) {
+        tfrs__free(ws);
+        tfrs__free(acts);
+        return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", block);
+    }
+    for (size_t i = 0; i < n; i += block) {
+        size_t b = n - i < block ? n - i : block;
+        const float *s = tfrs__graph_forward(g, ids + i * g->nfeat, b, ws, acts);
+        memcpy(scores + i, s, b * sizeof(float));
+    }
+    tfrs__free(ws);
+    tfrs__free(acts);
+    return TFRS_OK;
+}
+
+/* ---- the first layer by parts (serving) ------------------------------- */
+
+void tfrs__proj_free(tfrs__proj *p)
+{
+    if (p == NULL)
+        return;
+    tfrs__free(p->proj);
+    tfrs__free(p);
+}
+
+int tfrs__graph_project(const tfrs__graph *g, size_t f, tfrs__proj **out)
+{
+    const tfrs_embedding *e = g->feat[f].emb;
+    const tfrs_dense *d = g->layers[0].dense;
+    tfrs__proj *c;
+    size_t n;
+
+    *out = NULL;
+    if (tfrs__mul(e->rows, d->out, &n) < 0)
+        return tfrs__fail(TFRS_ENOMEM, "rank: candidate cache too large");
+    c = tfrs__calloc(1, sizeof(*c));
+    if (c == NULL || (c->proj = tfrs__calloc(n, sizeof(float))) == NULL) {
+        tfrs__free(c);
+        return tfrs__fail(TFRS_ENOMEM, "rank: out of memory for the candidate cache");
+    }
+    c->feature = f;
+    c->rows = e->rows;
+    c->units = d->out;
+    tfrs__gemm(0, 0, e->rows, d->out, e->dim, 1.0f, e->w, e->dim,
+               d->w + g->feat[f].offset * d->out, d->out, 0.0f, c->proj, d->out);
+    *out = c;
+    return TFRS_OK;
+}
+
+size_t tfrs__graph_max_units(const tfrs__graph *g)
+{
+    size_t u = 0;
+
+    for (size_t j = 0; j < g->nlayers; j++)
+        u = g->layers[j].units > u ? g->layers[j].units : u;
+    return u;
+}
+
+void tfrs__graph_query_part(const tfrs__graph *g, size_t c, const int32_t *qids, float *hq)
+{
+    const tfrs_dense *d0 = g->layers[0].dense;
+    size_t U = d0->out;
+
+    memcpy(hq, d0->b, U * sizeof(float));
+    for (size_t f = 0; f < g->nfeat; f++) {
+        const tfrs_embedding *e = g->feat[f].emb;
+        const float *row;
+        if (f == c)
+            continue;
+        row = e->w + (size_t)qids[f] * e->dim;
+        for (size_t k = 0; k < e->dim; k++) {
+            const float *wk = d0->w + (g->feat[f].offset + k) * U;
+            for (size_t u = 0; u < U; u++)
+                hq[u] += row[k] * wk[u];
+        }
+    }
+}
+
+/* h[r, :] = act(hq + proj[ids[r], :]) for r < nb: the first layer of nb
+ * candidates from the projection.  Compiled for several instruction sets. */
+TFRS__VECTOR_CLONES
+static void add_rows(tfrs_activation act, const float *restrict hq, const float *restrict proj,
+                     const int32_t *ids, size_t nb, size_t U, float *restrict h)
+{
+    for (size_t r = 0; r < nb; r++, h += U) {
+        const float *restrict p = proj + (size_t)ids[r] * U;
+        if (act == TFRS_ACT_RELU) {
+            for (size_t u = 0; u < U; u++) {
+                float v = hq[u] + p[u];
+                h[u] = v > 0.0f ? v : 0.0f;
+            }
+        } else {
+            for (size_t u = 0; u < U; u++)
+                h[u] = hq[u] + p[u];
+            tfrs__act_apply(act, h, U);
+        }
+    }
+}
+
+float *tfrs__graph_score_candidates(const tfrs__graph *g, const float *hq,
+                                    const tfrs__proj *proj, const int32_t *cids, size_t nb,
+                                    float *a, float *b)
+{
+    add_rows(g->layers[0].act, hq, proj->proj, cids, nb, proj->units, a);
+    for (size_t j = 1; j < g->nlayers; j++) {
+        float *t;
+        tfrs__dense_forward(g->layers[j].dense, a, nb, b);
+        t = a;
+        a = b;
+        b = t;
+    }
+    return a;
+}

@@ -1,0 +1,143 @@
+/*
+ * graph.h - the model's computation: the feature columns, the layer stack
+ * and the parameter table, with forward, backward and L2.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The graph is the one place that walks the layer stack.  Training
+ * (step.c), scoring (predict.c, train.c) and ranking (rank.c) are uses of
+ * the functions below; none of them knows which layers exist.
+ *
+ *   ids [B, F] --gather--> x0 [B, D] --dense 0--> y_0 --...--> y_{L-1} [B, 1]
+ *
+ * D is the sum of the features' embedding sizes; feature f fills columns
+ * feat[f].offset .. + dim of x0.
+ */
+#ifndef TFRS_GRAPH_H
+#define TFRS_GRAPH_H
+
+#include "util/common.h"
+#include "dense.h"
+#include "embedding.h"
+#include "param.h"
+
+typedef struct tfrs__feature {
+    char           *name;
+    tfrs_vocab     *vocab;    /* owned                                     */
+    size_t          dim;
+    size_t          offset;   /* first column in x0 (after build)          */
+    tfrs_embedding *emb;      /* NULL before build                         */
+} tfrs__feature;
+
+typedef struct tfrs__layer {
+    size_t          units;
+    tfrs_activation act;
+    float           l2;       /* on the kernel                             */
+    tfrs_dense     *dense;    /* NULL before build                         */
+    size_t          kernel;   /* index of the kernel's entry in params     */
+    size_t          bias;     /* index of the bias's entry in params       */
+} tfrs__layer;
+
+typedef struct tfrs__graph {
+    size_t         nfeat, feat_cap;
+    tfrs__feature *feat;
+    size_t         nlayers, layer_cap;
+    tfrs__layer   *layers;
+    size_t         concat_dim;   /* D                                      */
+    tfrs__params   params;       /* filled by build                        */
+} tfrs__graph;
+
+/* Rows per block when a const call (predict, rank, test_step) processes a
+ * large n in pieces with per-call scratch. */
+#define TFRS__BLOCK 1024
+
+/* ---- configuration and build ------------------------------------------ */
+
+/* Appends a feature column; takes ownership of name and vocab (freed by
+ * tfrs__graph_free, also on failure). */
+int  tfrs__graph_add_feature(tfrs__graph *g, char *name, tfrs_vocab *vocab, size_t dim);
+int  tfrs__graph_add_dense(tfrs__graph *g, size_t units, tfrs_activation act, float l2);
+/* Index of the feature named `name`, or SIZE_MAX. */
+size_t tfrs__graph_find_feature(const tfrs__graph *g, const char *name);
+/* Allocates the layers and fills the parameter table, in this order:
+ *   features.<i>.embedding [rows_i, dim_i]   (i < F)
+ *   dense.<j>.kernel [in_j, units_j], dense.<j>.bias [units_j]   (j < L)
+ * Entry k is initialised from the generator (seed, stream k) (Keras'
+ * uniform for embeddings, Glorot-uniform kernels, zero biases).  Messages
+ * start with `fn`.  On failure the graph is left unbuilt. */
+int  tfrs__graph_build(tfrs__graph *g, uint64_t seed, const char *fn);
+/* Frees the layers and the parameter table (with its slots). */
+void tfrs__graph_unbuild(tfrs__graph *g);
+/* Unbuilds, then frees the configuration. */
+void tfrs__graph_free(tfrs__graph *g);
+
+/* ---- forward, backward, L2 --------------------------------------------- */
+
+/* Floats of workspace for a B-row batch: forward only, or forward and
+ * backward (train != 0). */
+size_t tfrs__graph_ws_floats(const tfrs__graph *g, size_t B, int train);
+/* 1 if id is a row of feature f's table. */
+int    tfrs__graph_id_ok(const tfrs__graph *g, size_t f, int32_t id);
+/* TFRS_ERANGE if any of the n * F ids is outside its feature's table. */
+int    tfrs__graph_check_ids(const tfrs__graph *g, const int32_t *ids, size_t n, const char *fn);
+/* Forward pass of B rows of checked ids ([B, F]) in ws (ws_floats(g, B, 0)
+ * floats).  acts (L + 1 pointers) receives x0 in acts[0] and the output of
+ * dense layer j in acts[j + 1]; returns the B scores (acts[L]). */
+float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, size_t B, float *ws,
+                           float **acts);
+/* Where the backward pass of B rows expects d loss / d score ([B]) inside
+ * dws, the backward workspace (ws_floats(g, B, 1) - ws_floats(g, B, 0)
+ * floats). */
+float *tfrs__graph_dscores(const tfrs__graph *g, float *dws, size_t B);
+/* Backward pass of the B rows whose activations are in acts, from the
+ * d loss / d score that the caller wrote at graph_dscores(g, dws, B)
+ * (dws is overwritten).  The gradient of parameter entry k is added into
+ * grads[k] (grads NULL: into the table's own g); only dense entries are
+ * used.  dx0 ([B, D]) receives d loss / d x0. */
+void   tfrs__graph_backward(const tfrs__graph *g, float *const *acts, size_t B, float *dws,
+                            float *const *grads, float *dx0);
+/* Adds the input gradient dx0 ([B, D]) of B rows of ids into the
+ * embeddings' gradients, feature by feature, in row order. */
+void   tfrs__graph_scatter_input_grad(tfrs__graph *g, const int32_t *ids, size_t B,
+                                      const float *dx0);
+/* Zeroes every gradient of the table (embeddings: their touched rows). */
+void   tfrs__graph_zero_grad(tfrs__graph *g);
+/* sum over entries of l2 * sum(w^2), and its gradient added into g. */
+double tfrs__graph_l2_loss(const tfrs__graph *g);
+void   tfrs__graph_l2_grad(tfrs__graph *g);
+
+/* ---- scoring with per-call scratch ----------------------------------- */
+
+/* Scores n rows of checked ids, `block` rows at a time, with scratch
+ * allocated for the call. */
+int    tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, size_t n, size_t block,
+                         float *scores);
+
+/* ---- the first layer by parts (serving) ------------------------------- */
+
+/* proj[r, :] = E_f[r, :] W1[offset_f : offset_f + dim_f, :] for every row
+ * r of feature f's table: that feature's share of the first layer's
+ * pre-activation, so that scoring candidates of f costs an add per unit
+ * instead of dim_f multiply-adds. */
+typedef struct tfrs__proj {
+    uint64_t gen;       /* weights generation it was computed from (caller's) */
+    size_t   feature;
+    size_t   rows, units;
+    float   *proj;      /* rows x units */
+} tfrs__proj;
+
+int    tfrs__graph_project(const tfrs__graph *g, size_t f, tfrs__proj **out);
+void   tfrs__proj_free(tfrs__proj *p);               /* NULL is a no-op */
+/* Units of the widest layer. */
+size_t tfrs__graph_max_units(const tfrs__graph *g);
+/* hq = b1 + sum over f != c of E_f[qids[f]] W1_f: the first layer's
+ * pre-activation for a query, without candidate feature c. */
+void   tfrs__graph_query_part(const tfrs__graph *g, size_t c, const int32_t *qids, float *hq);
+/* Scores nb candidates (rows cids of proj) for the query part hq: the first
+ * layer as act(hq + proj[cid]), then layers 1 .. L-1 in a and b (each
+ * nb * max_units floats).  Returns the scores (a or b). */
+float *tfrs__graph_score_candidates(const tfrs__graph *g, const float *hq,
+                                    const tfrs__proj *proj, const int32_t *cids, size_t nb,
+                                    float *a, float *b);
+
+#endif /* TFRS_GRAPH_H */

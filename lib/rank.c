@@ -1,0 +1,286 @@
+/*
+ * rank.c - ranking candidates for a query: the serving cache of projected
+ * first-layer rows, scoring through it, and a stable radix sort.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Every call takes a const model and keeps its state in per-call memory;
+ * the cache is the one thing const calls change, under the model's mutex.
+ * So one built model can serve many threads at once.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/status.h"
+#include "graph.h"
+#include "model.h"
+
+/* Candidates per block in rank: small enough that a block's activations
+ * and the cached rows stay in L2 between the add and the next layer. */
+#ifndef RANK_BLOCK
+#define RANK_BLOCK 256
+#endif
+
+/* The current cache of feature f, built if missing or stale.  The model is
+ * const to callers; the caches are the one thing const calls may change,
+ * under the model's mutex.  A cache is only ever replaced when it is stale,
+ * that is after the weights changed, which needs exclusive access to the
+ * model: so no other thread can still be reading it. */
+static int get_cache(const tfrs_model *m, size_t f, const tfrs__proj **out)
+{
+    tfrs_model *mm = (tfrs_model *)m;
+    int rc = TFRS_OK;
+
+    pthread_mutex_lock(&mm->cache_lock);
+    if (mm->cache == NULL)
+        mm->cache = tfrs__calloc(m->g.nfeat, sizeof(*mm->cache));
+    if (mm->cache == NULL) {
+        rc = tfrs__fail(TFRS_ENOMEM, "rank: out of memory");
+    } else if (mm->cache[f] == NULL || mm->cache[f]->gen != m->weights_gen) {
+        tfrs__proj *fresh;
+        rc = tfrs__graph_project(&m->g, f, &fresh);
+        if (rc == TFRS_OK) {
+            fresh->gen = m->weights_gen;
+            tfrs__proj_free(mm->cache[f]);
+            mm->cache[f] = fresh;
+        }
+    }
+    *out = rc == TFRS_OK ? mm->cache[f] : NULL;
+    pthread_mutex_unlock(&mm->cache_lock);
+    return rc;
+}
+
+/* Floats of scratch rank_scores needs for n candidates. */
+static size_t rank_scratch_floats(const tfrs_model *m, size_t n)
+{
+    size_t block = n < RANK_BLOCK ? n : RANK_BLOCK;
+
+    return m->g.layers[0].units + 2 * block * tfrs__graph_max_units(&m->g);
+}
+
+/* Scores n candidates (ids cids) of feature c for a query (ids qids, one
+ * per feature; qids[c] unused) through the cache, in `hq`
+ * (rank_scratch_floats floats).  Equal to the plain forward pass up to
+ * float rounding. */
+static int rank_scores(const tfrs_model *m, size_t c, const int32_t *qids, const int32_t *cids,
+                       size_t n, float *scores, float *hq)
+{
+    const tfrs__proj *cache;
+    size_t block = n < RANK_BLOCK ? n : RANK_BLOCK, per_row = tfrs__graph_max_units(&m->g);
+    float *buf = hq + m->g.layers[0].units;
+    int rc;
+
+    if ((rc = get_cache(m, c, &cache)) != TFRS_OK)
+        return rc;
+    tfrs__graph_query_part(&m->g, c, qids, hq);
+    for (size_t i = 0; i < n; i += block) {
+        size_t nb = n - i < block ? n - i : block;
+        const float *s = tfrs__graph_score_candidates(&m->g, hq, cache, cids + i, nb, buf,
+                                                      buf + block * per_row);
+        memcpy(scores + i, s, nb * sizeof(float));
+    }
+    return TFRS_OK;
+}
+
+/* Maps a score to a key whose unsigned order is descending score order;
+ * NaN gets the largest key, so it sorts last. */
+static uint32_t desc_key(float f)
+{
+    uint32_t u;
+
+    if (isnan(f))
+        return UINT32_MAX;
+    memcpy(&u, &f, sizeof(u));
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);   /* ascending order */
+    return ~u;                                          /* descending      */
+}
+
+/* Sorts n candidates by descending score, ties by ascending index: a stable
+ * LSD radix sort (4 passes of 8 bits) over keys laid out in index order. */
+static void sort_scored(const float *scores, size_t n, tfrs_scored *out, uint32_t *keys,
+                        uint32_t *tmp_keys, size_t *idx, size_t *tmp_idx)
+{
+    for (size_t i = 0; i < n; i++) {
+        keys[i] = desc_key(scores[i]);
+        idx[i] = i;
+    }
+    for (int shift = 0; shift < 32; shift += 8) {
+        size_t count[257] = { 0 };
+        for (size_t i = 0; i < n; i++)
+            count[((keys[i] >> shift) & 0xffu) + 1]++;
+        for (int b = 0; b < 256; b++)
+            count[b + 1] += count[b];
+        for (size_t i = 0; i < n; i++) {
+            size_t dst = count[(keys[i] >> shift) & 0xffu]++;
+            tmp_keys[dst] = keys[i];
+            tmp_idx[dst] = idx[i];
+        }
+        memcpy(keys, tmp_keys, n * sizeof(*keys));
+        memcpy(idx, tmp_idx, n * sizeof(*idx));
+    }
+    memset(out, 0, n * sizeof(*out));   /* padding too: results compare with memcmp */
+    for (size_t i = 0; i < n; i++) {
+        out[i].index = idx[i];
+        out[i].score = scores[idx[i]];
+    }
+}
+
+/* Adds `count` elements of `size` bytes to a layout, 16-byte aligned;
+ * returns the offset, or SIZE_MAX on overflow. */
+static size_t carve(size_t *total, size_t count, size_t size)
+{
+    size_t bytes, at = *total;
+
+    if (at == SIZE_MAX || tfrs__mul(count, size, &bytes) < 0 || tfrs__add(bytes, 15, &bytes) < 0 ||
+        tfrs__add(at, bytes & ~(size_t)15, total) < 0) {
+        *total = SIZE_MAX;
+        return SIZE_MAX;
+    }
+    return at;
+}
+
+/* Offsets of rank's per-call buffers in one allocation. */
+typedef struct rank_layout {
+    size_t total, o_idx, o_keys, o_cids, o_qids, o_scores, o_all, o_hq;
+} rank_layout;
+
+static int rank_alloc(const tfrs_model *m, size_t n, size_t k, rank_layout *L,
+                      unsigned char **mem)
+{
+    L->total = 0;
+    L->o_idx = carve(&L->total, n, 2 * sizeof(size_t));
+    L->o_keys = carve(&L->total, n, 2 * sizeof(uint32_t));
+    L->o_cids = carve(&L->total, n, sizeof(int32_t));
+    L->o_qids = carve(&L->total, m->g.nfeat, sizeof(int32_t));
+    L->o_scores = carve(&L->total, n, sizeof(float));
+    L->o_all = carve(&L->total, k < n ? n : 0, sizeof(tfrs_scored));
+    L->o_hq = carve(&L->total, rank_scratch_floats(m, n), sizeof(float));
+    *mem = NULL;
+    if (L->total == SIZE_MAX)
+        return tfrs__fail(TFRS_EINVAL, "rank: too many candidates (%zu)", n);
+    *mem = tfrs__malloc(L->total);
+    if (*mem == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "rank: out of memory");
+    return TFRS_OK;
+}
+
+/* The shared end of rank and rank_ids: scores n candidates (ids cids of
+ * feature c) for the query ids qids and writes the best k to out.  `mem`
+ * holds the layout made by rank_alloc. */
+static int rank_finish(const tfrs_model *m, size_t c, const int32_t *qids, const int32_t *cids,
+                       size_t n, size_t k, tfrs_scored *out, unsigned char *mem,
+                       const rank_layout *L)
+{
+    float *scores = (float *)(mem + L->o_scores);
+    tfrs_scored *all = k < n ? (tfrs_scored *)(mem + L->o_all) : out;
+    size_t *idx = (size_t *)(mem + L->o_idx);
+    uint32_t *keys = (uint32_t *)(mem + L->o_keys);
+    int rc;
+
+    if ((rc = rank_scores(m, c, qids, cids, n, scores, (float *)(mem + L->o_hq))) != TFRS_OK)
+        return rc;
+    sort_scored(scores, n, all, keys, keys + n, idx, idx + n);
+    if (all != out)
+        memcpy(out, all, k * sizeof(*out));
+    return TFRS_OK;
+}
+
+int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *candidate_feature,
+                    const char *const *candidates, size_t n, size_t top_k, tfrs_scored *out,
+                    size_t *n_out)
+{
+    size_t F, c = SIZE_MAX, k;
+    unsigned char *mem;
+    rank_layout L;
+    int32_t *cids, *qids;
+    int rc;
+
+    if (n_out != NULL)
+        *n_out = 0;
+    rc = tfrs__model_check_call(m, "tfrs_model_rank",
+                                query != NULL && candidate_feature != NULL &&
+                                candidates != NULL && out != NULL && n > 0,
+                                "query, candidate_feature, candidates, out and n > 0 required");
+    if (rc != TFRS_OK)
+        return rc;
+    F = m->g.nfeat;
+    c = tfrs__graph_find_feature(&m->g, candidate_feature);
+    if (c == SIZE_MAX)
+        return tfrs__fail(TFRS_ENOTFOUND, "tfrs_model_rank: no feature named '%s'",
+                          candidate_feature);
+    k = top_k == 0 || top_k > n ? n : top_k;
+    if ((rc = rank_alloc(m, n, k, &L, &mem)) != TFRS_OK)
+        return rc;
+    cids = (int32_t *)(mem + L.o_cids);
+    qids = (int32_t *)(mem + L.o_qids);
+
+    /* The query's values are looked up once. */
+    for (size_t f = 0; f < F; f++) {
+        qids[f] = 0;
+        if (f == c)
+            continue;
+        if (query[f] == NULL) {
+            rc = tfrs__fail(TFRS_EINVAL, "tfrs_model_rank: query value of feature '%s' is NULL",
+                            m->g.feat[f].name);
+            goto done;
+        }
+        if ((rc = tfrs_vocab_lookup(m->g.feat[f].vocab, query[f], &qids[f])) != TFRS_OK)
+            goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (candidates[i] == NULL) {
+            rc = tfrs__fail(TFRS_EINVAL, "tfrs_model_rank: candidate %zu is NULL", i);
+            goto done;
+        }
+        if ((rc = tfrs_vocab_lookup(m->g.feat[c].vocab, candidates[i], &cids[i])) != TFRS_OK)
+            goto done;
+    }
+    if ((rc = rank_finish(m, c, qids, cids, n, k, out, mem, &L)) == TFRS_OK && n_out != NULL)
+        *n_out = k;
+done:
+    tfrs__free(mem);
+    return rc;
+}
+
+int tfrs_model_rank_ids(const tfrs_model *m, const int32_t *query, size_t candidate_feature,
+                        const int32_t *candidates, size_t n, size_t top_k, tfrs_scored *out,
+                        size_t *n_out)
+{
+    size_t c = candidate_feature, k;
+    unsigned char *mem;
+    rank_layout L;
+    int32_t *qids;
+    int rc;
+
+    if (n_out != NULL)
+        *n_out = 0;
+    rc = tfrs__model_check_call(m, "tfrs_model_rank_ids",
+                                query != NULL && candidates != NULL && out != NULL && n > 0,
+                                "query, candidates, out and n > 0 required");
+    if (rc != TFRS_OK)
+        return rc;
+    if (c >= m->g.nfeat)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_rank_ids: candidate_feature %zu >= %zu "
+                          "features", c, m->g.nfeat);
+    for (size_t f = 0; f < m->g.nfeat; f++)
+        if (f != c && !tfrs__graph_id_ok(&m->g, f, query[f]))
+            return tfrs__fail(TFRS_ERANGE, "tfrs_model_rank_ids: query id %ld of feature '%s' "
+                              "is out of range", (long)query[f], m->g.feat[f].name);
+    for (size_t i = 0; i < n; i++)
+        if (!tfrs__graph_id_ok(&m->g, c, candidates[i]))
+            return tfrs__fail(TFRS_ERANGE, "tfrs_model_rank_ids: candidate %zu: id %ld is out "
+                              "of range", i, (long)candidates[i]);
+    k = top_k == 0 || top_k > n ? n : top_k;
+    if ((rc = rank_alloc(m, n, k, &L, &mem)) != TFRS_OK)
+        return rc;
+    qids = (int32_t *)(mem + L.o_qids);
+    memcpy(qids, query, m->g.nfeat * sizeof(*qids));
+    qids[c] = 0;
+    if ((rc = rank_finish(m, c, qids, candidates, n, k, out, mem, &L)) == TFRS_OK &&
+        n_out != NULL)
+        *n_out = k;
+    tfrs__free(mem);
+    return rc;
+}
