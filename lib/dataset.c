@@ -245,12 +245,18 @@ int tfrs_dataset_find_column(const tfrs_dataset *ds, const char *name, size_t *i
     return TFRS_OK;
 }
 
-/* The named column of the given type, or NULL with the status in *rc. */
+/* The named column of the given type, or NULL with the status in *rc.
+ * out_name names the caller's output argument, which must not be NULL. */
 static const col_t *get_column(const tfrs_dataset *ds, const char *name,
-                                tfrs_column_type type, const char *what, int *rc)
+                                tfrs_column_type type, const char *what, const void *out,
+                                const char *out_name, int *rc)
 {
     ptrdiff_t i;
 
+    if (out == NULL) {
+        *rc = tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, out_name);
+        return NULL;
+    }
     if (ds == NULL || name == NULL) {
         *rc = tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, ds == NULL ? "ds" : "column");
         return NULL;
@@ -276,10 +282,9 @@ int tfrs_dataset_string_ids(const tfrs_dataset *ds, const char *column, const ui
     const col_t *c;
     int rc;
 
-    if (ids == NULL || num_strings == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what,
-                          ids == NULL ? "ids" : "num_strings");
-    c = get_column(ds, column, TFRS_COLUMN_STRING, what, &rc);
+    c = get_column(ds, column, TFRS_COLUMN_STRING, what,
+                   ids == NULL ? NULL : (const void *)num_strings,
+                   ids == NULL ? "ids" : "num_strings", &rc);
     if (c == NULL)
         return rc;
     *ids = c->ids != NULL ? c->ids : empty_ids;
@@ -287,42 +292,38 @@ int tfrs_dataset_string_ids(const tfrs_dataset *ds, const char *column, const ui
     return TFRS_OK;
 }
 
-int tfrs_dataset_string(const tfrs_dataset *ds, const char *column, uint32_t id,
-                        const char **value)
+/* A string of the named column: the one with id i (by_row == 0) or the
+ * one of row i (by_row == 1). */
+static int string_at(const tfrs_dataset *ds, const char *column, size_t i, int by_row,
+                     const char **value)
 {
-    static const char what[] = "tfrs_dataset_string";
+    const char *what = by_row ? "tfrs_dataset_get_string" : "tfrs_dataset_string";
     const col_t *c;
     int rc;
 
-    if (value == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: value is NULL", what);
-    c = get_column(ds, column, TFRS_COLUMN_STRING, what, &rc);
+    c = get_column(ds, column, TFRS_COLUMN_STRING, what, value, "value", &rc);
     if (c == NULL)
         return rc;
-    if (id >= tfrs__strtab_count(&c->p))
+    if (by_row && i >= ds->nrows)
+        return tfrs__fail(TFRS_ERANGE, "%s: row %zu out of range [0, %zu)", what, i,
+                          ds->nrows);
+    if (!by_row && i >= tfrs__strtab_count(&c->p))
         return tfrs__fail(TFRS_ERANGE, "%s: id %u out of range [0, %u) in \"%s\"", what,
-                          (unsigned)id, (unsigned)tfrs__strtab_count(&c->p), column);
-    *value = tfrs__strtab_at(&c->p, id, NULL);
+                          (unsigned)i, (unsigned)tfrs__strtab_count(&c->p), column);
+    *value = tfrs__strtab_at(&c->p, by_row ? c->ids[i] : (uint32_t)i, NULL);
     return TFRS_OK;
+}
+
+int tfrs_dataset_string(const tfrs_dataset *ds, const char *column, uint32_t id,
+                        const char **value)
+{
+    return string_at(ds, column, id, 0, value);
 }
 
 int tfrs_dataset_get_string(const tfrs_dataset *ds, const char *column, size_t row,
                             const char **value)
 {
-    static const char what[] = "tfrs_dataset_get_string";
-    const col_t *c;
-    int rc;
-
-    if (value == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: value is NULL", what);
-    c = get_column(ds, column, TFRS_COLUMN_STRING, what, &rc);
-    if (c == NULL)
-        return rc;
-    if (row >= ds->nrows)
-        return tfrs__fail(TFRS_ERANGE, "%s: row %zu out of range [0, %zu)", what, row,
-                          ds->nrows);
-    *value = tfrs__strtab_at(&c->p, c->ids[row], NULL);
-    return TFRS_OK;
+    return string_at(ds, column, row, 1, value);
 }
 
 int tfrs_dataset_floats(const tfrs_dataset *ds, const char *column, const float **values)
@@ -331,9 +332,7 @@ int tfrs_dataset_floats(const tfrs_dataset *ds, const char *column, const float 
     const col_t *c;
     int rc;
 
-    if (values == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: values is NULL", what);
-    c = get_column(ds, column, TFRS_COLUMN_FLOAT, what, &rc);
+    c = get_column(ds, column, TFRS_COLUMN_FLOAT, what, values, "values", &rc);
     if (c == NULL)
         return rc;
     *values = c->vals != NULL ? c->vals : empty_vals;

@@ -123,10 +123,17 @@ int tfrs_vocab_options_init(tfrs_vocab_options *opts, unsigned int version)
     return TFRS_OK;
 }
 
-/* Resolves NULL options to the defaults and validates the rest. */
-static int options_or_default(const tfrs_vocab_options *opts, tfrs_vocab_options *o,
-                              const char *what)
+/* What every constructor checks first: out (then *out = NULL), the input
+ * (null_arg names it when it is NULL, else NULL), and the options: NULL
+ * resolves to the defaults in *o, the rest is validated. */
+static int begin(tfrs_vocab **out, const char *null_arg, const tfrs_vocab_options *opts,
+                 tfrs_vocab_options *o, const char *what)
 {
+    if (out == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: out is NULL", what);
+    *out = NULL;
+    if (null_arg != NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, null_arg);
     if (opts == NULL) {
         tfrs_vocab_options_init(o, TFRS_VOCAB_OPTIONS_VERSION);
         return TFRS_OK;
@@ -142,12 +149,7 @@ int tfrs_vocab_create(tfrs_vocab **out, const char *const *tokens, size_t n,
     tfrs_vocab_options o;
     int rc;
 
-    if (out == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: out is NULL", what);
-    *out = NULL;
-    if (tokens == NULL && n > 0)
-        return tfrs__fail(TFRS_EINVAL, "%s: tokens is NULL", what);
-    rc = options_or_default(opts, &o, what);
+    rc = begin(out, tokens == NULL && n > 0 ? "tokens" : NULL, opts, &o, what);
     if (rc < 0)
         return rc;
     return build(out, tokens, n, &o, what);
@@ -178,12 +180,7 @@ int tfrs_vocab_adapt(tfrs_vocab **out, const char *const *strings, size_t n,
     size_t nu = 0;
     int rc;
 
-    if (out == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: out is NULL", what);
-    *out = NULL;
-    if (strings == NULL && n > 0)
-        return tfrs__fail(TFRS_EINVAL, "%s: strings is NULL", what);
-    rc = options_or_default(opts, &o, what);
+    rc = begin(out, strings == NULL && n > 0 ? "strings" : NULL, opts, &o, what);
     if (rc < 0)
         return rc;
     if (n >= UINT32_MAX)
@@ -238,12 +235,7 @@ int tfrs_vocab_adapt_column(tfrs_vocab **out, const struct tfrs_dataset *ds, con
     size_t nstr, nrows, nu = 0;
     int rc;
 
-    if (out == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: out is NULL", what);
-    *out = NULL;
-    if (ds == NULL || column == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, ds == NULL ? "ds" : "column");
-    rc = options_or_default(opts, &o, what);
+    rc = begin(out, ds == NULL ? "ds" : column == NULL ? "column" : NULL, opts, &o, what);
     if (rc < 0)
         return rc;
     rc = tfrs_dataset_string_ids(ds, column, &ids, &nstr);

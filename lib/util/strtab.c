@@ -237,6 +237,5 @@ int tfrs__strtab_clone(tfrs__strtab *dst, const tfrs__strtab *src)
     dst->hashes_cap = src->n;
     dst->n = src->n;
     dst->nslots = src->nslots;
-    dst->seed = src->seed;
     return TFRS_OK;
 }
