@@ -1,5 +1,6 @@
 /*
- * dataset.h - the column store and its text loaders (private part).
+ * dataset.h - the column store (private part; the API is in tfrsc.h): what
+ * the text loaders need to fill a dataset without reaching into it.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -8,19 +9,21 @@
 
 #include "util/common.h"
 
-/* The file loaders read their files and run the same code as these.  `name`
- * stands for the file in messages ("name:line: reason"); buf need not be
- * NUL-terminated (it is copied).  opts as for the file loaders; bad_lines
- * counts the lines skipped by that one call. */
-typedef struct tfrs__ml_items tfrs__ml_items;   /* parsed u.item */
-int    tfrs__parse_items(tfrs__ml_items **out, const char *buf, size_t len, const char *name,
-                         tfrs_load_options *opts);
-size_t tfrs__ml_items_count(const tfrs__ml_items *items);
-void   tfrs__ml_items_free(tfrs__ml_items *items);     /* NULL is a no-op */
-/* u.data joined with items (which caches pool ids: one call at a time). */
-int    tfrs__parse_ratings(tfrs_dataset **out, tfrs__ml_items *items, const char *buf,
-                           size_t len, const char *name, tfrs_load_options *opts);
-int    tfrs__load_delimited_buffer(tfrs_dataset **out, const char *buf, size_t len,
-                                   const char *name, tfrs_delimited_options *opts);
+/* Rows are limited so that row permutations fit uint32. */
+#define TFRS__DATASET_MAX_ROWS ((size_t)UINT32_MAX)
+
+/* Room for `need` rows in every column (the columns must all exist).  Sets
+ * the message. */
+int  tfrs__dataset_reserve_rows(tfrs_dataset *ds, size_t need);
+/* Interns s[0..len) (valid UTF-8: not checked) into the strings of string
+ * column `col`; *id gets its id (ids are in order of first use).  Sets the
+ * message. */
+int  tfrs__dataset_intern(tfrs_dataset *ds, size_t col, const char *s, size_t len,
+                          uint32_t *id);
+/* Appends one row of already-interned values: ids[] holds one id per string
+ * column and vals[] one finite float per float column, each in column
+ * order.  Nothing is checked: the caller has reserved the row (fewer than
+ * TFRS__DATASET_MAX_ROWS) and interned the ids into this dataset. */
+void tfrs__dataset_append_interned(tfrs_dataset *ds, const uint32_t *ids, const float *vals);
 
 #endif /* TFRS_DATASET_H */

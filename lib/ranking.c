@@ -196,7 +196,7 @@ int tfrs_ranking_task_update(tfrs_ranking_task *task, const float *pred,
                 return tfrs__fail(TFRS_EINVAL, "tfrs_ranking_task_update: AUC needs labels 0 "
                                   "or 1, got %g at position %zu", (double)labels[i], i);
         if (tfrs__add(task->auc_n, n, &need) < 0 ||
-            tfrs__grow((void **)&task->auc, &task->auc_cap, need, sizeof(auc_item)) < 0)
+            TFRS__GROW(task->auc, task->auc_cap, need) < 0)
             return tfrs__fail(TFRS_ENOMEM, "tfrs_ranking_task_update: out of memory "
                               "(%zu AUC examples)", task->auc_n);
     }

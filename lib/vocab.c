@@ -4,10 +4,9 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * Index layout:  [mask (M = 0 or 1)] [K OOV buckets] [n tokens].
- * The tokens are stored back to back, each followed by a NUL, with n + 1
- * offsets; an open-addressing table (linear probing, power-of-two size, at
- * most half full) maps a token's bytes to its position.  A built vocabulary
- * is never modified, so lookups need no locking.
+ * The tokens are a string table (util/strtab.h) whose ids are their
+ * positions.  A built vocabulary is never modified, so lookups need no
+ * locking.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,76 +19,13 @@
 #define OOV_TOKEN "[UNK]"
 
 struct tfrs_vocab {
-    size_t    n;          /* known tokens                                   */
-    size_t    num_oov;    /* K                                              */
-    char     *mask;       /* NULL or the mask token                         */
-    size_t    mask_len;
-    char     *bytes;      /* tokens, each NUL-terminated                    */
-    size_t   *offs;       /* n + 1 offsets into bytes                       */
-    uint32_t *slots;      /* token index + 1, 0 = empty                     */
-    size_t    nslots;     /* power of two, >= 2 n                           */
+    size_t       num_oov;    /* K                                           */
+    char        *mask;       /* NULL or the mask token                      */
+    size_t       mask_len;
+    tfrs__strtab tokens;     /* the n known tokens, id = position           */
 };
 
-/* ---- hashing and UTF-8 -------------------------------------------------- */
-
-
-/* Hash of the lookup table (not the documented OOV bucket hash, which is
- * FNV-1a and only computed for unknown strings): 8 bytes per step, so that
- * looking up long titles costs little. */
-static uint64_t table_hash(const char *s, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
-
-    while (n >= 8) {
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-        s += 8;
-        n -= 8;
-    }
-    w = 0;
-    memcpy(&w, s, n);
-    h = (h ^ w) * 0x94d049bb133111ebull;
-    return h;
-}
-
-/* Fold the high half in before masking. */
-static size_t slot_of(uint64_t h, size_t mask)
-{
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    h ^= h >> 32;
-    return (size_t)h & mask;
-}
-
-
 /* ---- construction ------------------------------------------------------- */
-
-static size_t token_len(const tfrs_vocab *v, size_t i)
-{
-    return v->offs[i + 1] - v->offs[i] - 1;
-}
-
-/* Index of the token equal to s[0..len), or -1; *slot gets the slot where
- * the probe ended (the empty slot to insert at when absent). */
-static ptrdiff_t find(const tfrs_vocab *v, const char *s, size_t len, uint64_t h, size_t *slot)
-{
-    size_t mask = v->nslots - 1;
-    size_t j = slot_of(h, mask);
-
-    for (;;) {
-        uint32_t e = v->slots[j];
-        if (e == 0)
-            break;
-        if (token_len(v, e - 1) == len && memcmp(v->bytes + v->offs[e - 1], s, len) == 0) {
-            *slot = j;
-            return (ptrdiff_t)(e - 1);
-        }
-        j = (j + 1) & mask;
-    }
-    *slot = j;
-    return -1;
-}
 
 static int check_options(const tfrs_vocab_options *o, const char *what)
 {
@@ -109,7 +45,7 @@ static int build(tfrs_vocab **out, const char *const *tokens, size_t n,
                  const tfrs_vocab_options *o, const char *what)
 {
     tfrs_vocab *v = NULL;
-    size_t total = 0, nslots = 8, limit, bytes;
+    size_t total = 0, limit;
     int rc = TFRS_ENOMEM;
 
     *out = NULL;
@@ -141,12 +77,11 @@ static int build(tfrs_vocab **out, const char *const *tokens, size_t n,
             goto fail;
         }
     }
-    while (nslots / 2 < n)
-        nslots *= 2;
 
     v = tfrs__calloc(1, sizeof(*v));
     if (v == NULL)
         goto nomem;
+    tfrs__strtab_init(&v->tokens);
     v->num_oov = o->num_oov_indices;
     if (o->mask_token != NULL) {
         v->mask = tfrs__strdup(o->mask_token);
@@ -154,30 +89,17 @@ static int build(tfrs_vocab **out, const char *const *tokens, size_t n,
             goto nomem;
         v->mask_len = strlen(v->mask);
     }
-    v->bytes = tfrs__malloc(total);
-    v->slots = tfrs__calloc(nslots, sizeof(*v->slots));
-    if (v->bytes == NULL || v->slots == NULL || tfrs__add(n, 1, &bytes) < 0)
+    if (tfrs__strtab_reserve(&v->tokens, n, total - n) < 0)
         goto nomem;
-    v->offs = tfrs__calloc(bytes, sizeof(*v->offs));
-    if (v->offs == NULL)
-        goto nomem;
-    v->nslots = nslots;
-
-    total = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t len = strlen(tokens[i]), slot;
-        uint64_t h = table_hash(tokens[i], len);
-
-        if (find(v, tokens[i], len, h, &slot) >= 0) {
+        uint32_t id;
+        /* Reserved above: cannot fail. */
+        (void)tfrs__strtab_intern(&v->tokens, tokens[i], strlen(tokens[i]), &id);
+        if (id != i) {
             rc = tfrs__fail(TFRS_EDUPLICATE, "%s: duplicate token \"%.64s\" at %zu", what,
                             tokens[i], i);
             goto fail;
         }
-        memcpy(v->bytes + total, tokens[i], len + 1);
-        total += len + 1;
-        v->offs[i + 1] = total;
-        v->n = i + 1;
-        v->slots[slot] = (uint32_t)(i + 1);
     }
     *out = v;
     return TFRS_OK;
@@ -201,10 +123,17 @@ int tfrs_vocab_options_init(tfrs_vocab_options *opts, unsigned int version)
     return TFRS_OK;
 }
 
-/* Resolves NULL options to the defaults and validates the rest. */
-static int options_or_default(const tfrs_vocab_options *opts, tfrs_vocab_options *o,
-                              const char *what)
+/* What every constructor checks first: out (then *out = NULL), the input
+ * (null_arg names it when it is NULL, else NULL), and the options: NULL
+ * resolves to the defaults in *o, the rest is validated. */
+static int begin(tfrs_vocab **out, const char *null_arg, const tfrs_vocab_options *opts,
+                 tfrs_vocab_options *o, const char *what)
 {
+    if (out == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: out is NULL", what);
+    *out = NULL;
+    if (null_arg != NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, null_arg);
     if (opts == NULL) {
         tfrs_vocab_options_init(o, TFRS_VOCAB_OPTIONS_VERSION);
         return TFRS_OK;
@@ -220,12 +149,7 @@ int tfrs_vocab_create(tfrs_vocab **out, const char *const *tokens, size_t n,
     tfrs_vocab_options o;
     int rc;
 
-    if (out == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: out is NULL", what);
-    *out = NULL;
-    if (tokens == NULL && n > 0)
-        return tfrs__fail(TFRS_EINVAL, "%s: tokens is NULL", what);
-    rc = options_or_default(opts, &o, what);
+    rc = begin(out, tokens == NULL && n > 0 ? "tokens" : NULL, opts, &o, what);
     if (rc < 0)
         return rc;
     return build(out, tokens, n, &o, what);
@@ -251,33 +175,28 @@ int tfrs_vocab_adapt(tfrs_vocab **out, const char *const *strings, size_t n,
 {
     static const char what[] = "tfrs_vocab_adapt";
     tfrs_vocab_options o;
+    tfrs__strtab seen;
     const char **u = NULL;
-    uint32_t *slots = NULL;
-    size_t nu = 0, nslots = 8;
+    size_t nu = 0;
     int rc;
 
-    if (out == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: out is NULL", what);
-    *out = NULL;
-    if (strings == NULL && n > 0)
-        return tfrs__fail(TFRS_EINVAL, "%s: strings is NULL", what);
-    rc = options_or_default(opts, &o, what);
+    rc = begin(out, strings == NULL && n > 0 ? "strings" : NULL, opts, &o, what);
     if (rc < 0)
         return rc;
     if (n >= UINT32_MAX)
         return tfrs__fail(TFRS_ERANGE, "%s: too many strings", what);
-    while (nslots / 2 < n)
-        nslots *= 2;
+    tfrs__strtab_init(&seen);
     u = tfrs__calloc(n, sizeof(*u));
-    slots = tfrs__calloc(nslots, sizeof(*slots));
-    if (u == NULL || slots == NULL) {
+    if (u == NULL) {
         rc = tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
         goto done;
     }
-    /* Distinct values through a temporary hash set of indices into u. */
+    /* Distinct values through a temporary string table; u[id] is the first
+     * occurrence of string id. */
     for (size_t i = 0; i < n; i++) {
         const char *s = strings[i];
-        size_t len, j;
+        size_t len;
+        uint32_t id;
 
         if (s == NULL) {
             rc = tfrs__fail(TFRS_EINVAL, "%s: string %zu is NULL", what, i);
@@ -286,23 +205,21 @@ int tfrs_vocab_adapt(tfrs_vocab **out, const char *const *strings, size_t n,
         if (o.mask_token != NULL && strcmp(s, o.mask_token) == 0)
             continue;
         len = strlen(s);
-        j = slot_of(table_hash(s, len), nslots - 1);
-        while (slots[j] != 0 && strcmp(u[slots[j] - 1], s) != 0)
-            j = (j + 1) & (nslots - 1);
-        if (slots[j] != 0)
+        if (tfrs__strtab_find(&seen, s, len) != TFRS__STRTAB_NONE)
             continue;
         if (!tfrs__utf8_valid(s, len)) {
             rc = tfrs__fail(TFRS_EINVAL, "%s: string %zu is not valid UTF-8", what, i);
             goto done;
         }
+        if (tfrs__strtab_intern(&seen, s, len, &id) < 0) {
+            rc = tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
+            goto done;
+        }
         u[nu++] = s;
-        slots[j] = (uint32_t)nu;
     }
-    tfrs__free(slots);
-    slots = NULL;
     rc = build_sorted(out, u, nu, &o, what);
 done:
-    tfrs__free(slots);
+    tfrs__strtab_free(&seen);
     tfrs__free(u);
     return rc;
 }
@@ -318,12 +235,7 @@ int tfrs_vocab_adapt_column(tfrs_vocab **out, const struct tfrs_dataset *ds, con
     size_t nstr, nrows, nu = 0;
     int rc;
 
-    if (out == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: out is NULL", what);
-    *out = NULL;
-    if (ds == NULL || column == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, ds == NULL ? "ds" : "column");
-    rc = options_or_default(opts, &o, what);
+    rc = begin(out, ds == NULL ? "ds" : column == NULL ? "column" : NULL, opts, &o, what);
     if (rc < 0)
         return rc;
     rc = tfrs_dataset_string_ids(ds, column, &ids, &nstr);
@@ -362,36 +274,25 @@ void tfrs_vocab_free(tfrs_vocab *vocab)
     if (vocab == NULL)
         return;
     tfrs__free(vocab->mask);
-    tfrs__free(vocab->bytes);
-    tfrs__free(vocab->offs);
-    tfrs__free(vocab->slots);
+    tfrs__strtab_free(&vocab->tokens);
     tfrs__free(vocab);
 }
 
 int tfrs__vocab_clone(tfrs_vocab **out, const tfrs_vocab *v)
 {
     tfrs_vocab *c;
-    size_t nbytes = v->offs[v->n];
 
     *out = NULL;
     c = tfrs__calloc(1, sizeof(*c));
     if (c == NULL)
         goto nomem;
-    *c = *v;
-    c->mask = NULL;
-    c->bytes = NULL;
-    c->offs = NULL;
-    c->slots = NULL;
+    c->num_oov = v->num_oov;
+    c->mask_len = v->mask_len;
+    tfrs__strtab_init(&c->tokens);
     if (v->mask != NULL && (c->mask = tfrs__strdup(v->mask)) == NULL)
         goto nomem;
-    c->bytes = tfrs__malloc(nbytes);
-    c->offs = tfrs__calloc(v->n + 1, sizeof(*c->offs));
-    c->slots = tfrs__calloc(v->nslots, sizeof(*c->slots));
-    if (c->bytes == NULL || c->offs == NULL || c->slots == NULL)
+    if (tfrs__strtab_clone(&c->tokens, &v->tokens) < 0)
         goto nomem;
-    memcpy(c->bytes, v->bytes, nbytes);
-    memcpy(c->offs, v->offs, (v->n + 1) * sizeof(*c->offs));
-    memcpy(c->slots, v->slots, v->nslots * sizeof(*c->slots));
     *out = c;
     return TFRS_OK;
 nomem:
@@ -405,12 +306,12 @@ size_t tfrs_vocab_size(const tfrs_vocab *vocab)
 {
     if (vocab == NULL)
         return 0;
-    return (vocab->mask != NULL) + vocab->num_oov + vocab->n;
+    return (vocab->mask != NULL) + vocab->num_oov + tfrs__strtab_count(&vocab->tokens);
 }
 
 size_t tfrs_vocab_num_tokens(const tfrs_vocab *vocab)
 {
-    return vocab == NULL ? 0 : vocab->n;
+    return vocab == NULL ? 0 : tfrs__strtab_count(&vocab->tokens);
 }
 
 size_t tfrs_vocab_num_oov(const tfrs_vocab *vocab)
@@ -425,20 +326,18 @@ const char *tfrs__vocab_mask_token(const tfrs_vocab *v)
 
 const char *tfrs__vocab_token_at(const tfrs_vocab *v, size_t i, size_t *len)
 {
-    if (len != NULL)
-        *len = token_len(v, i);
-    return v->bytes + v->offs[i];
+    return tfrs__strtab_at(&v->tokens, (uint32_t)i, len);
 }
 
 int32_t tfrs__vocab_lookup_bytes(const tfrs_vocab *v, const char *s, size_t len)
 {
-    size_t m = v->mask != NULL, slot;
-    ptrdiff_t i;
+    size_t m = v->mask != NULL;
+    uint32_t i;
 
     if (v->mask != NULL && v->mask_len == len && memcmp(v->mask, s, len) == 0)
         return 0;
-    i = find(v, s, len, table_hash(s, len), &slot);
-    if (i >= 0)
+    i = tfrs__strtab_find(&v->tokens, s, len);
+    if (i != TFRS__STRTAB_NONE)
         return (int32_t)(m + v->num_oov + (size_t)i);
     if (v->num_oov == 0)
         return -1;
@@ -497,6 +396,6 @@ int tfrs_vocab_token(const tfrs_vocab *vocab, int32_t index, const char **token_
     else if (i < m + vocab->num_oov)
         *token_out = OOV_TOKEN;
     else
-        *token_out = vocab->bytes + vocab->offs[i - m - vocab->num_oov];
+        *token_out = tfrs__strtab_at(&vocab->tokens, (uint32_t)(i - m - vocab->num_oov), NULL);
     return TFRS_OK;
 }

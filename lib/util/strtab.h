@@ -1,5 +1,6 @@
 /*
- * util/strtab.h - byte strings: hashing, UTF-8 validation.
+ * util/strtab.h - byte strings: hashing, UTF-8 validation, and the string
+ * table (interning) that the dataset's columns and the vocabularies share.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -8,9 +9,77 @@
 
 #include "util/common.h"
 
-/* 64-bit FNV-1a of n bytes. */
+/* 64-bit FNV-1a of n bytes.  Defines the OOV bucket of unknown tokens
+ * (documented), so it never changes; the string table does not use it. */
 uint64_t tfrs__fnv1a64(const void *data, size_t n);
 /* 1 if the n bytes are valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 int tfrs__utf8_valid(const char *s, size_t n);
+
+/* The slot of hash h in an open-addressing table of mask + 1 slots (a power
+ * of two): folds the high half in before masking. */
+static inline size_t tfrs__slot_of(uint64_t h, size_t mask)
+{
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    h ^= h >> 32;
+    return (size_t)h & mask;
+}
+
+/* A table of distinct byte strings with dense ids 0, 1, ... in insertion
+ * order.  The strings are stored back to back, each followed by a NUL, with
+ * n + 1 offsets and the hash of each; an open-addressing table (linear
+ * probing, power-of-two size, at most half full) maps bytes to id.  A
+ * zeroed struct (or tfrs__strtab_init) is an empty table.  Reads of a table
+ * that is not being modified need no locking. */
+typedef struct tfrs__strtab {
+    char     *bytes;      /* the strings, each NUL-terminated            */
+    size_t    len, cap;   /* bytes used, allocated                       */
+    size_t   *offs;       /* n + 1 offsets into bytes once n > 0         */
+    size_t    offs_cap;
+    uint64_t *hashes;     /* n, from tfrs__strtab_hash                   */
+    size_t    hashes_cap;
+    uint32_t  n;
+    uint32_t *slots;      /* id + 1; 0 = empty; at most half full        */
+    size_t    nslots;     /* 0 or a power of two                         */
+    uint64_t  seed;       /* mixed into the hash (0 for now)             */
+} tfrs__strtab;
+
+/* What find returns for an absent string; the largest id is one less. */
+#define TFRS__STRTAB_NONE UINT32_MAX
+#define TFRS__STRTAB_MAX  ((size_t)UINT32_MAX - 1)   /* strings at most */
+
+void tfrs__strtab_init(tfrs__strtab *t);
+void tfrs__strtab_free(tfrs__strtab *t);     /* leaves an empty table */
+/* The one hash of the table (not the OOV hash): of n bytes under t's seed. */
+uint64_t tfrs__strtab_hash(const tfrs__strtab *t, const char *s, size_t n);
+/* Id of s[0..n) or TFRS__STRTAB_NONE. */
+uint32_t tfrs__strtab_find(const tfrs__strtab *t, const char *s, size_t n);
+/* Room for `count` more strings of `bytes` bytes in all (NULs not counted):
+ * the next insertions of that much cannot fail.  TFRS_OK, TFRS_ERANGE
+ * (more than TFRS__STRTAB_MAX strings) or TFRS_ENOMEM; sets no message. */
+int tfrs__strtab_reserve(tfrs__strtab *t, size_t count, size_t bytes);
+/* *id = the id of s[0..n), added at the end if absent.  Fails only as
+ * tfrs__strtab_reserve (and then changes nothing); sets no message. */
+int tfrs__strtab_intern(tfrs__strtab *t, const char *s, size_t n, uint32_t *id);
+/* tfrs__strtab_intern of string `id` of src (reuses its hash when the
+ * seeds agree). */
+int tfrs__strtab_intern_from(tfrs__strtab *t, const tfrs__strtab *src, uint32_t id,
+                             uint32_t *out);
+/* Deep copy into *dst (an uninitialised struct); TFRS_ENOMEM leaves *dst
+ * empty.  Sets no message. */
+int tfrs__strtab_clone(tfrs__strtab *dst, const tfrs__strtab *src);
+
+/* String `id` (< count), NUL-terminated; *len (if not NULL) gets its length. */
+static inline const char *tfrs__strtab_at(const tfrs__strtab *t, uint32_t id, size_t *len)
+{
+    if (len != NULL)
+        *len = t->offs[id + 1] - t->offs[id] - 1;
+    return t->bytes + t->offs[id];
+}
+
+static inline size_t tfrs__strtab_count(const tfrs__strtab *t)
+{
+    return t->n;
+}
 
 #endif /* TFRS_UTIL_STRTAB_H */

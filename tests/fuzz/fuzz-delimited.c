@@ -13,7 +13,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "fuzz.h"
-#include "dataset.h"
+#include "load_delimited.h"
 
 #define MAX_FLOAT_COLUMNS 9
 

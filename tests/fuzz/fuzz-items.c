@@ -8,7 +8,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "fuzz.h"
-#include "dataset.h"
+#include "load_movielens.h"
 
 /* Ratings of items 1..9, 10, 42, 100 and 2^31 - 1 (unknown ones are skipped). */
 static const char ratings_text[] =

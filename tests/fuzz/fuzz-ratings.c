@@ -7,7 +7,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include "fuzz.h"
-#include "dataset.h"
+#include "load_movielens.h"
 
 #define GENRES "|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|1|0"
 

@@ -1,0 +1,25 @@
+/*
+ * load_movielens.h - the MovieLens 100K loader (u.item + u.data) and its
+ * fuzz seams.
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef TFRS_LOAD_MOVIELENS_H
+#define TFRS_LOAD_MOVIELENS_H
+
+#include "util/common.h"
+
+/* tfrs_dataset_load_movielens reads its files and runs the same code as
+ * these.  `name` stands for the file in messages ("name:line: reason"); buf
+ * need not be NUL-terminated (it is copied).  opts as for the file loader;
+ * bad_lines counts the lines skipped by that one call. */
+typedef struct tfrs__ml_items tfrs__ml_items;   /* parsed u.item */
+int    tfrs__parse_items(tfrs__ml_items **out, const char *buf, size_t len, const char *name,
+                         tfrs_load_options *opts);
+size_t tfrs__ml_items_count(const tfrs__ml_items *items);
+void   tfrs__ml_items_free(tfrs__ml_items *items);     /* NULL is a no-op */
+/* u.data joined with items (which caches string ids: one call at a time). */
+int    tfrs__parse_ratings(tfrs_dataset **out, tfrs__ml_items *items, const char *buf,
+                           size_t len, const char *name, tfrs_load_options *opts);
+
+#endif /* TFRS_LOAD_MOVIELENS_H */
