@@ -275,7 +275,7 @@ int tfrs_dense_backward(tfrs_dense *dense, const float *x, const float *y, const
     if (rc < 0)
         return rc;
     /* The internal backward rewrites dy; work on a copy of the caller's. */
-    if (tfrs__grow((void **)&dense->scratch, &dense->scratch_cap, ny, sizeof(float)) < 0)
+    if (TFRS__GROW(dense->scratch, dense->scratch_cap, ny) < 0)
         return tfrs__fail(TFRS_ENOMEM, "tfrs_dense_backward: out of memory (batch %zu)", batch);
     memcpy(dense->scratch, dy, ny * sizeof(float));
     tfrs__dense_backward(dense, x, y, dense->scratch, batch, dx);

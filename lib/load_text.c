@@ -17,12 +17,11 @@
 
 int tfrs_load_options_init(tfrs_load_options *opts, unsigned int version)
 {
-    if (opts == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_load_options_init: opts is NULL");
-    if (version != TFRS_LOAD_OPTIONS_VERSION)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_load_options_init: unknown version %u", version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
+    int rc = tfrs__options_init(opts, sizeof(*opts), version, TFRS_LOAD_OPTIONS_VERSION,
+                                "tfrs_load_options_init");
+
+    if (rc != TFRS_OK)
+        return rc;
     return TFRS_OK;
 }
 

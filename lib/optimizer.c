@@ -30,12 +30,11 @@ typedef struct step_consts {
 int tfrs_optimizer_options_init(tfrs_optimizer_options *opts, unsigned int version,
                                 tfrs_optimizer_kind kind)
 {
-    if (opts == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_optimizer_options_init: opts is NULL");
-    if (version == 0 || version > TFRS_OPTIMIZER_OPTIONS_VERSION)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_optimizer_options_init: unknown version %u", version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
+    int rc = tfrs__options_init(opts, sizeof(*opts), version, TFRS_OPTIMIZER_OPTIONS_VERSION,
+                                "tfrs_optimizer_options_init");
+
+    if (rc != TFRS_OK)
+        return rc;
     opts->kind = kind;
     opts->initial_accumulator = 0.1f;
     opts->epsilon = 1e-7f;

@@ -36,12 +36,11 @@ struct tfrs_ranking_task {
 
 int tfrs_task_options_init(tfrs_task_options *opts, unsigned int version)
 {
-    if (opts == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_task_options_init: opts is NULL");
-    if (version == 0 || version > TFRS_TASK_OPTIONS_VERSION)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_task_options_init: unknown version %u", version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
+    int rc = tfrs__options_init(opts, sizeof(*opts), version, TFRS_TASK_OPTIONS_VERSION,
+                                "tfrs_task_options_init");
+
+    if (rc != TFRS_OK)
+        return rc;
     opts->loss = TFRS_LOSS_MSE;
     opts->from_logits = 0;
     opts->huber_delta = 1.0f;

@@ -109,12 +109,11 @@ int tfrs_model_test_step(const tfrs_model *m, const int32_t *ids, const float *l
 
 int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
 {
-    if (opts == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_fit_options_init: opts is NULL");
-    if (version == 0 || version > TFRS_FIT_OPTIONS_VERSION)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_fit_options_init: unknown version %u", version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
+    int rc = tfrs__options_init(opts, sizeof(*opts), version, TFRS_FIT_OPTIONS_VERSION,
+                                "tfrs_fit_options_init");
+
+    if (rc != TFRS_OK)
+        return rc;
     opts->epochs = 1;
     opts->batch_size = 32;
     opts->shuffle = 1;

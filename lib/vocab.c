@@ -112,12 +112,11 @@ fail:
 
 int tfrs_vocab_options_init(tfrs_vocab_options *opts, unsigned int version)
 {
-    if (opts == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_vocab_options_init: opts is NULL");
-    if (version != TFRS_VOCAB_OPTIONS_VERSION)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_vocab_options_init: unknown version %u", version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
+    int rc = tfrs__options_init(opts, sizeof(*opts), version, TFRS_VOCAB_OPTIONS_VERSION,
+                                "tfrs_vocab_options_init");
+
+    if (rc != TFRS_OK)
+        return rc;
     opts->num_oov_indices = 1;
     opts->mask_token = NULL;
     return TFRS_OK;

@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "util/status.h"
 
@@ -56,4 +57,16 @@ int tfrs__fail(int status, const char *fmt, ...)
     vsnprintf(last_error, sizeof(last_error), fmt, ap);
     va_end(ap);
     return status;
+}
+
+int tfrs__options_init(void *opts, size_t size, unsigned int version, unsigned int latest,
+                       const char *fn)
+{
+    if (opts == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: opts is NULL", fn);
+    if (version == 0 || version > latest)
+        return tfrs__fail(TFRS_EINVAL, "%s: unknown version %u", fn, version);
+    memset(opts, 0, size);
+    memcpy(opts, &version, sizeof(version));
+    return TFRS_OK;
 }
