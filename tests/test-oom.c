@@ -26,7 +26,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "model.h"
 #include "testutil.h"
 
 /* ---- the failing allocator ------------------------------------------- */

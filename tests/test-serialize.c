@@ -22,10 +22,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "dense.h"
-#include "model.h"
-#include "optimizer.h"
-#include "vocab.h"
+#include "model_file.h"
 #include "testutil.h"
 
 /* ---- fixtures --------------------------------------------------------- */
