@@ -23,7 +23,8 @@
 
 /* ---- configuration and build ------------------------------------------ */
 
-int tfrs__graph_add_feature(tfrs__graph *g, char *name, tfrs_vocab *vocab, size_t dim)
+int tfrs__graph_add_feature(tfrs__graph *g, char *name, tfrs_vocab *vocab, size_t rows,
+                            size_t dim)
 {
     tfrs__feature *f;
 
@@ -36,6 +37,7 @@ int tfrs__graph_add_feature(tfrs__graph *g, char *name, tfrs_vocab *vocab, size_
     memset(f, 0, sizeof(*f));
     f->name = name;
     f->vocab = vocab;
+    f->rows = rows;
     f->dim = dim;
     return TFRS_OK;
 }
@@ -86,54 +88,72 @@ void tfrs__graph_free(tfrs__graph *g)
     memset(g, 0, sizeof(*g));
 }
 
-int tfrs__graph_build(tfrs__graph *g, uint64_t seed, const char *fn)
+int tfrs__graph_plan(const tfrs__graph *g, tfrs__params *plan, const char *fn)
 {
     char name[TFRS__PARAM_NAME_MAX];
-    size_t in;
+    size_t in = 0;
     int rc;
 
-    g->concat_dim = 0;
     for (size_t i = 0; i < g->nfeat; i++) {
+        snprintf(name, sizeof(name), "features.%zu.embedding", i);
+        rc = tfrs__params_add(plan, name, g->feat[i].rows, g->feat[i].dim, NULL, NULL, NULL,
+                              0.0f);
+        if (rc != TFRS_OK)
+            return rc;
+        if (tfrs__add(in, g->feat[i].dim, &in) < 0)
+            return tfrs__fail(TFRS_EINVAL, "%s: embedding sizes overflow", fn);
+    }
+    for (size_t j = 0; j < g->nlayers; j++) {
+        const tfrs__layer *l = &g->layers[j];
+
+        snprintf(name, sizeof(name), "dense.%zu.kernel", j);
+        if ((rc = tfrs__params_add(plan, name, in, l->units, NULL, NULL, NULL, l->l2)) != TFRS_OK)
+            return rc;
+        snprintf(name, sizeof(name), "dense.%zu.bias", j);
+        if ((rc = tfrs__params_add(plan, name, l->units, 0, NULL, NULL, NULL, 0.0f)) != TFRS_OK)
+            return rc;
+        in = l->units;
+    }
+    return TFRS_OK;
+}
+
+int tfrs__graph_build(tfrs__graph *g, uint64_t seed, const char *fn)
+{
+    tfrs__param *p;
+    int rc;
+
+    if ((rc = tfrs__graph_plan(g, &g->params, fn)) != TFRS_OK)
+        goto fail;
+    p = g->params.p;
+    g->concat_dim = 0;
+    for (size_t i = 0; i < g->nfeat; i++, p++) {
         tfrs__feature *f = &g->feat[i];
         tfrs__rng r;
 
-        if ((rc = tfrs__embedding_alloc(&f->emb, tfrs_vocab_size(f->vocab), f->dim)) != TFRS_OK)
+        if ((rc = tfrs__embedding_alloc(&f->emb, p->shape[0], p->shape[1])) != TFRS_OK)
             goto fail;
-        snprintf(name, sizeof(name), "features.%zu.embedding", i);
-        rc = tfrs__params_add(&g->params, name, f->emb->rows, f->emb->dim, f->emb->w,
-                              f->emb->g, f->emb, 0.0f);
-        if (rc != TFRS_OK)
-            goto fail;
-        tfrs__rng_seed(&r, seed, g->params.n - 1);
+        p->w = f->emb->w;
+        p->g = f->emb->g;
+        p->emb = f->emb;
+        tfrs__rng_seed(&r, seed, (uint64_t)(p - g->params.p));
         tfrs__embedding_init(f->emb, &r);
         f->offset = g->concat_dim;
-        if (tfrs__add(g->concat_dim, f->dim, &g->concat_dim) < 0) {
-            rc = tfrs__fail(TFRS_EINVAL, "%s: embedding sizes overflow", fn);
-            goto fail;
-        }
+        g->concat_dim += f->dim;        /* cannot overflow: checked by the plan */
     }
-    in = g->concat_dim;
-    for (size_t j = 0; j < g->nlayers; j++) {
+    for (size_t j = 0; j < g->nlayers; j++, p += 2) {
         tfrs__layer *l = &g->layers[j];
         tfrs__rng r;
 
-        if ((rc = tfrs__dense_alloc(&l->dense, in, l->units, l->act)) != TFRS_OK)
+        if ((rc = tfrs__dense_alloc(&l->dense, p[0].shape[0], l->units, l->act)) != TFRS_OK)
             goto fail;
-        l->kernel = g->params.n;
-        snprintf(name, sizeof(name), "dense.%zu.kernel", j);
-        rc = tfrs__params_add(&g->params, name, in, l->units, l->dense->w, l->dense->dw, NULL,
-                              l->l2);
-        if (rc != TFRS_OK)
-            goto fail;
-        l->bias = g->params.n;
-        snprintf(name, sizeof(name), "dense.%zu.bias", j);
-        rc = tfrs__params_add(&g->params, name, l->units, 0, l->dense->b, l->dense->db, NULL,
-                              0.0f);
-        if (rc != TFRS_OK)
-            goto fail;
+        l->kernel = (size_t)(p - g->params.p);
+        l->bias = l->kernel + 1;
+        p[0].w = l->dense->w;
+        p[0].g = l->dense->dw;
+        p[1].w = l->dense->b;
+        p[1].g = l->dense->db;
         tfrs__rng_seed(&r, seed, l->kernel);
         tfrs__dense_init(l->dense, &r);
-        in = l->units;
     }
     return TFRS_OK;
 fail:

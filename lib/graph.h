@@ -24,6 +24,7 @@
 typedef struct tfrs__feature {
     char           *name;
     tfrs_vocab     *vocab;    /* owned                                     */
+    size_t          rows;     /* vocabulary size: rows of the table        */
     size_t          dim;
     size_t          offset;   /* first column in x0 (after build)          */
     tfrs_embedding *emb;      /* NULL before build                         */
@@ -53,13 +54,20 @@ typedef struct tfrs__graph {
 
 /* ---- configuration and build ------------------------------------------ */
 
-/* Appends a feature column; takes ownership of name and vocab (freed by
- * tfrs__graph_free, also on failure). */
-int  tfrs__graph_add_feature(tfrs__graph *g, char *name, tfrs_vocab *vocab, size_t dim);
+/* Appends a feature column with a table of rows x dim; takes ownership of
+ * name and vocab (freed by tfrs__graph_free, also on failure; both may be
+ * NULL in a graph that is only planned, never built). */
+int  tfrs__graph_add_feature(tfrs__graph *g, char *name, tfrs_vocab *vocab, size_t rows,
+                             size_t dim);
 int  tfrs__graph_add_dense(tfrs__graph *g, size_t units, tfrs_activation act, float l2);
 /* Index of the feature named `name`, or SIZE_MAX. */
 size_t tfrs__graph_find_feature(const tfrs__graph *g, const char *name);
-/* Allocates the layers and fills the parameter table, in this order:
+/* Appends to plan the parameter entries that building g makes, with their
+ * names and shapes but no storage (w, g NULL): the one place that decides
+ * them.  TFRS_EINVAL (message starting with fn) if the sizes overflow. */
+int  tfrs__graph_plan(const tfrs__graph *g, tfrs__params *plan, const char *fn);
+/* Allocates the layers and fills the parameter table as planned, in this
+ * order:
  *   features.<i>.embedding [rows_i, dim_i]   (i < F)
  *   dense.<j>.kernel [in_j, units_j], dense.<j>.bias [units_j]   (j < L)
  * Entry k is initialised from the generator (seed, stream k) (Keras'

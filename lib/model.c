@@ -122,7 +122,7 @@ int tfrs_model_add_feature(tfrs_model *m, const char *name, const tfrs_vocab *vo
         tfrs__free(nm);
         return rc;
     }
-    if (tfrs__graph_add_feature(&m->g, nm, copy, embedding_dim) != TFRS_OK)
+    if (tfrs__graph_add_feature(&m->g, nm, copy, rows, embedding_dim) != TFRS_OK)
         return tfrs__fail(TFRS_ENOMEM, "tfrs_model_add_feature: out of memory");
     return TFRS_OK;
 }

@@ -22,9 +22,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "model.h"
+#include "model_file.h"
 #include "param.h"
-#include "vocab.h"
 #include "testutil.h"
 
 /* ---- fixtures --------------------------------------------------------- */

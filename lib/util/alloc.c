@@ -1,12 +1,10 @@
 /*
- * alloc.c - allocation wrappers and the tfrs_set_allocator hook.
+ * alloc.c - allocation wrappers and the allocator tfrs_set_allocator installs.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
 
 #include "util/alloc.h"
 #include "util/status.h"
@@ -34,41 +32,31 @@ static tfrs_allocator allocator = { default_malloc, default_realloc, default_fre
 /* Allocations that failed in this thread (see tfrs__alloc_failures). */
 static _Thread_local unsigned long failures;
 
-/* cJSON (the model file's header) allocates through process-global hooks.
- * While a custom allocator is installed they point here, so that save and
- * load are accounted for and fail cleanly when the allocator fails. */
-static int cjson_hooked;
+/* 1 while an allocator set by tfrs_set_allocator is installed. */
+static int custom;
 
-static void *cjson_malloc(size_t size)
+/* tfrs_set_allocator itself is in json.c: it also re-points cJSON's
+ * allocation hooks (util depends on no third-party library). */
+int tfrs__alloc_set(const tfrs_allocator *alloc)
 {
-    return tfrs__malloc(size);
-}
-
-static void cjson_free(void *ptr)
-{
-    tfrs__free(ptr);
-}
-
-int tfrs_set_allocator(const tfrs_allocator *alloc)
-{
-    cJSON_Hooks hooks = { cjson_malloc, cjson_free };
-
     if (alloc == NULL) {
         allocator.malloc_fn = default_malloc;
         allocator.realloc_fn = default_realloc;
         allocator.free_fn = default_free;
         allocator.payload = NULL;
-        if (cjson_hooked)
-            cJSON_InitHooks(NULL);
-        cjson_hooked = 0;
+        custom = 0;
         return TFRS_OK;
     }
     if (alloc->malloc_fn == NULL || alloc->free_fn == NULL)
         return tfrs__fail(TFRS_EINVAL, "tfrs_set_allocator: malloc_fn and free_fn are required");
     allocator = *alloc;
-    cJSON_InitHooks(&hooks);
-    cjson_hooked = 1;
+    custom = 1;
     return TFRS_OK;
+}
+
+int tfrs__alloc_is_custom(void)
+{
+    return custom;
 }
 
 unsigned long tfrs__alloc_failures(void)

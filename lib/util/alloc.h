@@ -26,6 +26,10 @@ char *tfrs__strdup(const char *s);
 unsigned long tfrs__alloc_failures(void);
 /* 1 while an allocator set by tfrs_set_allocator is installed. */
 int tfrs__alloc_is_custom(void);
+/* The body of tfrs_set_allocator (which is in json.c, where cJSON's hooks
+ * follow it): installs alloc, NULL restoring the C library's functions;
+ * TFRS_EINVAL if malloc_fn or free_fn is NULL. */
+int tfrs__alloc_set(const tfrs_allocator *alloc);
 
 /* *out = a * b; returns -1 on overflow (and leaves *out undefined). */
 int tfrs__mul(size_t a, size_t b, size_t *out);

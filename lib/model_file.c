@@ -1,0 +1,847 @@
+/*
+ * model_file.c - the model file schema: a model <-> safetensors tensors and
+ * metadata (tfrs_model_save, tfrs_model_load, tfrs_model_load_buffer).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * The container (safetensors.c) holds the tensors and a "__metadata__"
+ * object of strings: the format name and version, the architecture (a JSON
+ * document in a string), the training counters, whether optimizer state is
+ * present, and a CRC-32 of the data section.  docs/file-format.md describes
+ * every byte and every check.
+ *
+ * Tensors: per feature i "features.<i>.embedding" [rows, dim] F32 and its
+ * vocabulary as "features.<i>.vocab.bytes" (U8, the tokens concatenated) and
+ * "features.<i>.vocab.offsets" (I64, ntokens + 1 offsets); per dense layer j
+ * "dense.<j>.kernel" [in, units] and "dense.<j>.bias" [units]; with
+ * optimizer state, "optimizer.<param>.<slot>" of each parameter's shape.
+ *
+ * The loader trusts nothing: the container checks sizes and offsets, and
+ * the architecture is cross-checked with the tensor table before the model
+ * is built, so a hostile file cannot make the loader allocate much more
+ * than a small multiple of the file's own size.
+ *
+ * Everything that knows where the model keeps its parameters is in the
+ * first section ("the parameter layout"); the rest of the file reaches the
+ * weights and optimizer slots only through it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/fileio.h"
+#include "util/status.h"
+#include "util/strtab.h"
+#include "json.h"
+#include "safetensors.h"
+#include "dense.h"
+#include "embedding.h"
+#include "graph.h"
+#include "model.h"
+#include "optimizer.h"
+#include "param.h"
+#include "ranking.h"
+#include "vocab.h"
+#include "model_file.h"
+
+#define BAD(...) tfrs__fail(TFRS_EFORMAT, "model file: " __VA_ARGS__)
+
+/* The architecture as read from a file, before the model is built. */
+typedef struct arch_feature {
+    const char *name, *mask;
+    size_t      dim, num_oov, vocab_size, ntokens;
+} arch_feature;
+
+typedef struct arch_layer {
+    size_t          units, in;
+    tfrs_activation act;
+    float           l2;
+} arch_layer;
+
+typedef struct arch {
+    size_t                 nfeat, nlayers;
+    arch_feature          *feat;
+    arch_layer            *layers;
+    tfrs_task_options      task;
+    tfrs_optimizer_options opt;
+    const char            *label, *weight;
+    uint64_t               seed;
+} arch;
+
+/* ======================================================================== */
+/* The parameter layout                                                     */
+/* ======================================================================== */
+
+/* The parameters are the entries of the model's parameter table (param.h),
+ * in file order; their names and shapes come from the graph's plan
+ * (tfrs__graph_plan) and nowhere else.  This is the feature whose table an
+ * embedding entry is, or SIZE_MAX for a dense entry. */
+static size_t entry_feature(const tfrs_model *m, const tfrs__param *e)
+{
+    for (size_t i = 0; i < m->g.nfeat && e->emb != NULL; i++)
+        if (m->g.feat[i].emb == e->emb)
+            return i;
+    return SIZE_MAX;
+}
+
+/* The parameter entries (names and shapes, no storage) that the
+ * architecture implies, by the graph's own rule, before anything is
+ * allocated from the file's sizes. */
+static int arch_plan(const arch *a, tfrs__params *plan)
+{
+    tfrs__graph g;
+    int rc = TFRS_OK;
+
+    memset(&g, 0, sizeof(g));
+    for (size_t i = 0; i < a->nfeat && rc == TFRS_OK; i++)
+        rc = tfrs__graph_add_feature(&g, NULL, NULL, a->feat[i].vocab_size, a->feat[i].dim);
+    for (size_t j = 0; j < a->nlayers && rc == TFRS_OK; j++)
+        rc = tfrs__graph_add_dense(&g, a->layers[j].units, a->layers[j].act, a->layers[j].l2);
+    if (rc == TFRS_OK)
+        rc = tfrs__graph_plan(&g, plan, "model file: architecture");
+    else
+        rc = tfrs__fail(TFRS_ENOMEM, "model file: out of memory");
+    tfrs__graph_free(&g);
+    if (rc == TFRS_EINVAL) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "%s", tfrs_last_error());
+        rc = BAD("architecture: %s", msg);
+    }
+    return rc;
+}
+
+/* ======================================================================== */
+/* Names in the architecture                                                */
+/* ======================================================================== */
+
+/* The names of enum values (and metric bits) in the architecture. */
+typedef struct named {
+    const char *name;
+    unsigned    value;
+} named;
+
+static const named act_names[] = { { "linear", TFRS_ACT_LINEAR }, { "relu", TFRS_ACT_RELU },
+                                   { "sigmoid", TFRS_ACT_SIGMOID } };
+static const named loss_names[] = { { "mse", TFRS_LOSS_MSE }, { "bce", TFRS_LOSS_BCE },
+                                    { "huber", TFRS_LOSS_HUBER } };
+static const named kind_names[] = { { "adagrad", TFRS_OPT_ADAGRAD }, { "sgd", TFRS_OPT_SGD },
+                                    { "adam", TFRS_OPT_ADAM } };
+static const named metric_names[] = { { "rmse", TFRS_METRIC_RMSE }, { "mae", TFRS_METRIC_MAE },
+                                      { "auc", TFRS_METRIC_AUC } };
+
+#define NAMES(t) (t), sizeof(t) / sizeof((t)[0])
+
+/* The name of value v in the table t of n names, or NULL. */
+static const char *name_of(const named *t, size_t n, unsigned v)
+{
+    for (size_t k = 0; k < n; k++)
+        if (t[k].value == v)
+            return t[k].name;
+    return NULL;
+}
+
+/* *v = the value named s in the table t of n names: 0, else -1 (s NULL
+ * included). */
+static int value_of(const named *t, size_t n, const char *s, unsigned *v)
+{
+    for (size_t k = 0; k < n && s != NULL; k++)
+        if (strcmp(s, t[k].name) == 0) {
+            *v = t[k].value;
+            return 0;
+        }
+    return -1;
+}
+
+
+/* ======================================================================== */
+/* Saving                                                                   */
+/* ======================================================================== */
+
+static const char *vocab_token(const void *vocab, size_t k, size_t *len)
+{
+    return tfrs__vocab_token_at(vocab, k, len);
+}
+
+/* Lists the tensors of m in file order, laid out: *out (tfrs__malloc),
+ * *n of them, *data_len bytes of data. */
+static int list_tensors(const tfrs_model *m, int with_opt, tfrs__st_tensor **out, size_t *n,
+                        size_t *data_len)
+{
+    int nslots = with_opt ? tfrs__optimizer_num_slots(m->opt.o.kind) : 0;
+    const tfrs__params *tab = tfrs__model_params(m);
+    size_t np = tab->n, k = 0;
+    tfrs__st_tensor *t;
+
+    *out = t = tfrs__calloc(np + 2 * m->g.nfeat + (size_t)nslots * np, sizeof(*t));
+    if (t == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "tfrs_model_save: out of memory");
+    for (size_t p = 0; p < np; p++) {
+        const tfrs__param *e = &tab->p[p];
+        size_t f = entry_feature(m, e);
+
+        tfrs__st_tensor_init(&t[k++], e->name, TFRS__DT_F32, e->ndim, e->shape, e->w);
+        if (f != SIZE_MAX) {
+            const tfrs_vocab *vocab = m->g.feat[f].vocab;
+            char bname[64], oname[64];
+            snprintf(bname, sizeof(bname), "features.%zu.vocab.bytes", f);
+            snprintf(oname, sizeof(oname), "features.%zu.vocab.offsets", f);
+            if (tfrs__st_strings(&t[k], bname, oname, tfrs_vocab_num_tokens(vocab),
+                                 vocab_token, vocab) < 0)
+                goto overflow;
+            k += 2;
+        }
+    }
+    /* Slots, in parameter order (the same order as the weights above). */
+    for (size_t p = 0; p < np && nslots > 0; p++) {
+        const tfrs__param *e = &tab->p[p];
+        char sname[160];
+
+        for (int s = 0; s < nslots; s++) {
+            if (e->slot[s] == NULL)
+                return tfrs__fail(TFRS_ESTATE, "tfrs_model_save: optimizer slot missing");
+            snprintf(sname, sizeof(sname), "optimizer.%s.%s", e->name,
+                     tfrs__optimizer_slot_name(m->opt.o.kind, s));
+            tfrs__st_tensor_init(&t[k++], sname, TFRS__DT_F32, e->ndim, e->shape, e->slot[s]);
+        }
+    }
+    *n = k;
+    if (tfrs__st_layout(t, k, data_len) == 0)
+        return TFRS_OK;
+overflow:
+    return tfrs__fail(TFRS_EINVAL, "tfrs_model_save: the model is too large to save");
+}
+
+/* j printed (tfrs__malloc'ed), then deleted; NULL if either is NULL. */
+static char *to_text(tfrs__json *j, int ok)
+{
+    char *s = ok ? tfrs__json_print(j) : NULL;
+
+    tfrs__json_delete(j);
+    return s;
+}
+
+static char *arch_text(const tfrs_model *m)
+{
+    tfrs__json *a = tfrs__json_new_object(), *arr, *o;
+    const tfrs_optimizer_options *op = &m->opt.o;
+    int ok = a != NULL;
+
+    arr = tfrs__json_add_array(a, "features", &ok);
+    for (size_t i = 0; i < m->g.nfeat; i++) {
+        const tfrs__feature *f = &m->g.feat[i];
+        o = tfrs__json_add_object(arr, NULL, &ok);
+        tfrs__json_add_str(o, "name", f->name, &ok);
+        tfrs__json_add_size(o, "embedding_dim", f->dim, &ok);
+        tfrs__json_add_size(o, "num_oov_indices", tfrs_vocab_num_oov(f->vocab), &ok);
+        tfrs__json_add_str(o, "mask_token", tfrs__vocab_mask_token(f->vocab), &ok);
+        tfrs__json_add_size(o, "vocab_size", tfrs_vocab_size(f->vocab), &ok);
+    }
+    arr = tfrs__json_add_array(a, "layers", &ok);
+    for (size_t j = 0; j < m->g.nlayers; j++) {
+        o = tfrs__json_add_object(arr, NULL, &ok);
+        tfrs__json_add_size(o, "units", m->g.layers[j].units, &ok);
+        tfrs__json_add_str(o, "activation", name_of(NAMES(act_names), m->g.layers[j].act), &ok);
+        tfrs__json_add_float(o, "l2", m->g.layers[j].l2, &ok);
+    }
+    o = tfrs__json_add_object(a, "task", &ok);
+    tfrs__json_add_str(o, "loss", name_of(NAMES(loss_names), m->task.loss), &ok);
+    tfrs__json_add_bool(o, "from_logits", m->task.from_logits != 0, &ok);
+    tfrs__json_add_float(o, "huber_delta", m->task.huber_delta, &ok);
+    arr = tfrs__json_add_array(o, "metrics", &ok);
+    for (size_t k = 0; k < sizeof(metric_names) / sizeof(metric_names[0]); k++)
+        if (m->task.metrics & metric_names[k].value)
+            tfrs__json_add_str(arr, NULL, metric_names[k].name, &ok);
+    tfrs__json_add_str(a, "label", m->label, &ok);
+    tfrs__json_add_str(a, "weight", m->weight, &ok);
+    o = tfrs__json_add_object(a, "optimizer", &ok);
+    tfrs__json_add_str(o, "kind", name_of(NAMES(kind_names), op->kind), &ok);
+    tfrs__json_add_float(o, "learning_rate", op->learning_rate, &ok);
+    tfrs__json_add_float(o, "initial_accumulator", op->initial_accumulator, &ok);
+    tfrs__json_add_float(o, "epsilon", op->epsilon, &ok);
+    tfrs__json_add_float(o, "momentum", op->momentum, &ok);
+    tfrs__json_add_float(o, "beta1", op->beta1, &ok);
+    tfrs__json_add_float(o, "beta2", op->beta2, &ok);
+    tfrs__json_add_u64(a, "seed", m->seed, &ok);
+    return to_text(a, ok);
+}
+
+static char *training_text(const tfrs_model *m)
+{
+    tfrs__json *t = tfrs__json_new_object();
+    int ok = t != NULL;
+
+    tfrs__json_add_u64(t, "steps", m->opt.steps, &ok);
+    tfrs__json_add_u64(t, "epochs_done", m->epochs_done, &ok);
+    return to_text(t, ok);
+}
+
+/* Serialises m into a new buffer: *buf (tfrs__malloc), *len bytes. */
+static int serialize(const tfrs_model *m, int with_opt, unsigned char **buf, size_t *len)
+{
+    tfrs__st_tensor *t = NULL;
+    size_t n = 0, data_len = 0;
+    char *arch_s = NULL, *train_s = NULL, version[24];
+    int rc;
+
+    *buf = NULL;
+    if ((rc = list_tensors(m, with_opt, &t, &n, &data_len)) == TFRS_OK) {
+        arch_s = arch_text(m);
+        train_s = training_text(m);
+        if (arch_s == NULL || train_s == NULL)
+            rc = tfrs__fail(TFRS_ENOMEM, "tfrs_model_save: out of memory");
+    }
+    if (rc == TFRS_OK) {
+        const tfrs__st_meta meta[] = {
+            { "format", TFRS__FORMAT_NAME }, { "format_version", version },
+            { "architecture", arch_s },      { "training", train_s },
+            { "optimizer_state", with_opt ? "1" : "0" },
+        };
+        snprintf(version, sizeof(version), "%d", TFRS__FORMAT_VERSION);
+        rc = tfrs__st_write(t, n, data_len, meta, sizeof(meta) / sizeof(meta[0]),
+                            "tfrs_model_save", buf, len);
+    }
+    tfrs__free(arch_s);
+    tfrs__free(train_s);
+    tfrs__free(t);
+    return rc;
+}
+
+static int utf8_ok(const char *s)
+{
+    return s == NULL || tfrs__utf8_valid(s, strlen(s));
+}
+
+int tfrs_model_save(const tfrs_model *model, const char *path, unsigned flags)
+{
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc;
+
+    if (model == NULL || path == NULL || path[0] == '\0')
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_save: model and path are required");
+    if (flags & ~TFRS_SAVE_OPTIMIZER)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_save: unknown flags 0x%x", flags);
+    if (!model->built)
+        return tfrs__fail(TFRS_ESTATE, "tfrs_model_save: call tfrs_model_build first");
+    for (size_t i = 0; i < model->g.nfeat; i++)
+        if (!utf8_ok(model->g.feat[i].name) || !utf8_ok(tfrs__vocab_mask_token(model->g.feat[i].vocab)))
+            return tfrs__fail(TFRS_EINVAL, "tfrs_model_save: feature %zu: name or mask token "
+                              "is not valid UTF-8", i);
+    if (!utf8_ok(model->label) || !utf8_ok(model->weight))
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_save: label or weight column name is not "
+                          "valid UTF-8");
+    if ((rc = serialize(model, (flags & TFRS_SAVE_OPTIMIZER) != 0, &buf, &len)) != TFRS_OK)
+        return rc;
+    rc = tfrs__write_atomic(path, "tfrs_model_save", buf, len);
+    tfrs__free(buf);
+    return rc;
+}
+
+/* ======================================================================== */
+/* Loading                                                                  */
+/* ======================================================================== */
+
+typedef struct reader {
+    tfrs__st_reader st;
+    int             with_opt;
+    uint64_t        steps, epochs_done;
+    tfrs__json     *arch_root;
+} reader;
+
+/* A failure of a public builder call during load: allocation failures stay
+ * TFRS_ENOMEM, anything else means the file describes an invalid model. */
+static int rewrap(int rc, const char *what)
+{
+    char msg[256];
+
+    snprintf(msg, sizeof(msg), "%s", tfrs_last_error());
+    if (rc == TFRS_ENOMEM)
+        return tfrs__fail(TFRS_ENOMEM, "model file: %s: %s", what, msg);
+    return tfrs__fail(TFRS_EFORMAT, "model file: %s: %s", what, msg);
+}
+
+static int read_version(const reader *r)
+{
+    const char *fmt = tfrs__st_meta_str(&r->st, "format");
+    uint64_t v;
+
+    if (fmt == NULL || strcmp(fmt, TFRS__FORMAT_NAME) != 0)
+        return BAD("metadata \"format\" is not \"" TFRS__FORMAT_NAME "\": not a libtfrsc file");
+    if (tfrs__json_get_u64(r->st.meta, "format_version", &v) < 0 || v == 0)
+        return BAD("metadata \"format_version\" is not a positive integer");
+    if (v > TFRS__FORMAT_VERSION)
+        return tfrs__fail(TFRS_EVERSION, "model file: format version %llu is newer than the "
+                          "supported version %d", (unsigned long long)v, TFRS__FORMAT_VERSION);
+    return TFRS_OK;
+}
+
+static int read_state(reader *r)
+{
+    const char *opt_s = tfrs__st_meta_str(&r->st, "optimizer_state");
+    tfrs__json *t;
+    int rc;
+
+    if ((rc = tfrs__st_check_crc(&r->st)) != TFRS_OK)
+        return rc;
+    if (opt_s == NULL || (strcmp(opt_s, "0") != 0 && strcmp(opt_s, "1") != 0))
+        return BAD("metadata \"optimizer_state\" is not \"0\" or \"1\"");
+    r->with_opt = opt_s[0] == '1';
+    if (tfrs__json_parse_str(tfrs__st_meta_str(&r->st, "training"), &t) == TFRS_ENOMEM ||
+        (t != NULL && (rc = tfrs__json_unique_keys(t)) == TFRS_ENOMEM)) {
+        tfrs__json_delete(t);
+        return tfrs__fail(TFRS_ENOMEM, "model file: out of memory");
+    }
+    if (t == NULL || !tfrs__json_is_object(t) || rc != 0 ||
+        tfrs__json_get_u64(t, "steps", &r->steps) < 0 ||
+        tfrs__json_get_u64(t, "epochs_done", &r->epochs_done) < 0)
+        rc = BAD("metadata \"training\" is not {\"steps\": \"<n>\", \"epochs_done\": \"<n>\"}");
+    tfrs__json_delete(t);
+    return rc;
+}
+
+/* ---- architecture ------------------------------------------------------ */
+
+/* The architecture's array `key`, which must be non-empty: a zeroed array
+ * of *n items of elem bytes, item i read by fn from element i.  On failure
+ * *rc is set, and the array (if any) is still returned, for the caller to
+ * free. */
+static void *read_array(const tfrs__json *root, const char *key, size_t elem, size_t *n,
+                        int (*fn)(const tfrs__json *c, size_t i, void *item), int *rc)
+{
+    const tfrs__json *arr = tfrs__json_get(root, key), *c;
+    unsigned char *items;
+    size_t i = 0;
+
+    *n = 0;
+    if (tfrs__json_is_array(arr))
+        for (c = tfrs__json_child(arr); c != NULL; c = tfrs__json_next(c))
+            (*n)++;
+    if (*n == 0) {
+        *rc = BAD("architecture: \"%s\" must be a non-empty array", key);
+        return NULL;
+    }
+    if ((items = tfrs__calloc(*n, elem)) == NULL)
+        *rc = tfrs__fail(TFRS_ENOMEM, "model file: out of memory");
+    for (c = tfrs__json_child(arr); c != NULL && *rc == TFRS_OK; c = tfrs__json_next(c), i++)
+        *rc = fn(c, i, items + i * elem);
+    return items;
+}
+
+/* Feature i of the architecture, from its JSON object c. */
+static int read_feature(const tfrs__json *c, size_t i, void *item)
+{
+    arch_feature *f = item;
+    const tfrs__json *mask = tfrs__json_get(c, "mask_token");
+    size_t reserved;
+
+    f->name = tfrs__json_get_str(c, "name");
+    if (f->name == NULL || tfrs__json_get_size(c, "embedding_dim", &f->dim) < 0 ||
+        tfrs__json_get_size(c, "num_oov_indices", &f->num_oov) < 0 ||
+        tfrs__json_get_size(c, "vocab_size", &f->vocab_size) < 0 ||
+        !(tfrs__json_is_null(mask) || tfrs__json_is_string(mask)))
+        return BAD("architecture: feature %zu lacks name, embedding_dim, num_oov_indices, "
+                   "mask_token or vocab_size", i);
+    f->mask = tfrs__json_str(mask);
+    reserved = f->num_oov + (f->mask != NULL);
+    if (f->num_oov > f->vocab_size || reserved > f->vocab_size)
+        return BAD("architecture: feature %zu: vocab_size %zu is smaller than its mask and "
+                   "OOV indices", i, f->vocab_size);
+    f->ntokens = f->vocab_size - reserved;
+    return TFRS_OK;
+}
+
+/* Dense layer i of the architecture, from its JSON object c. */
+static int read_layer(const tfrs__json *c, size_t i, void *item)
+{
+    arch_layer *l = item;
+    unsigned act;
+
+    if (value_of(NAMES(act_names), tfrs__json_get_str(c, "activation"), &act) < 0 ||
+        tfrs__json_get_size(c, "units", &l->units) < 0 ||
+        tfrs__json_get_float(c, "l2", &l->l2) < 0)
+        return BAD("architecture: layer %zu lacks units, a known activation or l2", i);
+    l->act = (tfrs_activation)act;
+    return TFRS_OK;
+}
+
+static int read_task(const tfrs__json *t, tfrs_task_options *o)
+{
+    const tfrs__json *logits = tfrs__json_get(t, "from_logits");
+    const tfrs__json *metrics = tfrs__json_get(t, "metrics"), *c;
+    unsigned loss, bit;
+
+    tfrs_task_options_init(o, TFRS_TASK_OPTIONS_VERSION);
+    if (value_of(NAMES(loss_names), tfrs__json_get_str(t, "loss"), &loss) < 0 ||
+        !tfrs__json_is_bool(logits) || !tfrs__json_is_array(metrics) ||
+        tfrs__json_get_float(t, "huber_delta", &o->huber_delta) < 0)
+        return BAD("architecture: \"task\" lacks a known loss, from_logits, huber_delta or "
+                   "metrics");
+    o->loss = (tfrs_loss)loss;
+    o->from_logits = tfrs__json_is_true(logits);
+    o->metrics = 0;
+    for (c = tfrs__json_child(metrics); c != NULL; c = tfrs__json_next(c)) {
+        if (value_of(NAMES(metric_names), tfrs__json_str(c), &bit) < 0)
+            return BAD("architecture: unknown metric in \"task\"");
+        o->metrics |= bit;
+    }
+    return TFRS_OK;
+}
+
+static int read_optimizer(const tfrs__json *op, tfrs_optimizer_options *o)
+{
+    unsigned kind;
+
+    if (value_of(NAMES(kind_names), tfrs__json_get_str(op, "kind"), &kind) < 0)
+        return BAD("architecture: unknown optimizer kind");
+    tfrs_optimizer_options_init(o, TFRS_OPTIMIZER_OPTIONS_VERSION, (tfrs_optimizer_kind)kind);
+    if (tfrs__json_get_float(op, "learning_rate", &o->learning_rate) < 0 ||
+        tfrs__json_get_float(op, "initial_accumulator", &o->initial_accumulator) < 0 ||
+        tfrs__json_get_float(op, "epsilon", &o->epsilon) < 0 ||
+        tfrs__json_get_float(op, "momentum", &o->momentum) < 0 ||
+        tfrs__json_get_float(op, "beta1", &o->beta1) < 0 ||
+        tfrs__json_get_float(op, "beta2", &o->beta2) < 0)
+        return BAD("architecture: optimizer settings missing or not decimal numbers");
+    return TFRS_OK;
+}
+
+static int read_arch(reader *r, arch *a)
+{
+    const char *s = tfrs__st_meta_str(&r->st, "architecture");
+    const tfrs__json *w;
+    int rc;
+
+    if (s != NULL && !tfrs__json_small_enough(s, strlen(s)))
+        return BAD("the architecture has more than %d JSON values", TFRS__JSON_VALUES_MAX);
+    if (tfrs__json_parse_str(s, &r->arch_root) == TFRS_ENOMEM)
+        return tfrs__fail(TFRS_ENOMEM, "model file: out of memory parsing the architecture");
+    if (!tfrs__json_is_object(r->arch_root))
+        return BAD("metadata \"architecture\" is not a JSON object");
+    if ((rc = tfrs__json_unique_keys(r->arch_root)) != 0)
+        return rc == TFRS_ENOMEM ? tfrs__fail(TFRS_ENOMEM, "model file: out of memory")
+                                 : BAD("architecture: duplicate key");
+    a->feat = read_array(r->arch_root, "features", sizeof(*a->feat), &a->nfeat, read_feature,
+                         &rc);
+    if (rc == TFRS_OK)
+        a->layers = read_array(r->arch_root, "layers", sizeof(*a->layers), &a->nlayers,
+                               read_layer, &rc);
+    if (rc != TFRS_OK ||
+        (rc = read_task(tfrs__json_get(r->arch_root, "task"), &a->task)) != TFRS_OK ||
+        (rc = read_optimizer(tfrs__json_get(r->arch_root, "optimizer"), &a->opt)) != TFRS_OK)
+        return rc;
+    a->label = tfrs__json_get_str(r->arch_root, "label");
+    w = tfrs__json_get(r->arch_root, "weight");
+    if (a->label == NULL || !(tfrs__json_is_null(w) || tfrs__json_is_string(w)))
+        return BAD("architecture: \"label\" must be a string and \"weight\" a string or null");
+    a->weight = tfrs__json_str(w);
+    if (tfrs__json_get_u64(r->arch_root, "seed", &a->seed) < 0)
+        return BAD("architecture: \"seed\" is not a decimal string");
+    return TFRS_OK;
+}
+
+/* ---- tensor table against the architecture ---------------------------- */
+
+#define ANY SIZE_MAX
+
+static char *dims_str(char *buf, size_t cap, size_t ndim, const size_t *d)
+{
+    size_t len = 0;
+
+    buf[0] = '\0';
+    for (size_t k = 0; k < ndim && len < cap; k++) {
+        int w = d[k] == ANY ? snprintf(buf + len, cap - len, "%sn", k ? ", " : "")
+                            : snprintf(buf + len, cap - len, "%s%zu", k ? ", " : "", d[k]);
+        if (w < 0)
+            break;
+        len += (size_t)w;
+    }
+    return buf;
+}
+
+/* Finds `name` with the given dtype and shape (an extent of ANY matches
+ * anything) and marks it used. */
+static int expect(reader *r, const char *name, int dtype, size_t ndim, size_t d0, size_t d1)
+{
+    const size_t want[2] = { d0, d1 };
+    char got_s[96], want_s[96];
+    tfrs__st_entry *e = tfrs__st_find(&r->st, name);
+    int ok;
+
+    if (e == NULL)
+        return BAD("tensor \"%s\" is missing", name);
+    ok = e->dtype == dtype && e->ndim == ndim;
+    for (size_t k = 0; k < ndim && ok; k++)
+        ok = want[k] == ANY || e->shape[k] == want[k];
+    if (!ok)
+        return BAD("tensor \"%s\" is %s [%s] where the architecture implies %s [%s]", name,
+                   tfrs__st_dtype_name(e->dtype),
+                   dims_str(got_s, sizeof(got_s), e->ndim, e->shape),
+                   tfrs__st_dtype_name(dtype), dims_str(want_s, sizeof(want_s), ndim, want));
+    e->used = 1;
+    return TFRS_OK;
+}
+
+/* Parameter entry e and its optimizer slots (if the file has them). */
+static int expect_param(reader *r, const arch *a, const tfrs__param *e)
+{
+    char sname[160];
+    int rc, nslots = tfrs__optimizer_num_slots(a->opt.kind);
+
+    if ((rc = expect(r, e->name, TFRS__DT_F32, e->ndim, e->shape[0], e->shape[1])) != TFRS_OK)
+        return rc;
+    for (int s = 0; s < nslots && r->with_opt; s++) {
+        snprintf(sname, sizeof(sname), "optimizer.%s.%s", e->name, tfrs__optimizer_slot_name(a->opt.kind, s));
+        if ((rc = expect(r, sname, TFRS__DT_F32, e->ndim, e->shape[0], e->shape[1])) != TFRS_OK)
+            return rc;
+    }
+    return TFRS_OK;
+}
+
+/* Every tensor the architecture implies exists with the right shape, and
+ * nothing else does.  Done before anything is allocated from the sizes. */
+static int check_tensors(reader *r, arch *a)
+{
+    tfrs__params plan = { 0 };
+    char name[128];
+    size_t in = 0;
+    int rc;
+
+    for (size_t i = 0; i < a->nfeat; i++)
+        if (a->feat[i].dim == 0 || tfrs__add(in, a->feat[i].dim, &in) < 0)
+            return BAD("architecture: feature %zu: bad embedding_dim", i);
+    for (size_t j = 0; j < a->nlayers; j++)
+        if (a->layers[j].units == 0)
+            return BAD("architecture: layer %zu has 0 units", j);
+    if ((rc = arch_plan(a, &plan)) != TFRS_OK)
+        goto done;
+    for (size_t k = 0; k < plan.n; k++) {
+        size_t i = k;
+        if ((rc = expect_param(r, a, &plan.p[k])) != TFRS_OK)
+            goto done;
+        if (k >= a->nfeat)
+            continue;
+        snprintf(name, sizeof(name), "features.%zu.vocab.bytes", i);
+        if ((rc = expect(r, name, TFRS__DT_U8, 1, ANY, 0)) != TFRS_OK)
+            goto done;
+        snprintf(name, sizeof(name), "features.%zu.vocab.offsets", i);
+        if ((rc = expect(r, name, TFRS__DT_I64, 1, a->feat[i].ntokens + 1, 0)) != TFRS_OK)
+            goto done;
+    }
+    for (size_t k = 0; k < r->st.nents; k++)
+        if (!r->st.ents[k].used) {
+            rc = BAD("unexpected tensor \"%.64s\"", r->st.ents[k].name);
+            goto done;
+        }
+done:
+    tfrs__params_clear(&plan);
+    return rc;
+}
+
+/* ---- rebuilding the model ---------------------------------------------- */
+
+/* Vocabulary of feature i from its bytes and offsets tensors. */
+static int read_vocab(const reader *r, const arch_feature *f, size_t i, tfrs_vocab **out)
+{
+    char name[128];
+    const tfrs__st_entry *eb, *eo;
+    const unsigned char *bytes, *offs;
+    const char **toks = NULL;
+    char *text = NULL;
+    size_t n = f->ntokens, prev = 0, pos = 0, cap;
+    tfrs_vocab_options vo;
+    int rc = TFRS_OK;
+
+    *out = NULL;
+    snprintf(name, sizeof(name), "features.%zu.vocab.bytes", i);
+    eb = tfrs__st_find(&r->st, name);
+    snprintf(name, sizeof(name), "features.%zu.vocab.offsets", i);
+    eo = tfrs__st_find(&r->st, name);
+    bytes = r->st.data + eb->begin;
+    offs = r->st.data + eo->begin;
+    if (tfrs__get_u64le(offs) != 0)
+        return BAD("feature %zu: vocabulary offsets must start at 0", i);
+    /* text holds each token followed by a NUL: total bytes + n. */
+    if (tfrs__add(eb->shape[0], n, &cap) < 0 || tfrs__add(cap, 1, &cap) < 0)
+        return BAD("feature %zu: vocabulary too large", i);
+    toks = tfrs__calloc(n == 0 ? 1 : n, sizeof(*toks));
+    text = tfrs__malloc(cap);
+    if (toks == NULL || text == NULL) {
+        rc = tfrs__fail(TFRS_ENOMEM, "model file: out of memory for a vocabulary");
+        goto done;
+    }
+    for (size_t k = 0; k < n; k++) {
+        uint64_t end = tfrs__get_u64le(offs + 8 * (k + 1));
+        size_t len;
+        if (end < prev || end > eb->shape[0]) {
+            rc = BAD("feature %zu: vocabulary offsets must be non-decreasing and within the "
+                     "%zu token bytes", i, eb->shape[0]);
+            goto done;
+        }
+        len = (size_t)end - prev;
+        if (memchr(bytes + prev, '\0', len) != NULL) {
+            rc = BAD("feature %zu: token %zu contains a NUL byte", i, k);
+            goto done;
+        }
+        memcpy(text + pos, bytes + prev, len);
+        toks[k] = text + pos;
+        pos += len;
+        text[pos++] = '\0';
+        prev = (size_t)end;
+    }
+    if (prev != eb->shape[0]) {
+        rc = BAD("feature %zu: the last vocabulary offset %zu is not the byte count %zu", i,
+                 prev, eb->shape[0]);
+        goto done;
+    }
+    tfrs_vocab_options_init(&vo, TFRS_VOCAB_OPTIONS_VERSION);
+    vo.num_oov_indices = f->num_oov;
+    vo.mask_token = f->mask;
+    snprintf(name, sizeof(name), "feature %zu: vocabulary", i);
+    if ((rc = tfrs_vocab_create(out, toks, n, &vo)) != TFRS_OK)
+        rc = rewrap(rc, name);
+    else if (tfrs_vocab_size(*out) != f->vocab_size)
+        rc = BAD("feature %zu: vocab_size %zu does not match the vocabulary", i, f->vocab_size);
+done:
+    if (rc != TFRS_OK) {
+        tfrs_vocab_free(*out);
+        *out = NULL;
+    }
+    tfrs__free(toks);
+    tfrs__free(text);
+    return rc;
+}
+
+/* In rebuild: a builder call that must succeed. */
+#define REBUILD(call, what)                     \
+    do {                                        \
+        if ((rc = (call)) != TFRS_OK) {         \
+            rc = rewrap(rc, what);              \
+            goto fail;                          \
+        }                                       \
+    } while (0)
+
+static int rebuild(const reader *r, const arch *a, tfrs_model **out)
+{
+    tfrs_model *m = NULL;
+    tfrs_ranking_task *task = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = tfrs_model_create(&m, a->seed)) != TFRS_OK)
+        return rewrap(rc, "creating the model");
+    for (size_t i = 0; i < a->nfeat; i++) {
+        tfrs_vocab *v;
+        if ((rc = read_vocab(r, &a->feat[i], i, &v)) != TFRS_OK)
+            goto fail;
+        rc = tfrs_model_add_feature(m, a->feat[i].name, v, a->feat[i].dim);
+        tfrs_vocab_free(v);
+        REBUILD(rc, "adding a feature");
+    }
+    for (size_t j = 0; j < a->nlayers; j++)
+        REBUILD(tfrs_model_add_dense(m, a->layers[j].units, a->layers[j].act, a->layers[j].l2),
+                "adding a dense layer");
+    REBUILD(tfrs_ranking_task_create(&task, &a->task), "setting the task");
+    REBUILD(tfrs_model_set_task(m, task), "setting the task");
+    REBUILD(tfrs_model_set_optimizer(m, &a->opt), "setting the optimizer");
+    REBUILD(tfrs_model_set_label(m, a->label, a->weight), "setting the label");
+    REBUILD(tfrs_model_build(m), "building the model");
+    tfrs_ranking_task_free(task);
+    *out = m;
+    return TFRS_OK;
+fail:
+    tfrs_ranking_task_free(task);
+    tfrs_model_free(m);
+    return rc;
+}
+
+/* Decodes F32 tensor `name` into dst (n values), as tfrs__st_read_f32. */
+static int read_f32(const reader *r, const char *name, float *dst, size_t n, int nonneg)
+{
+    const tfrs__st_entry *e = tfrs__st_find(&r->st, name);
+
+    if (e == NULL || e->end - e->begin != 4 * n)
+        return BAD("tensor \"%s\" does not match the built model", name);
+    return tfrs__st_read_f32(&r->st, e, dst, nonneg);
+}
+
+static int restore_weights(const reader *r, tfrs_model *m)
+{
+    char sname[160];
+    tfrs_optimizer_kind kind = m->opt.o.kind;
+    int nslots = r->with_opt ? tfrs__optimizer_num_slots(kind) : 0, rc;
+    const tfrs__params *tab = tfrs__model_params(m);
+
+    for (size_t p = 0; p < tab->n; p++) {
+        const tfrs__param *e = &tab->p[p];
+        if ((rc = read_f32(r, e->name, e->w, e->n, 0)) != TFRS_OK)
+            return rc;
+        for (int s = 0; s < nslots; s++) {
+            const char *sn = tfrs__optimizer_slot_name(kind, s);
+            snprintf(sname, sizeof(sname), "optimizer.%s.%s", e->name, sn);
+            /* Adagrad accumulators and Adam second moments are sums of squares. */
+            if ((rc = read_f32(r, sname, e->slot[s], e->n,
+                               strcmp(sn, "accumulator") == 0 || strcmp(sn, "v") == 0))
+                != TFRS_OK)
+                return rc;
+        }
+    }
+    m->opt.steps = r->with_opt ? r->steps : 0;
+    m->epochs_done = r->epochs_done;
+    return TFRS_OK;
+}
+
+int tfrs_model_load_buffer(tfrs_model **out, const void *data, size_t size)
+{
+    reader r;
+    arch a;
+    tfrs_model *m = NULL;
+    int rc;
+
+    if (out == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_load_buffer: out is NULL");
+    *out = NULL;
+    if (data == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_load_buffer: data is NULL");
+    memset(&r, 0, sizeof(r));
+    memset(&a, 0, sizeof(a));
+    if ((rc = tfrs__st_open(&r.st, data, size)) == TFRS_OK &&
+        (rc = read_version(&r)) == TFRS_OK &&
+        (rc = tfrs__st_read_tensors(&r.st)) == TFRS_OK &&
+        (rc = read_state(&r)) == TFRS_OK &&
+        (rc = read_arch(&r, &a)) == TFRS_OK &&
+        (rc = check_tensors(&r, &a)) == TFRS_OK &&
+        (rc = rebuild(&r, &a, &m)) == TFRS_OK &&
+        (rc = restore_weights(&r, m)) == TFRS_OK) {
+        *out = m;
+        m = NULL;
+    }
+    tfrs_model_free(m);
+    tfrs__st_close(&r.st);
+    tfrs__json_delete(r.arch_root);
+    tfrs__free(a.feat);
+    tfrs__free(a.layers);
+    return rc;
+}
+
+int tfrs_model_load(tfrs_model **out, const char *path)
+{
+    unsigned char *buf;
+    size_t len = 0;
+    int rc;
+
+    if (out == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_load: out is NULL");
+    *out = NULL;
+    if (path == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_load: path is NULL");
+    if ((rc = tfrs__read_file(path, "tfrs_model_load", &buf, &len)) != TFRS_OK)
+        return rc;
+    rc = tfrs_model_load_buffer(out, buf, len);
+    tfrs__free(buf);
+    if (rc != TFRS_OK) {
+        char msg[384];
+        snprintf(msg, sizeof(msg), "%s", tfrs_last_error());
+        tfrs__fail(rc, "%s: %s", path, msg);
+    }
+    return rc;
+}
