@@ -228,10 +228,15 @@ int tfrs__strtab_clone(tfrs__strtab *dst, const tfrs__strtab *src)
         tfrs__strtab_free(dst);
         return TFRS_ENOMEM;
     }
-    memcpy(dst->bytes, src->bytes, src->len);
+    /* An empty table may have no bytes or hashes yet (NULL): copy only what
+     * exists (memcpy from NULL is undefined even for 0 bytes). */
+    if (src->len > 0)
+        memcpy(dst->bytes, src->bytes, src->len);
     memcpy(dst->offs, src->offs, ((size_t)src->n + 1) * sizeof(*dst->offs));
-    memcpy(dst->hashes, src->hashes, src->n * sizeof(*dst->hashes));
-    memcpy(dst->slots, src->slots, src->nslots * sizeof(*dst->slots));
+    if (src->n > 0)
+        memcpy(dst->hashes, src->hashes, src->n * sizeof(*dst->hashes));
+    if (src->nslots > 0)
+        memcpy(dst->slots, src->slots, src->nslots * sizeof(*dst->slots));
     dst->len = dst->cap = src->len;
     dst->offs_cap = (size_t)src->n + 1;
     dst->hashes_cap = src->n;
