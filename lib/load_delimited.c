@@ -16,19 +16,17 @@
 
 #define MAX_ROWS TFRS__DATASET_MAX_ROWS
 
+/* Comma-separated, every column a string, strict. */
+static const tfrs_delimited_options delimited_defaults = {
+    .delimiter = ',', .float_columns = NULL, .num_float_columns = 0,
+};
+
 int tfrs_delimited_options_init(tfrs_delimited_options *opts, unsigned int version)
 {
-    if (opts == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_delimited_options_init: opts is NULL");
-    if (version != TFRS_DELIMITED_OPTIONS_VERSION)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_delimited_options_init: unknown version %u",
-                          version);
-    memset(opts, 0, sizeof(*opts));
-    opts->version = version;
-    opts->delimiter = ',';
-    opts->float_columns = NULL;
-    opts->num_float_columns = 0;
-    return tfrs_load_options_init(&opts->load, TFRS_LOAD_OPTIONS_VERSION);
+    int rc = tfrs__options_init(opts, &delimited_defaults, sizeof(*opts), version,
+                                TFRS_DELIMITED_OPTIONS_VERSION, "tfrs_delimited_options_init");
+
+    return rc == TFRS_OK ? tfrs_load_options_init(&opts->load, TFRS_LOAD_OPTIONS_VERSION) : rc;
 }
 
 static int delimited_options(const tfrs_delimited_options *opts, const char *what)

@@ -15,14 +15,13 @@
 #include "util/status.h"
 #include "load_text.h"
 
+/* Strict by default: the first bad line fails the load. */
+static const tfrs_load_options load_defaults = { .skip_bad_lines = 0 };
+
 int tfrs_load_options_init(tfrs_load_options *opts, unsigned int version)
 {
-    int rc = tfrs__options_init(opts, sizeof(*opts), version, TFRS_LOAD_OPTIONS_VERSION,
-                                "tfrs_load_options_init");
-
-    if (rc != TFRS_OK)
-        return rc;
-    return TFRS_OK;
+    return tfrs__options_init(opts, &load_defaults, sizeof(*opts), version,
+                              TFRS_LOAD_OPTIONS_VERSION, "tfrs_load_options_init");
 }
 
 void tfrs__lines_init(tfrs__line_iter *it, char *buf, size_t len)

@@ -27,20 +27,21 @@ typedef struct step_consts {
     float lr_t;   /* Adam: lr * sqrt(1 - b2^t) / (1 - b1^t) */
 } step_consts;
 
+/* tf.keras' defaults for every kind; the learning rate depends on the kind. */
+static const tfrs_optimizer_options optimizer_defaults = {
+    .initial_accumulator = 0.1f, .epsilon = 1e-7f, .momentum = 0.0f, .beta1 = 0.9f,
+    .beta2 = 0.999f,
+};
+
 int tfrs_optimizer_options_init(tfrs_optimizer_options *opts, unsigned int version,
                                 tfrs_optimizer_kind kind)
 {
-    int rc = tfrs__options_init(opts, sizeof(*opts), version, TFRS_OPTIMIZER_OPTIONS_VERSION,
-                                "tfrs_optimizer_options_init");
+    int rc = tfrs__options_init(opts, &optimizer_defaults, sizeof(*opts), version,
+                                TFRS_OPTIMIZER_OPTIONS_VERSION, "tfrs_optimizer_options_init");
 
     if (rc != TFRS_OK)
         return rc;
     opts->kind = kind;
-    opts->initial_accumulator = 0.1f;
-    opts->epsilon = 1e-7f;
-    opts->momentum = 0.0f;
-    opts->beta1 = 0.9f;
-    opts->beta2 = 0.999f;
     switch (kind) {
     case TFRS_OPT_ADAGRAD: opts->learning_rate = 0.001f; break;
     case TFRS_OPT_SGD:     opts->learning_rate = 0.01f;  break;

@@ -34,18 +34,15 @@ struct tfrs_ranking_task {
     size_t            auc_n, auc_cap;
 };
 
+/* tfrs.tasks.Ranking's defaults: MSE loss, RMSE metric. */
+static const tfrs_task_options task_defaults = {
+    .loss = TFRS_LOSS_MSE, .from_logits = 0, .huber_delta = 1.0f, .metrics = TFRS_METRIC_RMSE,
+};
+
 int tfrs_task_options_init(tfrs_task_options *opts, unsigned int version)
 {
-    int rc = tfrs__options_init(opts, sizeof(*opts), version, TFRS_TASK_OPTIONS_VERSION,
-                                "tfrs_task_options_init");
-
-    if (rc != TFRS_OK)
-        return rc;
-    opts->loss = TFRS_LOSS_MSE;
-    opts->from_logits = 0;
-    opts->huber_delta = 1.0f;
-    opts->metrics = TFRS_METRIC_RMSE;
-    return TFRS_OK;
+    return tfrs__options_init(opts, &task_defaults, sizeof(*opts), version,
+                              TFRS_TASK_OPTIONS_VERSION, "tfrs_task_options_init");
 }
 
 int tfrs__task_options_check(const tfrs_task_options *o)

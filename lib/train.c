@@ -107,19 +107,15 @@ int tfrs_model_test_step(const tfrs_model *m, const int32_t *ids, const float *l
     return rc;
 }
 
+/* Keras-like defaults: 1 epoch, batches of 32, reshuffled every epoch. */
+static const tfrs_fit_options fit_defaults = {
+    .epochs = 1, .batch_size = 32, .shuffle = 1, .shuffle_seed = 0, .threads = 1,
+};
+
 int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
 {
-    int rc = tfrs__options_init(opts, sizeof(*opts), version, TFRS_FIT_OPTIONS_VERSION,
-                                "tfrs_fit_options_init");
-
-    if (rc != TFRS_OK)
-        return rc;
-    opts->epochs = 1;
-    opts->batch_size = 32;
-    opts->shuffle = 1;
-    opts->shuffle_seed = 0;
-    opts->threads = 1;
-    return TFRS_OK;
+    return tfrs__options_init(opts, &fit_defaults, sizeof(*opts), version,
+                              TFRS_FIT_OPTIONS_VERSION, "tfrs_fit_options_init");
 }
 
 /* Labels, optional weights and looked-up ids of a whole dataset. */

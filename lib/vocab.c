@@ -110,16 +110,13 @@ fail:
     return rc;
 }
 
+/* StringLookup's defaults: one OOV bucket, no mask token. */
+static const tfrs_vocab_options vocab_defaults = { .num_oov_indices = 1, .mask_token = NULL };
+
 int tfrs_vocab_options_init(tfrs_vocab_options *opts, unsigned int version)
 {
-    int rc = tfrs__options_init(opts, sizeof(*opts), version, TFRS_VOCAB_OPTIONS_VERSION,
-                                "tfrs_vocab_options_init");
-
-    if (rc != TFRS_OK)
-        return rc;
-    opts->num_oov_indices = 1;
-    opts->mask_token = NULL;
-    return TFRS_OK;
+    return tfrs__options_init(opts, &vocab_defaults, sizeof(*opts), version,
+                              TFRS_VOCAB_OPTIONS_VERSION, "tfrs_vocab_options_init");
 }
 
 /* What every constructor checks first: out (then *out = NULL), the input

@@ -59,14 +59,14 @@ int tfrs__fail(int status, const char *fmt, ...)
     return status;
 }
 
-int tfrs__options_init(void *opts, size_t size, unsigned int version, unsigned int latest,
-                       const char *fn)
+int tfrs__options_init(void *opts, const void *defaults, size_t size, unsigned int version,
+                       unsigned int latest, const char *fn)
 {
     if (opts == NULL)
         return tfrs__fail(TFRS_EINVAL, "%s: opts is NULL", fn);
     if (version == 0 || version > latest)
         return tfrs__fail(TFRS_EINVAL, "%s: unknown version %u", fn, version);
-    memset(opts, 0, size);
+    memcpy(opts, defaults, size);
     memcpy(opts, &version, sizeof(version));
     return TFRS_OK;
 }
