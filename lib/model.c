@@ -273,6 +273,14 @@ int tfrs__model_check_call(const tfrs_model *m, const char *fn, int args_ok, con
     return rc;
 }
 
+int tfrs__model_check_batch(const tfrs_model *m, const char *fn, const int32_t *ids, size_t n,
+                            int args_ok, const char *what)
+{
+    int rc = tfrs__model_check_call(m, fn, ids != NULL && n > 0 && args_ok, what);
+
+    return rc != TFRS_OK ? rc : tfrs__graph_check_ids(&m->g, ids, n, fn);
+}
+
 const tfrs__params *tfrs__model_params(const tfrs_model *m)
 {
     return &m->g.params;

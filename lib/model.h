@@ -42,6 +42,10 @@ int  tfrs__model_check_built(const tfrs_model *m, const char *fn);
  * tfrs__model_check_built, then TFRS_EINVAL with "fn: what" unless args_ok
  * (the call's required arguments are present). */
 int  tfrs__model_check_call(const tfrs_model *m, const char *fn, int args_ok, const char *what);
+/* As tfrs__model_check_call for a call on n rows of ids (which must be
+ * non-NULL, n > 0), then TFRS_ERANGE unless every id is in its table. */
+int  tfrs__model_check_batch(const tfrs_model *m, const char *fn, const int32_t *ids, size_t n,
+                             int args_ok, const char *what);
 /* The parameter table of a built model (for the model file and white-box
  * tests). */
 const tfrs__params *tfrs__model_params(const tfrs_model *m);

@@ -15,16 +15,10 @@
 
 int tfrs_model_predict_ids(const tfrs_model *m, const int32_t *ids, size_t n, float *scores)
 {
-    int rc;
+    int rc = tfrs__model_check_batch(m, "tfrs_model_predict_ids", ids, n, scores != NULL,
+                                     "ids, scores and n > 0 required");
 
-    rc = tfrs__model_check_call(m, "tfrs_model_predict_ids",
-                                ids != NULL && scores != NULL && n > 0,
-                                "ids, scores and n > 0 required");
-    if (rc != TFRS_OK)
-        return rc;
-    if ((rc = tfrs__graph_check_ids(&m->g, ids, n, "tfrs_model_predict_ids")) != TFRS_OK)
-        return rc;
-    return tfrs__graph_score(&m->g, ids, n, TFRS__BLOCK, scores);
+    return rc != TFRS_OK ? rc : tfrs__graph_score(&m->g, ids, n, TFRS__BLOCK, scores);
 }
 
 /* ids[i * F + f] = lookup(values[i * F + f]) for i < n. */
@@ -48,13 +42,12 @@ static int lookup_values(const tfrs_model *m, const char *const *values, size_t 
 
 int tfrs_model_predict(const tfrs_model *m, const char *const *values, size_t n, float *scores)
 {
+    int rc = tfrs__model_check_call(m, "tfrs_model_predict",
+                                    values != NULL && scores != NULL && n > 0,
+                                    "values, scores and n > 0 required");
     size_t block;
     int32_t *ids;
-    int rc;
 
-    rc = tfrs__model_check_call(m, "tfrs_model_predict",
-                                values != NULL && scores != NULL && n > 0,
-                                "values, scores and n > 0 required");
     if (rc != TFRS_OK)
         return rc;
     block = n < TFRS__BLOCK ? n : TFRS__BLOCK;

@@ -60,18 +60,12 @@ static int step(tfrs_model *m, tfrs__stepper *s, const int32_t *ids, const float
 int tfrs_model_train_step(tfrs_model *m, const int32_t *ids, const float *labels,
                           const float *weights, size_t n, double *batch_loss)
 {
+    int rc = tfrs__model_check_batch(m, "tfrs_model_train_step", ids, n, labels != NULL,
+                                     "ids, labels and n > 0 required");
     tfrs__stepper *s;
     double loss;
-    int rc;
 
-    rc = tfrs__model_check_call(m, "tfrs_model_train_step",
-                                ids != NULL && labels != NULL && n > 0,
-                                "ids, labels and n > 0 required");
-    if (rc != TFRS_OK)
-        return rc;
-    if ((rc = tfrs__graph_check_ids(&m->g, ids, n, "tfrs_model_train_step")) != TFRS_OK)
-        return rc;
-    if ((rc = own_stepper(m, &s)) != TFRS_OK)
+    if (rc != TFRS_OK || (rc = own_stepper(m, &s)) != TFRS_OK)
         return rc;
     if ((rc = step(m, s, ids, labels, weights, n, &loss, NULL)) != TFRS_OK)
         return rc;
@@ -83,16 +77,13 @@ int tfrs_model_train_step(tfrs_model *m, const int32_t *ids, const float *labels
 int tfrs_model_test_step(const tfrs_model *m, const int32_t *ids, const float *labels,
                          const float *weights, size_t n, double *batch_loss, float *scores)
 {
+    int rc = tfrs__model_check_batch(m, "tfrs_model_test_step", ids, n,
+                                     labels != NULL && batch_loss != NULL,
+                                     "ids, labels, batch_loss and n > 0 required");
     float *own = NULL;
     double loss;
-    int rc;
 
-    rc = tfrs__model_check_call(m, "tfrs_model_test_step",
-                                ids != NULL && labels != NULL && n > 0 && batch_loss != NULL,
-                                "ids, labels, batch_loss and n > 0 required");
     if (rc != TFRS_OK)
-        return rc;
-    if ((rc = tfrs__graph_check_ids(&m->g, ids, n, "tfrs_model_test_step")) != TFRS_OK)
         return rc;
     if (scores == NULL) {
         scores = own = tfrs__calloc(n, sizeof(float));
@@ -184,6 +175,9 @@ static int check_fit_options(const tfrs_fit_options *o)
 int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_options *opts,
                    tfrs_metrics *history)
 {
+    int rc = tfrs__model_check_call(m, "tfrs_model_fit",
+                                    train != NULL,
+                                    "train dataset is NULL");
     tfrs_fit_options o;
     bound_data bd = { 0 };
     tfrs_ranking_task *task = NULL;
@@ -192,11 +186,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     float *blab = NULL, *bw = NULL;
     tfrs__stepper *pool = NULL, *stepper;
     size_t bs, F, batches;
-    int rc;
 
-    rc = tfrs__model_check_call(m, "tfrs_model_fit",
-                                train != NULL,
-                                "train dataset is NULL");
     if (rc != TFRS_OK)
         return rc;
     if (opts == NULL)
@@ -313,15 +303,14 @@ done:
 int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batch_size,
                         tfrs_metrics *out)
 {
+    int rc = tfrs__model_check_call(m, "tfrs_model_evaluate",
+                                    ds != NULL && out != NULL,
+                                    "ds and out are required");
     bound_data bd = { 0 };
     tfrs_ranking_task *task = NULL;
     float *scores = NULL;
     size_t bs;
-    int rc;
 
-    rc = tfrs__model_check_call(m, "tfrs_model_evaluate",
-                                ds != NULL && out != NULL,
-                                "ds and out are required");
     if (rc != TFRS_OK)
         return rc;
     if ((rc = bind_dataset(m, ds, &bd, "tfrs_model_evaluate")) != TFRS_OK)
@@ -357,12 +346,11 @@ done:
 
 int tfrs_model_lookup_dataset(const tfrs_model *m, const tfrs_dataset *ds, int32_t *ids_out)
 {
+    int rc = tfrs__model_check_call(m, "tfrs_model_lookup_dataset",
+                                    ds != NULL && ids_out != NULL,
+                                    "ds and ids_out are required");
     size_t nrows;
-    int rc;
 
-    rc = tfrs__model_check_call(m, "tfrs_model_lookup_dataset",
-                                ds != NULL && ids_out != NULL,
-                                "ds and ids_out are required");
     if (rc != TFRS_OK)
         return rc;
     nrows = tfrs_dataset_num_rows(ds);
