@@ -31,21 +31,20 @@ int tfrs__embedding_alloc(tfrs_embedding **out, size_t rows, size_t dim)
     if (tfrs__mul(rows, dim, &n) < 0 || n > SIZE_MAX / sizeof(float))
         return tfrs__fail(TFRS_EINVAL, "embedding: %zu x %zu is too large", rows, dim);
     e = tfrs__calloc(1, sizeof(*e));
-    if (e == NULL)
-        goto fail;
-    e->rows = rows;
-    e->dim = dim;
-    e->w = tfrs__calloc(n, sizeof(float));
-    e->g = tfrs__calloc(n, sizeof(float));
-    e->touched = tfrs__calloc(rows, sizeof(int32_t));
-    e->mark = tfrs__calloc(rows, sizeof(uint8_t));
-    if (e->w == NULL || e->g == NULL || e->touched == NULL || e->mark == NULL)
-        goto fail;
+    if (e != NULL) {
+        e->rows = rows;
+        e->dim = dim;
+        e->w = tfrs__calloc(n, sizeof(float));        /* weights               */
+        e->g = tfrs__calloc(n, sizeof(float));        /* gradient, sparse rows */
+        e->touched = tfrs__calloc(rows, sizeof(int32_t));
+        e->mark = tfrs__calloc(rows, sizeof(uint8_t));
+    }
+    if (e == NULL || e->w == NULL || e->g == NULL || e->touched == NULL || e->mark == NULL) {
+        tfrs_embedding_free(e);
+        return tfrs__fail(TFRS_ENOMEM, "embedding: out of memory (%zu x %zu)", rows, dim);
+    }
     *out = e;
     return TFRS_OK;
-fail:
-    tfrs_embedding_free(e);
-    return tfrs__fail(TFRS_ENOMEM, "embedding: out of memory (%zu x %zu)", rows, dim);
 }
 
 /* Keras "uniform" initializer: U(-0.05, 0.05), row-major order. */
@@ -99,8 +98,15 @@ void tfrs__embedding_scatter_add(tfrs_embedding *e, const int32_t *ids, size_t i
 }
 
 /* Returns TFRS_OK if every id is in [0, rows), else TFRS_ERANGE. */
-static int check_ids(const tfrs_embedding *e, const int32_t *ids, size_t n, const char *who)
+/* The checks of the public forward and backward: the table, the ids and
+ * the buffer are given, n > 0, and every id is a row of the table. */
+static int check_call(const tfrs_embedding *e, const int32_t *ids, size_t n, const void *buf,
+                      const char *who)
 {
+    if (e == NULL || ids == NULL || buf == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: NULL argument", who);
+    if (n == 0)
+        return tfrs__fail(TFRS_EINVAL, "%s: n must be > 0", who);
     for (size_t i = 0; i < n; i++)
         if (ids[i] < 0 || (size_t)ids[i] >= e->rows)
             return tfrs__fail(TFRS_ERANGE, "%s: id %ld at position %zu is outside [0, %zu)",
@@ -110,28 +116,31 @@ static int check_ids(const tfrs_embedding *e, const int32_t *ids, size_t n, cons
 
 int tfrs_embedding_create(tfrs_embedding **out, size_t rows, size_t dim, uint64_t seed)
 {
-    tfrs__rng r;
-    int rc;
+    int rc = out == NULL ? tfrs__fail(TFRS_EINVAL, "tfrs_embedding_create: out is NULL")
+                         : tfrs__embedding_alloc(out, rows, dim);
 
-    if (out == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_embedding_create: out is NULL");
-    rc = tfrs__embedding_alloc(out, rows, dim);
-    if (rc < 0)
-        return rc;
-    tfrs__rng_seed(&r, seed, 0);
-    tfrs__embedding_init(*out, &r);
-    return TFRS_OK;
+    if (rc == TFRS_OK) {
+        tfrs__rng r;
+        tfrs__rng_seed(&r, seed, 0);
+        tfrs__embedding_init(*out, &r);
+    }
+    return rc;
 }
 
 void tfrs_embedding_free(tfrs_embedding *emb)
 {
-    if (emb == NULL)
-        return;
-    tfrs__free(emb->w);
-    tfrs__free(emb->g);
-    tfrs__free(emb->touched);
-    tfrs__free(emb->mark);
+    if (emb != NULL) {
+        tfrs__free(emb->w);
+        tfrs__free(emb->g);
+        tfrs__free(emb->touched);
+        tfrs__free(emb->mark);
+    }
     tfrs__free(emb);
+}
+
+const float *tfrs_embedding_weights(const tfrs_embedding *emb)
+{
+    return emb == NULL ? NULL : emb->w;
 }
 
 size_t tfrs_embedding_rows(const tfrs_embedding *emb)
@@ -142,11 +151,6 @@ size_t tfrs_embedding_rows(const tfrs_embedding *emb)
 size_t tfrs_embedding_dim(const tfrs_embedding *emb)
 {
     return emb == NULL ? 0 : emb->dim;
-}
-
-const float *tfrs_embedding_weights(const tfrs_embedding *emb)
-{
-    return emb == NULL ? NULL : emb->w;
 }
 
 int tfrs_embedding_set_weights(tfrs_embedding *emb, const float *w, size_t n)
@@ -162,32 +166,20 @@ int tfrs_embedding_set_weights(tfrs_embedding *emb, const float *w, size_t n)
 
 int tfrs_embedding_forward(const tfrs_embedding *emb, const int32_t *ids, size_t n, float *out)
 {
-    int rc;
+    int rc = check_call(emb, ids, n, out, "tfrs_embedding_forward");
 
-    if (emb == NULL || ids == NULL || out == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_embedding_forward: NULL argument");
-    if (n == 0)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_embedding_forward: n must be > 0");
-    rc = check_ids(emb, ids, n, "tfrs_embedding_forward");
-    if (rc < 0)
-        return rc;
-    tfrs__embedding_gather(emb, ids, 1, n, out, emb->dim);
-    return TFRS_OK;
+    if (rc == TFRS_OK)
+        tfrs__embedding_gather(emb, ids, 1, n, out, emb->dim);
+    return rc;
 }
 
 int tfrs_embedding_backward(tfrs_embedding *emb, const int32_t *ids, size_t n, const float *dout)
 {
-    int rc;
+    int rc = check_call(emb, ids, n, dout, "tfrs_embedding_backward");
 
-    if (emb == NULL || ids == NULL || dout == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_embedding_backward: NULL argument");
-    if (n == 0)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_embedding_backward: n must be > 0");
-    rc = check_ids(emb, ids, n, "tfrs_embedding_backward");
-    if (rc < 0)
-        return rc;
-    tfrs__embedding_scatter_add(emb, ids, 1, n, dout, emb->dim);
-    return TFRS_OK;
+    if (rc == TFRS_OK)
+        tfrs__embedding_scatter_add(emb, ids, 1, n, dout, emb->dim);
+    return rc;
 }
 
 int tfrs_embedding_grad(const tfrs_embedding *emb, const float **grad, const int32_t **rows,
@@ -203,12 +195,14 @@ int tfrs_embedding_grad(const tfrs_embedding *emb, const float **grad, const int
 
 void tfrs_embedding_zero_grad(tfrs_embedding *emb)
 {
-    if (emb == NULL)
-        return;
-    for (size_t i = 0; i < emb->ntouched; i++) {
+    size_t n = emb == NULL ? 0 : emb->ntouched;
+
+    /* Only the touched rows can be non-zero: clear them and their marks. */
+    for (size_t i = 0; i < n; i++) {
         size_t row = (size_t)emb->touched[i];
         memset(emb->g + row * emb->dim, 0, emb->dim * sizeof(float));
         emb->mark[row] = 0;
     }
-    emb->ntouched = 0;
+    if (emb != NULL)
+        emb->ntouched = 0;
 }

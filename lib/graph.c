@@ -317,9 +317,8 @@ int tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, size_t n, size_t
 
 void tfrs__proj_free(tfrs__proj *p)
 {
-    if (p == NULL)
-        return;
-    tfrs__free(p->proj);
+    if (p != NULL)
+        tfrs__free(p->proj);
     tfrs__free(p);
 }
 
