@@ -122,10 +122,12 @@ int tfrs__dense_alloc(tfrs_dense **out, size_t in, size_t units, tfrs_activation
     d->in = in;
     d->out = units;
     d->act = act;
+    /* The kernel first: a size the system cannot give fails before
+     * anything else is allocated. */
     d->w = tfrs__calloc(n, sizeof(float));
-    d->b = tfrs__calloc(units, sizeof(float));
-    d->dw = tfrs__calloc(n, sizeof(float));
-    d->db = tfrs__calloc(units, sizeof(float));
+    d->dw = d->w == NULL ? NULL : tfrs__calloc(n, sizeof(float));
+    d->b = d->dw == NULL ? NULL : tfrs__calloc(units, sizeof(float));
+    d->db = d->b == NULL ? NULL : tfrs__calloc(units, sizeof(float));
     if (d->w == NULL || d->b == NULL || d->dw == NULL || d->db == NULL)
         goto fail;
     *out = d;

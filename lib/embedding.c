@@ -34,10 +34,12 @@ int tfrs__embedding_alloc(tfrs_embedding **out, size_t rows, size_t dim)
     if (e != NULL) {
         e->rows = rows;
         e->dim = dim;
+        /* Largest first, so that a size the system cannot give fails before
+         * anything else is allocated. */
         e->w = tfrs__calloc(n, sizeof(float));        /* weights               */
-        e->g = tfrs__calloc(n, sizeof(float));        /* gradient, sparse rows */
-        e->touched = tfrs__calloc(rows, sizeof(int32_t));
-        e->mark = tfrs__calloc(rows, sizeof(uint8_t));
+        e->g = e->w == NULL ? NULL : tfrs__calloc(n, sizeof(float));  /* sparse rows */
+        e->touched = e->g == NULL ? NULL : tfrs__calloc(rows, sizeof(int32_t));
+        e->mark = e->touched == NULL ? NULL : tfrs__calloc(rows, sizeof(uint8_t));
     }
     if (e == NULL || e->w == NULL || e->g == NULL || e->touched == NULL || e->mark == NULL) {
         tfrs_embedding_free(e);
@@ -103,10 +105,15 @@ void tfrs__embedding_scatter_add(tfrs_embedding *e, const int32_t *ids, size_t i
 static int check_call(const tfrs_embedding *e, const int32_t *ids, size_t n, const void *buf,
                       const char *who)
 {
+    size_t cells;
+
     if (e == NULL || ids == NULL || buf == NULL)
         return tfrs__fail(TFRS_EINVAL, "%s: NULL argument", who);
     if (n == 0)
         return tfrs__fail(TFRS_EINVAL, "%s: n must be > 0", who);
+    if (tfrs__mul(n, e->dim, &cells) < 0 || cells > SIZE_MAX / sizeof(float))
+        return tfrs__fail(TFRS_EINVAL, "%s: %zu rows of %zu values are more than memory can "
+                          "hold", who, n, e->dim);
     for (size_t i = 0; i < n; i++)
         if (ids[i] < 0 || (size_t)ids[i] >= e->rows)
             return tfrs__fail(TFRS_ERANGE, "%s: id %ld at position %zu is outside [0, %zu)",

@@ -313,6 +313,20 @@ int tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, size_t n, size_t
     return TFRS_OK;
 }
 
+int tfrs__graph_check_scores(const float *scores, size_t n, size_t base, int candidates,
+                             const char *fn)
+{
+    if (tfrs__all_finite(scores, n))
+        return TFRS_OK;
+    for (size_t i = 0; i < n; i++)
+        if (!tfrs__all_finite(scores + i, 1))
+            return tfrs__fail(TFRS_ENONFINITE, "%s: the score of %s %zu is %s (the weights are too "
+                              "large for float arithmetic)", fn,
+                              candidates ? "candidate" : "example", base + i,
+                              scores[i] != scores[i] ? "NaN" : "infinite");
+    return TFRS_OK;
+}
+
 /* ---- the first layer by parts (serving) ------------------------------- */
 
 void tfrs__proj_free(tfrs__proj *p)

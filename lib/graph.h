@@ -121,6 +121,14 @@ void   tfrs__graph_l2_grad(tfrs__graph *g);
 int    tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, size_t n, size_t block,
                          float *scores);
 
+/* TFRS_ENONFINITE, naming the first one (as example base + i, or
+ * candidate base + i when candidates != 0), if any of the n scores is NaN
+ * or infinite: no call reports success with a score that is not a number
+ * (weights large enough to overflow float, e.g. after a huge learning rate
+ * or from a crafted file, give infinite scores). */
+int    tfrs__graph_check_scores(const float *scores, size_t n, size_t base, int candidates,
+                                const char *fn);
+
 /* ---- the first layer by parts (serving) ------------------------------- */
 
 /* proj[r, :] = E_f[r, :] W1[offset_f : offset_f + dim_f, :] for every row

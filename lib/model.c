@@ -273,11 +273,23 @@ int tfrs__model_check_call(const tfrs_model *m, const char *fn, int args_ok, con
     return rc;
 }
 
+int tfrs__model_check_rows(const tfrs_model *m, size_t n, const char *fn)
+{
+    size_t cells;
+
+    if (tfrs__mul(n, m->g.nfeat, &cells) < 0 || cells > SIZE_MAX / sizeof(int32_t))
+        return tfrs__fail(TFRS_EINVAL, "%s: %zu examples of %zu features are more than memory "
+                          "can hold", fn, n, m->g.nfeat);
+    return TFRS_OK;
+}
+
 int tfrs__model_check_batch(const tfrs_model *m, const char *fn, const int32_t *ids, size_t n,
                             int args_ok, const char *what)
 {
     int rc = tfrs__model_check_call(m, fn, ids != NULL && n > 0 && args_ok, what);
 
+    if (rc == TFRS_OK)
+        rc = tfrs__model_check_rows(m, n, fn);
     return rc != TFRS_OK ? rc : tfrs__graph_check_ids(&m->g, ids, n, fn);
 }
 

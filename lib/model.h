@@ -42,6 +42,10 @@ int  tfrs__model_check_built(const tfrs_model *m, const char *fn);
  * tfrs__model_check_built, then TFRS_EINVAL with "fn: what" unless args_ok
  * (the call's required arguments are present). */
 int  tfrs__model_check_call(const tfrs_model *m, const char *fn, int args_ok, const char *what);
+/* TFRS_EINVAL if n examples of the model's features (n * F values) could
+ * not be addressed: caller-supplied counts are checked before any product
+ * of them is used. */
+int  tfrs__model_check_rows(const tfrs_model *m, size_t n, const char *fn);
 /* As tfrs__model_check_call for a call on n rows of ids (which must be
  * non-NULL, n > 0), then TFRS_ERANGE unless every id is in its table. */
 int  tfrs__model_check_batch(const tfrs_model *m, const char *fn, const int32_t *ids, size_t n,

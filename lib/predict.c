@@ -18,7 +18,10 @@ int tfrs_model_predict_ids(const tfrs_model *m, const int32_t *ids, size_t n, fl
     int rc = tfrs__model_check_batch(m, "tfrs_model_predict_ids", ids, n, scores != NULL,
                                      "ids, scores and n > 0 required");
 
-    return rc != TFRS_OK ? rc : tfrs__graph_score(&m->g, ids, n, TFRS__BLOCK, scores);
+    if (rc == TFRS_OK)
+        rc = tfrs__graph_score(&m->g, ids, n, TFRS__BLOCK, scores);
+    return rc != TFRS_OK ? rc
+                         : tfrs__graph_check_scores(scores, n, 0, 0, "tfrs_model_predict_ids");
 }
 
 /* ids[i * F + f] = lookup(values[i * F + f]) for i < n. */
@@ -48,6 +51,8 @@ int tfrs_model_predict(const tfrs_model *m, const char *const *values, size_t n,
     size_t block;
     int32_t *ids;
 
+    if (rc == TFRS_OK)
+        rc = tfrs__model_check_rows(m, n, "tfrs_model_predict");
     if (rc != TFRS_OK)
         return rc;
     block = n < TFRS__BLOCK ? n : TFRS__BLOCK;
@@ -59,6 +64,8 @@ int tfrs_model_predict(const tfrs_model *m, const char *const *values, size_t n,
         rc = lookup_values(m, values + i * m->g.nfeat, b, ids, "tfrs_model_predict");
         if (rc == TFRS_OK)
             rc = tfrs__graph_score(&m->g, ids, b, TFRS__BLOCK, scores + i);
+        if (rc == TFRS_OK)
+            rc = tfrs__graph_check_scores(scores + i, b, i, 0, "tfrs_model_predict");
     }
     tfrs__free(ids);
     return rc;

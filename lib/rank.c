@@ -179,7 +179,8 @@ static int rank_finish(const tfrs_model *m, size_t c, const int32_t *qids, const
     uint32_t *keys = (uint32_t *)(mem + L->o_keys);
     int rc;
 
-    if ((rc = rank_scores(m, c, qids, cids, n, scores, (float *)(mem + L->o_hq))) != TFRS_OK)
+    if ((rc = rank_scores(m, c, qids, cids, n, scores, (float *)(mem + L->o_hq))) != TFRS_OK ||
+        (rc = tfrs__graph_check_scores(scores, n, 0, 1, "rank")) != TFRS_OK)
         return rc;
     sort_scored(scores, n, all, keys, keys + n, idx, idx + n);
     if (all != out)

@@ -90,7 +90,10 @@ int tfrs_model_test_step(const tfrs_model *m, const int32_t *ids, const float *l
         if (own == NULL)
             return tfrs__fail(TFRS_ENOMEM, "tfrs_model_test_step: out of memory");
     }
-    if ((rc = tfrs__graph_score(&m->g, ids, n, TFRS__BLOCK, scores)) == TFRS_OK) {
+    rc = tfrs__graph_score(&m->g, ids, n, TFRS__BLOCK, scores);
+    if (rc == TFRS_OK)
+        rc = tfrs__graph_check_scores(scores, n, 0, 0, "tfrs_model_test_step");
+    if (rc == TFRS_OK) {
         tfrs__task_loss(&m->task, scores, labels, weights, n, n, &loss, NULL);
         *batch_loss = loss;
     }
@@ -330,6 +333,8 @@ int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batc
 
         /* One forward pass per batch, as Keras' evaluate. */
         rc = tfrs__graph_score(&m->g, bd.ids + start * m->g.nfeat, nb, bs, scores);
+        if (rc == TFRS_OK)
+            rc = tfrs__graph_check_scores(scores, nb, start, 0, "tfrs_model_evaluate");
         if (rc != TFRS_OK)
             goto done;
         tfrs__task_loss(&m->task, scores, lab, w, nb, nb, &loss, NULL);

@@ -1,8 +1,8 @@
 /*
- * test-concurrency.c - concurrent serving: one loaded model, 8 threads.
+ * test-concurrency.c - concurrent serving: one loaded model, 16 threads.
  *
  * A model is trained on synthetic ratings, saved and loaded back.  Scores
- * and rankings are computed once on the main thread; then 8 threads start
+ * and rankings are computed once on the main thread; then 16 threads start
  * together (a barrier) and call tfrs_model_predict and tfrs_model_rank on
  * the one loaded model, over and over, along with the other calls that
  * take a const model (predict_ids, test_step, evaluate, introspection) and
@@ -38,7 +38,7 @@
 #  define RUNNING_ON_VALGRIND 0
 #endif
 
-#define NTHREADS 8
+#define NTHREADS 16
 #define ROUNDS   (RUNNING_ON_VALGRIND ? 2 : 12)
 #define NUSERS   60
 #define NITEMS   120
@@ -316,7 +316,7 @@ static void run_workers(void *(*body)(void *))
                   mismatches, errors, first);
 }
 
-START_TEST(eight_threads_bit_identical)
+START_TEST(many_threads_bit_identical)
 {
     run_workers(serve);
 }
@@ -371,7 +371,7 @@ END_TEST
 static Suite *concurrency_suite(void)
 {
     Suite *s = suite_create("concurrency");
-    TCase *tc = tu_tcase(s, "serving", eight_threads_bit_identical, concurrent_save_and_load);
+    TCase *tc = tu_tcase(s, "serving", many_threads_bit_identical, concurrent_save_and_load);
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);

@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +158,37 @@ START_TEST(allocator_requires_malloc_and_free)
 }
 END_TEST
 
+static long peak_rss_kib(void)
+{
+    struct rusage ru;
+
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_maxrss;
+}
+
+/* tfrs__calloc of a large block must not touch it (the C library's calloc
+ * maps fresh zero pages), so that building a model commits only what it
+ * writes; and a request over TFRS__ALLOC_MAX fails without reaching the
+ * allocator.  Memcheck zeroes and tracks blocks itself: no RSS check there. */
+START_TEST(calloc_commits_nothing)
+{
+    size_t big = (size_t)1 << 30;
+    long before = peak_rss_kib();
+    unsigned char *p = tfrs__calloc(big, 1);
+    unsigned long fails = tfrs__alloc_failures();
+
+    ck_assert_ptr_nonnull(p);
+    ck_assert(p[0] == 0 && p[big / 2] == 0 && p[big - 1] == 0);
+    if (getenv("TFRSC_UNDER_VALGRIND") == NULL)
+        ck_assert_msg(peak_rss_kib() - before < 64 * 1024, "1 GiB calloc grew RSS by %ld KiB",
+                      peak_rss_kib() - before);
+    tfrs__free(p);
+    ck_assert_ptr_null(tfrs__calloc(TFRS__ALLOC_MAX + 1, 1));
+    ck_assert_ptr_null(tfrs__malloc(TFRS__ALLOC_MAX + 1));
+    ck_assert_uint_eq(tfrs__alloc_failures(), fails + 2);
+}
+END_TEST
+
 START_TEST(size_arithmetic_detects_overflow)
 {
     size_t r = 0;
@@ -183,6 +215,7 @@ int main(void)
         { "allocator_no_realloc", allocator_without_realloc_is_emulated },
         { "allocator_rejects_null", allocator_requires_malloc_and_free },
         { "overflow", size_arithmetic_detects_overflow },
+        { "calloc", calloc_commits_nothing },
     };
 
     return tu_run_cases("status", cases, TU_NELEM(cases));

@@ -66,7 +66,8 @@ unsigned long tfrs__alloc_failures(void)
 
 void *tfrs__malloc(size_t size)
 {
-    void *p = allocator.malloc_fn(size == 0 ? 1 : size, allocator.payload);
+    void *p = size > TFRS__ALLOC_MAX ? NULL
+            : allocator.malloc_fn(size == 0 ? 1 : size, allocator.payload);
 
     if (p == NULL)
         failures++;
@@ -78,9 +79,19 @@ void *tfrs__calloc(size_t n, size_t size)
     size_t bytes;
     void *p;
 
-    if (tfrs__mul(n, size, &bytes) < 0) {
+    if (tfrs__mul(n, size, &bytes) < 0 || bytes > TFRS__ALLOC_MAX) {
         failures++;
         return NULL;
+    }
+    /* The C library's calloc takes fresh zero pages from the kernel without
+     * touching them, so a huge table costs nothing until it is used and a
+     * request the system cannot meet fails at once.  A custom allocator has
+     * no calloc: zero what it returns. */
+    if (allocator.malloc_fn == default_malloc) {
+        p = calloc(bytes == 0 ? 1 : bytes, 1);
+        if (p == NULL)
+            failures++;
+        return p;
     }
     p = tfrs__malloc(bytes);
     if (p != NULL)
@@ -94,7 +105,9 @@ void *tfrs__realloc(void *ptr, size_t old_size, size_t size)
 
     if (size == 0)
         size = 1;
-    if (allocator.realloc_fn != NULL) {
+    if (size > TFRS__ALLOC_MAX) {
+        p = NULL;
+    } else if (allocator.realloc_fn != NULL) {
         p = allocator.realloc_fn(ptr, size, allocator.payload);
     } else {
         p = allocator.malloc_fn(size, allocator.payload);

@@ -10,6 +10,10 @@
 
 #include "util/common.h"
 
+/* The largest single allocation the library asks for (1 TiB): a larger
+ * request fails as out of memory without reaching the allocator. */
+#define TFRS__ALLOC_MAX ((size_t)1 << 40)
+
 /* All library memory goes through these (and so through tfrs_set_allocator).
  * tfrs__calloc checks n * size for overflow. tfrs__free(NULL) is a no-op. */
 void *tfrs__malloc(size_t size);

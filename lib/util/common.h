@@ -23,9 +23,11 @@
 /* Elementwise hot loops are compiled for AVX-512, AVX2 and the baseline and
  * picked at load time (GCC function multi-versioning on x86-64).  They do
  * no reductions and the build never contracts a*b+c into FMA (ISO C mode),
- * so every version computes the same bits. */
+ * so every version computes the same bits.  Not under the sanitizers: the
+ * clones' ifunc resolvers run before the sanitizer runtimes start (under
+ * ThreadSanitizer every program crashed at start-up). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(__SANITIZE_ADDRESS__) && !defined(TFRS_NO_CLONES)
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__) && !defined(TFRS_NO_CLONES)
 #  define TFRS__VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #  define TFRS__VECTOR_CLONES
