@@ -169,7 +169,9 @@ static long peak_rss_kib(void)
 /* tfrs__calloc of a large block must not touch it (the C library's calloc
  * maps fresh zero pages), so that building a model commits only what it
  * writes; and a request over TFRS__ALLOC_MAX fails without reaching the
- * allocator.  Memcheck zeroes and tracks blocks itself: no RSS check there. */
+ * allocator.  Clearing the block would add 1,024 MiB; AddressSanitizer's
+ * shadow of it adds 128 MiB, hence the 256 MiB bound.  Memcheck zeroes and
+ * tracks blocks itself: no RSS check there. */
 START_TEST(calloc_commits_nothing)
 {
     size_t big = (size_t)1 << 30;
@@ -180,7 +182,7 @@ START_TEST(calloc_commits_nothing)
     ck_assert_ptr_nonnull(p);
     ck_assert(p[0] == 0 && p[big / 2] == 0 && p[big - 1] == 0);
     if (getenv("TFRSC_UNDER_VALGRIND") == NULL)
-        ck_assert_msg(peak_rss_kib() - before < 64 * 1024, "1 GiB calloc grew RSS by %ld KiB",
+        ck_assert_msg(peak_rss_kib() - before < 256 * 1024, "1 GiB calloc grew RSS by %ld KiB",
                       peak_rss_kib() - before);
     tfrs__free(p);
     ck_assert_ptr_null(tfrs__calloc(TFRS__ALLOC_MAX + 1, 1));
