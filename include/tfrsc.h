@@ -80,7 +80,8 @@ typedef enum tfrs_status {
     TFRS_EIO        =  -5, /* the operating system reported an I/O error    */
     TFRS_EFORMAT    =  -6, /* malformed model file                          */
     TFRS_EVERSION   =  -7, /* model file written by a newer format version  */
-    TFRS_ENONFINITE =  -8, /* NaN or Inf during training; step rolled back  */
+    TFRS_ENONFINITE =  -8, /* NaN or Inf: training step rolled back, or a
+                              score that overflowed (predict, rank, ...)  */
     TFRS_EPARSE     =  -9, /* malformed text data (message names file:line) */
     TFRS_EDUPLICATE = -10, /* duplicate token, feature or column name       */
     TFRS_ENOTFOUND  = -11, /* named column or feature does not exist        */
@@ -699,6 +700,14 @@ TFRS_API int tfrs_model_evaluate(const tfrs_model *model, const tfrs_dataset *ds
                                  size_t batch_size, tfrs_metrics *out);
 
 /* --- inference ---------------------------------------------------------- */
+
+/* No call returns TFRS_OK with a NaN or infinite score: predict,
+ * predict_ids, rank, rank_ids, test_step and evaluate return
+ * TFRS_ENONFINITE, naming the first example or candidate whose score is
+ * not finite (weights too large for float arithmetic, e.g. after training
+ * with a huge learning rate or from a crafted model file).  Counts whose
+ * products with the number of features overflow are TFRS_EINVAL, checked
+ * before any array is read. */
 
 /* Scores n examples given as strings, row-major: values[i * F + f] is
  * example i's value of feature f; unknown strings take their OOV index.
