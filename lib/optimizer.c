@@ -65,6 +65,12 @@ int tfrs__optimizer_options_check(const tfrs_optimizer_options *o)
         return tfrs__fail(TFRS_EINVAL, "optimizer: initial_accumulator must be finite and >= 0");
     if (o->kind != TFRS_OPT_SGD && (!(o->epsilon >= 0.0f) || !isfinite(o->epsilon)))
         return tfrs__fail(TFRS_EINVAL, "optimizer: epsilon must be finite and >= 0");
+    /* g / (sqrt(acc) + eps) with both 0 is 0/0 for every zero gradient,
+     * so every step would be refused as non-finite. */
+    if (o->kind == TFRS_OPT_ADAGRAD && o->initial_accumulator == 0.0f && o->epsilon == 0.0f)
+        return tfrs__fail(TFRS_EINVAL, "optimizer: Adagrad with initial_accumulator 0 and "
+                          "epsilon 0 divides 0 by 0 on a zero gradient, so no step could "
+                          "succeed; make one of them > 0");
     if (o->kind == TFRS_OPT_SGD && !(o->momentum >= 0.0f && o->momentum < 1.0f))
         return tfrs__fail(TFRS_EINVAL, "optimizer: momentum must be in [0, 1)");
     if (o->kind == TFRS_OPT_ADAM && !(o->beta1 >= 0.0f && o->beta1 < 1.0f &&
