@@ -516,8 +516,10 @@ static int read_arch(reader *r, arch *a)
     const tfrs__json *w;
     int rc;
 
-    if (s != NULL && !tfrs__json_small_enough(s, strlen(s)))
-        return BAD("the architecture has more than %d JSON values", TFRS__JSON_VALUES_MAX);
+    if (s != NULL && (rc = tfrs__json_check_text(s, strlen(s))) != TFRS__JSON_FINE)
+        return rc == TFRS__JSON_NUL ? BAD("a string in the architecture holds a NUL character")
+                                    : BAD("the architecture has more than %d JSON values",
+                                          TFRS__JSON_VALUES_MAX);
     if (tfrs__json_parse_str(s, &r->arch_root) == TFRS_ENOMEM)
         return tfrs__fail(TFRS_ENOMEM, "model file: out of memory parsing the architecture");
     if (!tfrs__json_is_object(r->arch_root))

@@ -300,8 +300,10 @@ int tfrs__st_open(tfrs__st_reader *r, const unsigned char *buf, size_t size)
         return BAD("the header is not a JSON object");
     if (!tfrs__utf8_valid((const char *)buf + 8, (size_t)n))
         return BAD("the header is not valid UTF-8");
-    if (!tfrs__json_small_enough((const char *)buf + 8, (size_t)n))
-        return BAD("the header has more than %d JSON values", TFRS__JSON_VALUES_MAX);
+    if ((rc = tfrs__json_check_text((const char *)buf + 8, (size_t)n)) != TFRS__JSON_FINE)
+        return rc == TFRS__JSON_NUL ? BAD("a string in the header holds a NUL character")
+                                    : BAD("the header has more than %d JSON values",
+                                          TFRS__JSON_VALUES_MAX);
     /* A NUL-terminated copy, so that no JSON parser can read past it. */
     text = tfrs__malloc((size_t)n + 1);
     if (text == NULL)
