@@ -257,57 +257,85 @@ static const char *file_type(mode_t m)
     return "a special file";
 }
 
-int tfrs__read_file(const char *path, const char *who, unsigned char **buf, size_t *len)
+int tfrs__file_open(tfrs__file *f, const char *path, const char *who)
 {
     struct stat st;
-    unsigned char *b = NULL;
-    size_t n, got = 0;
-    int fd, err;
+    int err;
 
-    *buf = NULL;
-    *len = 0;
+    f->fd = -1;
+    f->size = 0;
+    f->path = path;
+    f->who = who;
     /* O_NONBLOCK: opening a FIFO that has no writer must not wait for one. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        goto io_error;
-    if (fstat(fd, &st) < 0)
-        goto io_error;
+    f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (f->fd < 0 || fstat(f->fd, &st) < 0) {
+        err = errno;
+        tfrs__file_close(f);
+        return tfrs__fail(TFRS_EIO, "%s: cannot read '%s': %s", who, path, strerror(err));
+    }
     if (!S_ISREG(st.st_mode)) {
-        close(fd);
+        tfrs__file_close(f);
         return tfrs__fail(TFRS_EIO, "%s: '%s' is %s, not a regular file", who, path,
                           file_type(st.st_mode));
     }
     if (st.st_size < 0 || (uint64_t)st.st_size >= SIZE_MAX) {
-        close(fd);
+        tfrs__file_close(f);
         return tfrs__fail(TFRS_EIO, "%s: '%s' is too large", who, path);
     }
-    n = (size_t)st.st_size;
-    b = tfrs__malloc(n + 1);
-    if (b == NULL) {
-        close(fd);
-        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory for '%s' (%zu bytes)", who, path, n);
-    }
+    f->size = (size_t)st.st_size;
+    return TFRS_OK;
+}
+
+int tfrs__file_read(tfrs__file *f, void *buf, size_t n)
+{
+    unsigned char *b = buf;
+    size_t got = 0;
+
     while (got < n) {
-        ssize_t k = read(fd, b + got, n - got > (size_t)SSIZE_MAX ? (size_t)SSIZE_MAX : n - got);
+        ssize_t k = read(f->fd, b + got, n - got > (size_t)SSIZE_MAX ? (size_t)SSIZE_MAX : n - got);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k < 0)
-            goto io_error;
-        if (k == 0) {
-            errno = EIO;  /* the file shrank while we read it */
-            goto io_error;
+        if (k <= 0) {
+            int err = k < 0 ? errno : EIO;  /* k == 0: the file shrank while we read it */
+            return tfrs__fail(TFRS_EIO, "%s: cannot read '%s': %s", f->who, f->path,
+                              strerror(err));
         }
         got += (size_t)k;
     }
-    close(fd);
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
     return TFRS_OK;
-io_error:
-    err = errno;
-    if (fd >= 0)
-        close(fd);
-    tfrs__free(b);
-    return tfrs__fail(TFRS_EIO, "%s: cannot read '%s': %s", who, path, strerror(err));
+}
+
+void tfrs__file_close(tfrs__file *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+}
+
+int tfrs__read_file(const char *path, const char *who, unsigned char **buf, size_t *len)
+{
+    tfrs__file f;
+    unsigned char *b;
+    int rc;
+
+    *buf = NULL;
+    *len = 0;
+    if ((rc = tfrs__file_open(&f, path, who)) != TFRS_OK)
+        return rc;
+    b = tfrs__malloc(f.size + 1);
+    if (b == NULL) {
+        tfrs__file_close(&f);
+        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory for '%s' (%zu bytes)", who, path,
+                          f.size);
+    }
+    rc = tfrs__file_read(&f, b, f.size);
+    tfrs__file_close(&f);
+    if (rc != TFRS_OK) {
+        tfrs__free(b);
+        return rc;
+    }
+    b[f.size] = '\0';
+    *buf = b;
+    *len = f.size;
+    return TFRS_OK;
 }
