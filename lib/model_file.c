@@ -396,9 +396,7 @@ static int read_state(reader *r)
         tfrs__json_get_u64(t, "steps", &r->steps) < 0 ||
         tfrs__json_get_u64(t, "epochs_done", &r->epochs_done) < 0)
         rc = BAD("metadata \"training\" is not {\"steps\": \"<n>\", \"epochs_done\": \"<n>\"}");
-    else if (r->steps == UINT64_MAX)
-        /* The next step would wrap the counter to 0, and Adam's bias
-         * correction 1 - beta^0 would divide 0 by 0 on every step. */
+    else if (r->steps > TFRS__STEPS_MAX)
         rc = BAD("metadata \"training\": a step counter of 2^64 - 1 cannot be stepped "
                  "(it would wrap to 0, and Adam would divide 0 by 0)");
     tfrs__json_delete(t);

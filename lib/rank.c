@@ -19,10 +19,14 @@
 #include "model.h"
 
 /* Candidates per block in rank: small enough that a block's activations
- * and the cached rows stay in L2 between the add and the next layer. */
+ * and the cached rows stay in L2 between the add and the next layer.  A
+ * block's activations are at most RANK_BLOCK x 256 floats, so that layers
+ * wider than 256 units get smaller blocks, and a call's scratch does not
+ * grow with the width of a layer. */
 #ifndef RANK_BLOCK
 #define RANK_BLOCK 256
 #endif
+#define RANK_BLOCK_FLOATS ((size_t)RANK_BLOCK * 256)
 
 /* The memory budget of the serving caches: all features' caches together
  * hold at most RANK_CACHE_BUDGET floats per parameter of the model, each
@@ -78,12 +82,19 @@ static int get_cache(const tfrs_model *m, size_t f, const tfrs__proj **out)
     return rc;
 }
 
+/* Candidates per block for n candidates. */
+static size_t rank_block(const tfrs_model *m, size_t n)
+{
+    size_t per_row = tfrs__graph_max_units(&m->g), block = RANK_BLOCK_FLOATS / per_row;
+
+    block = block < 1 ? 1 : block > RANK_BLOCK ? RANK_BLOCK : block;
+    return n < block ? n : block;
+}
+
 /* Floats of scratch rank_scores needs for n candidates. */
 static size_t rank_scratch_floats(const tfrs_model *m, size_t n)
 {
-    size_t block = n < RANK_BLOCK ? n : RANK_BLOCK;
-
-    return m->g.layers[0].units + 2 * block * tfrs__graph_max_units(&m->g);
+    return m->g.layers[0].units + 2 * rank_block(m, n) * tfrs__graph_max_units(&m->g);
 }
 
 /* Scores n candidates (ids cids) of feature c for a query (ids qids, one
@@ -95,7 +106,7 @@ static int rank_scores(const tfrs_model *m, size_t c, const int32_t *qids, const
                        size_t n, float *scores, float *hq)
 {
     const tfrs__proj *cache;
-    size_t block = n < RANK_BLOCK ? n : RANK_BLOCK, per_row = tfrs__graph_max_units(&m->g);
+    size_t block = rank_block(m, n), per_row = tfrs__graph_max_units(&m->g);
     float *buf = hq + m->g.layers[0].units;
     int rc;
 
