@@ -205,8 +205,10 @@ static size_t file_size(const char *path)
 /* ---- (3) memory: load ------------------------------------------------- */
 
 /* Loading a model file of S bytes allocates at most LOAD_FACTOR x S +
- * LOAD_CONSTANT bytes at its peak (docs/reliability.md). */
-#define LOAD_FACTOR   4
+ * LOAD_CONSTANT bytes at its peak (docs/reliability.md: the file, then the
+ * model's weights, gradients and slots, up to about 4.9 x S for a
+ * weights-only Adam file). */
+#define LOAD_FACTOR   6
 #define LOAD_CONSTANT (1u << 20)
 
 static void check_load_peak(tfrs_model *m, unsigned flags, const char *name)
@@ -222,7 +224,6 @@ static void check_load_peak(tfrs_model *m, unsigned flags, const char *name)
     ck_assert_int_eq(tfrs_model_load(&back, p), TFRS_OK);
     ck_assert_msg(bytes.peak <= LOAD_FACTOR * S + LOAD_CONSTANT,
                   "%s: loading %zu bytes peaked at %zu bytes", name, S, bytes.peak);
-    /* and a buffer costs no more than that beyond the buffer itself */
     tfrs_model_free(back);
     bytes_uninstall();
     unlink(p);
@@ -391,7 +392,7 @@ START_TEST(rank_cache_within_budget)
     size_t params = tfrs_model_num_parameters(m), budget = 8 * params * sizeof(float);
     int32_t *cands = malloc(n * sizeof(*cands)), query[2] = { 1, 0 };
     tfrs_scored *out = malloc(n * sizeof(*out));
-    size_t got, peak;
+    size_t got, peak, base;
 
     ck_assert(cands != NULL && out != NULL);
     for (size_t i = 0; i < n; i++)
@@ -404,10 +405,10 @@ START_TEST(rank_cache_within_budget)
 
     bytes_install();
     ck_assert_int_eq(tfrs_model_load(&m, p), TFRS_OK);
-    bytes_mark();
+    base = bytes_mark();
     ck_assert_int_eq(tfrs_model_rank_ids(m, query, 1, cands, n, 10, out, &got), TFRS_OK);
     ck_assert_int_eq(tfrs_model_rank_ids(m, query, 1, cands, n, 10, out, &got), TFRS_OK);
-    peak = bytes.peak - bytes_mark();
+    peak = bytes.peak - base;   /* a cache would still be live */
     ck_assert_msg(peak <= budget, "rank peaked at %zu bytes, budget %zu", peak, budget);
     ck_assert_ptr_null(m->cache != NULL ? m->cache[1] : NULL);
     check_rank_matches_predict(m, cands, n);
