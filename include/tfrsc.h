@@ -560,7 +560,10 @@ typedef enum tfrs_optimizer_kind {
  *   Adam     learning_rate 0.001, beta1 0.9, beta2 0.999, epsilon 1e-7;
  *            the Keras update with bias correction folded into lr.
  * Embedding tables update sparsely: only rows seen in the batch change (their
- * accumulators, moments and weights); Adam's step counter is global. */
+ * accumulators, moments and weights); Adam's step counter is global (it
+ * stops at 2^64 - 2).  Settings under which no step could succeed are
+ * refused with TFRS_EINVAL: Adagrad with initial_accumulator 0 and epsilon 0
+ * (a zero gradient would divide 0 by 0). */
 #define TFRS_OPTIMIZER_OPTIONS_VERSION 1
 typedef struct tfrs_optimizer_options {
     unsigned int        version;
@@ -739,7 +742,12 @@ typedef struct tfrs_scored {
  * floats) the first time it ranks by that feature after its weights
  * changed.  So scores equal tfrs_model_predict's up to float rounding
  * (about 1e-7 relative), not bit for bit.  The cache is built under a
- * mutex; rank is safe to call from many threads at once. */
+ * mutex; rank is safe to call from many threads at once.
+ * Memory: the caches are bounded by 8 floats per model parameter, shared
+ * equally by the F features: the feature is cached only if F x rows x units
+ * <= 8 x tfrs_model_num_parameters().  A feature over its share is not
+ * cached; each call then computes its candidates' parts a block at a time,
+ * with the same results up to float rounding. */
 TFRS_API int tfrs_model_rank(const tfrs_model *model, const char *const *query,
                              const char *candidate_feature, const char *const *candidates,
                              size_t n, size_t top_k, tfrs_scored *out, size_t *n_out);
@@ -770,14 +778,19 @@ TFRS_API int tfrs_model_rank_ids(const tfrs_model *model, const int32_t *query,
  *     holds the complete new file, but a crash or power loss may bring the
  *     previous one back.  The message then says "may not survive a crash".
  * Either way `path` holds a complete file, old or new, never a mix, and
- * saving again is the remedy.  A process killed during a save may leave a
- * temporary file behind, named "<path>.tmp" plus six random characters,
- * which can be deleted. */
+ * saving again is the remedy.  The temporary file's name does not depend
+ * on path's (so any name the file system allows can be saved): ".tfrsc-",
+ * 12 random letters and digits, ".tmp", in path's directory.  A process
+ * killed during a save may leave one behind; it can be deleted once no save
+ * into that directory is running. */
 TFRS_API int tfrs_model_save(const tfrs_model *model, const char *path, unsigned flags);
 
 /* Loads a model saved by tfrs_model_save.  The loaded model predicts
  * bit-identically to the saved one.  TFRS_EFORMAT for a malformed file,
- * TFRS_EVERSION for a newer format version, TFRS_EIO for I/O errors. */
+ * TFRS_EVERSION for a newer format version, TFRS_EIO for I/O errors.  The
+ * 8-byte length and the header are read and checked first, and the rest of
+ * the file only if the header describes exactly that many bytes; memory
+ * peaks below 6 times the file's size plus 1 MiB (docs/reliability.md). */
 TFRS_API int tfrs_model_load(tfrs_model **out, const char *path);
 
 /* As tfrs_model_load, from `size` bytes at `data` (not retained). */

@@ -369,34 +369,50 @@ size_t tfrs__graph_max_units(const tfrs__graph *g)
     return u;
 }
 
-void tfrs__graph_query_part(const tfrs__graph *g, size_t c, const int32_t *qids, float *hq)
+/* out[u] += E_f[id, :] W1_f[:, u] for every unit u of the first layer. */
+static void add_row_times_w1(const tfrs__graph *g, size_t f, int32_t id, float *out)
 {
+    const tfrs_embedding *e = g->feat[f].emb;
     const tfrs_dense *d0 = g->layers[0].dense;
+    const float *row = e->w + (size_t)id * e->dim;
     size_t U = d0->out;
 
-    memcpy(hq, d0->b, U * sizeof(float));
-    for (size_t f = 0; f < g->nfeat; f++) {
-        const tfrs_embedding *e = g->feat[f].emb;
-        const float *row;
-        if (f == c)
-            continue;
-        row = e->w + (size_t)qids[f] * e->dim;
-        for (size_t k = 0; k < e->dim; k++) {
-            const float *wk = d0->w + (g->feat[f].offset + k) * U;
-            for (size_t u = 0; u < U; u++)
-                hq[u] += row[k] * wk[u];
-        }
+    for (size_t k = 0; k < e->dim; k++) {
+        const float *wk = d0->w + (g->feat[f].offset + k) * U;
+        for (size_t u = 0; u < U; u++)
+            out[u] += row[k] * wk[u];
     }
 }
 
-/* h[r, :] = act(hq + proj[ids[r], :]) for r < nb: the first layer of nb
- * candidates from the projection.  Compiled for several instruction sets. */
+void tfrs__graph_query_part(const tfrs__graph *g, size_t c, const int32_t *qids, float *hq)
+{
+    const tfrs_dense *d0 = g->layers[0].dense;
+
+    memcpy(hq, d0->b, d0->out * sizeof(float));
+    for (size_t f = 0; f < g->nfeat; f++)
+        if (f != c)
+            add_row_times_w1(g, f, qids[f], hq);
+}
+
+void tfrs__graph_project_rows(const tfrs__graph *g, size_t f, const int32_t *ids, size_t nb,
+                              float *out)
+{
+    size_t U = g->layers[0].dense->out;
+
+    memset(out, 0, nb * U * sizeof(float));
+    for (size_t r = 0; r < nb; r++)
+        add_row_times_w1(g, f, ids[r], out + r * U);
+}
+
+/* h[r, :] = act(hq + proj[ids[r], :]) for r < nb (ids NULL: proj[r, :]):
+ * the first layer of nb candidates from the projection.  Compiled for
+ * several instruction sets. */
 TFRS__VECTOR_CLONES
 static void add_rows(tfrs_activation act, const float *restrict hq, const float *restrict proj,
                      const int32_t *ids, size_t nb, size_t U, float *restrict h)
 {
     for (size_t r = 0; r < nb; r++, h += U) {
-        const float *restrict p = proj + (size_t)ids[r] * U;
+        const float *restrict p = proj + (ids != NULL ? (size_t)ids[r] : r) * U;
         if (act == TFRS_ACT_RELU) {
             for (size_t u = 0; u < U; u++) {
                 float v = hq[u] + p[u];
@@ -410,11 +426,18 @@ static void add_rows(tfrs_activation act, const float *restrict hq, const float 
     }
 }
 
-float *tfrs__graph_score_candidates(const tfrs__graph *g, const float *hq,
+float *tfrs__graph_score_candidates(const tfrs__graph *g, size_t c, const float *hq,
                                     const tfrs__proj *proj, const int32_t *cids, size_t nb,
                                     float *a, float *b)
 {
-    add_rows(g->layers[0].act, hq, proj->proj, cids, nb, proj->units, a);
+    size_t U = g->layers[0].dense->out;
+
+    if (proj != NULL) {
+        add_rows(g->layers[0].act, hq, proj->proj, cids, nb, U, a);
+    } else {
+        tfrs__graph_project_rows(g, c, cids, nb, b);
+        add_rows(g->layers[0].act, hq, b, NULL, nb, U, a);
+    }
     for (size_t j = 1; j < g->nlayers; j++) {
         float *t;
         tfrs__dense_forward(g->layers[j].dense, a, nb, b);

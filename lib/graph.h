@@ -149,10 +149,17 @@ size_t tfrs__graph_max_units(const tfrs__graph *g);
 /* hq = b1 + sum over f != c of E_f[qids[f]] W1_f: the first layer's
  * pre-activation for a query, without candidate feature c. */
 void   tfrs__graph_query_part(const tfrs__graph *g, size_t c, const int32_t *qids, float *hq);
-/* Scores nb candidates (rows cids of proj) for the query part hq: the first
- * layer as act(hq + proj[cid]), then layers 1 .. L-1 in a and b (each
- * nb * max_units floats).  Returns the scores (a or b). */
-float *tfrs__graph_score_candidates(const tfrs__graph *g, const float *hq,
+/* out[r, :] = E_f[ids[r], :] W1_f for r < nb: the rows of
+ * tfrs__graph_project for nb rows only (out: nb x units of layer 0), equal
+ * to them up to float rounding. */
+void   tfrs__graph_project_rows(const tfrs__graph *g, size_t f, const int32_t *ids, size_t nb,
+                                float *out);
+/* Scores nb candidates (ids cids of feature c) for the query part hq: the
+ * first layer as act(hq + proj[cid]), then layers 1 .. L-1 in a and b (each
+ * nb * max_units floats).  Without proj (NULL: no cache), the candidates'
+ * rows are projected into b first (tfrs__graph_project_rows).  Returns the
+ * scores (a or b). */
+float *tfrs__graph_score_candidates(const tfrs__graph *g, size_t c, const float *hq,
                                     const tfrs__proj *proj, const int32_t *cids, size_t nb,
                                     float *a, float *b);
 

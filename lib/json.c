@@ -63,7 +63,13 @@ int tfrs_set_allocator(const tfrs_allocator *alloc)
 
 /* ---- parsing ------------------------------------------------------------ */
 
-int tfrs__json_small_enough(const char *s, size_t n)
+/* 1 if the 4 characters at s are "0000": "\\u0000" decodes to a NUL. */
+static int nul_escape(const char *s, size_t left)
+{
+    return left >= 4 && memcmp(s, "0000", 4) == 0;
+}
+
+int tfrs__json_check_text(const char *s, size_t n)
 {
     size_t count = 1;
     int in_str = 0;
@@ -71,6 +77,10 @@ int tfrs__json_small_enough(const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (in_str) {
+            if (c == '\0')
+                return TFRS__JSON_NUL;
+            if (c == '\\' && i + 1 < n && s[i + 1] == 'u' && nul_escape(s + i + 2, n - i - 2))
+                return TFRS__JSON_NUL;
             if (c == '\\')
                 i++;
             else if (c == '"')
@@ -78,16 +88,22 @@ int tfrs__json_small_enough(const char *s, size_t n)
         } else if (c == '"') {
             in_str = 1;
         } else if ((c == ',' || c == '[' || c == '{') && ++count > TFRS__JSON_VALUES_MAX) {
-            return 0;
+            return TFRS__JSON_TOO_BIG;
         }
     }
-    return 1;
+    return TFRS__JSON_FINE;
 }
 
+/* Text that fails tfrs__json_check_text is never handed to cJSON, whatever
+ * the caller checked: a NUL in a decoded string would make its C string
+ * (all that callers see) differ from its JSON value. */
 tfrs__json *tfrs__json_parse(const char *text, size_t n, const char **end)
 {
     cJSON *root;
+    size_t len = n > 0 && text[n - 1] == '\0' ? n - 1 : n;  /* the terminator is no string */
 
+    if (tfrs__json_check_text(text, len) != TFRS__JSON_FINE)
+        return NULL;
     pthread_mutex_lock(&json_lock);
     root = cJSON_ParseWithLengthOpts(text, n, end, 0);
     pthread_mutex_unlock(&json_lock);
@@ -98,8 +114,7 @@ int tfrs__json_parse_str(const char *s, tfrs__json **out)
 {
     unsigned long failed = tfrs__alloc_failures();
 
-    *out = s != NULL && tfrs__json_small_enough(s, strlen(s))
-               ? tfrs__json_parse(s, strlen(s) + 1, NULL) : NULL;
+    *out = s != NULL ? tfrs__json_parse(s, strlen(s) + 1, NULL) : NULL;
     return *out == NULL && tfrs__alloc_failures() != failed ? TFRS_ENOMEM : TFRS_OK;
 }
 

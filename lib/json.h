@@ -13,23 +13,36 @@
 
 typedef struct cJSON tfrs__json;
 
-/* Cap on the number of JSON values in a text (see tfrs__json_small_enough).
+/* Cap on the number of JSON values in a text (see tfrs__json_check_text).
  * cJSON spends about 64 bytes per value, so a text of commas could
  * otherwise cost 30 times its size. */
 #define TFRS__JSON_VALUES_MAX 1000000
 
 /* ---- parsing ------------------------------------------------------------ */
 
-/* 1 if the n bytes at s hold at most TFRS__JSON_VALUES_MAX values (a bound
- * counted from the separators outside strings, before parsing). */
-int tfrs__json_small_enough(const char *s, size_t n);
+/* What tfrs__json_check_text finds in a text. */
+enum {
+    TFRS__JSON_FINE = 0,
+    TFRS__JSON_TOO_BIG,  /* more than TFRS__JSON_VALUES_MAX values          */
+    TFRS__JSON_NUL       /* a string or key holds a NUL (raw, or \u0000)   */
+};
+
+/* Scans the n bytes at s, before parsing: TFRS__JSON_TOO_BIG if they may
+ * hold more than TFRS__JSON_VALUES_MAX values (a bound counted from the
+ * separators outside strings), TFRS__JSON_NUL if a string (key or value)
+ * would decode to bytes with a NUL in them, whose C string would then be
+ * shorter than its JSON value ("x\u0000y" read as "x"), else
+ * TFRS__JSON_FINE. */
+int tfrs__json_check_text(const char *s, size_t n);
 /* cJSON_ParseWithLengthOpts(text, n, end, 0), serialized by a lock: cJSON
  * records the position of a parse error in a process-global variable.
- * NULL for bad input or a failed allocation (see tfrs__alloc_failures). */
+ * NULL for bad input (including any text tfrs__json_check_text does not
+ * find fine; a NUL at text[n - 1] ends the text) or a failed allocation
+ * (see tfrs__alloc_failures). */
 tfrs__json *tfrs__json_parse(const char *text, size_t n, const char **end);
 /* Parses the NUL-terminated document s (NULL allowed): TFRS_OK with *out
- * the tree, or NULL if s is NULL, not JSON or has more than
- * TFRS__JSON_VALUES_MAX values; TFRS_ENOMEM (and *out NULL) if an
+ * the tree, or NULL if s is NULL, not JSON or not fine for
+ * tfrs__json_check_text; TFRS_ENOMEM (and *out NULL) if an
  * allocation failed. */
 int tfrs__json_parse_str(const char *s, tfrs__json **out);
 /* 0 if no object in the tree has a key twice, 1 if one has, TFRS_ENOMEM.

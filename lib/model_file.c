@@ -396,6 +396,9 @@ static int read_state(reader *r)
         tfrs__json_get_u64(t, "steps", &r->steps) < 0 ||
         tfrs__json_get_u64(t, "epochs_done", &r->epochs_done) < 0)
         rc = BAD("metadata \"training\" is not {\"steps\": \"<n>\", \"epochs_done\": \"<n>\"}");
+    else if (r->steps > TFRS__STEPS_MAX)
+        rc = BAD("metadata \"training\": a step counter of 2^64 - 1 cannot be stepped "
+                 "(it would wrap to 0, and Adam would divide 0 by 0)");
     tfrs__json_delete(t);
     return rc;
 }
@@ -511,8 +514,10 @@ static int read_arch(reader *r, arch *a)
     const tfrs__json *w;
     int rc;
 
-    if (s != NULL && !tfrs__json_small_enough(s, strlen(s)))
-        return BAD("the architecture has more than %d JSON values", TFRS__JSON_VALUES_MAX);
+    if (s != NULL && (rc = tfrs__json_check_text(s, strlen(s))) != TFRS__JSON_FINE)
+        return rc == TFRS__JSON_NUL ? BAD("a string in the architecture holds a NUL character")
+                                    : BAD("the architecture has more than %d JSON values",
+                                          TFRS__JSON_VALUES_MAX);
     if (tfrs__json_parse_str(s, &r->arch_root) == TFRS_ENOMEM)
         return tfrs__fail(TFRS_ENOMEM, "model file: out of memory parsing the architecture");
     if (!tfrs__json_is_object(r->arch_root))
@@ -790,23 +795,30 @@ static int restore_weights(const reader *r, tfrs_model *m)
     return TFRS_OK;
 }
 
-int tfrs_model_load_buffer(tfrs_model **out, const void *data, size_t size)
+/* Where tfrs_model_load gets the data section from: the file, read after
+ * its header has been checked, into buf (which holds the 8 + N bytes of
+ * the length and the header, and grows to the whole file). */
+typedef struct file_source {
+    tfrs__file    *file;
+    unsigned char *buf;
+} file_source;
+
+/* Loads the model file of `size` bytes at buf; with src, buf holds only
+ * the length and the header, and the data section is read from the file
+ * when the header has been checked. */
+static int load(tfrs_model **out, const unsigned char *buf, size_t size, file_source *src)
 {
     reader r;
     arch a;
     tfrs_model *m = NULL;
     int rc;
 
-    if (out == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_model_load_buffer: out is NULL");
-    *out = NULL;
-    if (data == NULL)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_model_load_buffer: data is NULL");
     memset(&r, 0, sizeof(r));
     memset(&a, 0, sizeof(a));
-    if ((rc = tfrs__st_open(&r.st, data, size)) == TFRS_OK &&
+    if ((rc = tfrs__st_open(&r.st, buf, size)) == TFRS_OK &&
         (rc = read_version(&r)) == TFRS_OK &&
         (rc = tfrs__st_read_tensors(&r.st)) == TFRS_OK &&
+        (src == NULL || (rc = tfrs__st_read_data(&r.st, src->file, &src->buf)) == TFRS_OK) &&
         (rc = read_state(&r)) == TFRS_OK &&
         (rc = read_arch(&r, &a)) == TFRS_OK &&
         (rc = check_tensors(&r, &a)) == TFRS_OK &&
@@ -823,10 +835,33 @@ int tfrs_model_load_buffer(tfrs_model **out, const void *data, size_t size)
     return rc;
 }
 
+int tfrs_model_load_buffer(tfrs_model **out, const void *data, size_t size)
+{
+    if (out == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_load_buffer: out is NULL");
+    *out = NULL;
+    if (data == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_load_buffer: data is NULL");
+    return load(out, data, size, NULL);
+}
+
+/* Reads the length and the header of f, and only once load has checked
+ * them the data section: a file that is not a model file costs at most its
+ * header, never its size. */
+static int load_file(tfrs_model **out, tfrs__file *f)
+{
+    file_source src = { f, NULL };
+    int rc;
+
+    if ((rc = tfrs__st_read_head(f, &src.buf)) == TFRS_OK)
+        rc = load(out, src.buf, f->size, &src);
+    tfrs__free(src.buf);
+    return rc;
+}
+
 int tfrs_model_load(tfrs_model **out, const char *path)
 {
-    unsigned char *buf;
-    size_t len = 0;
+    tfrs__file f;
     int rc;
 
     if (out == NULL)
@@ -834,11 +869,11 @@ int tfrs_model_load(tfrs_model **out, const char *path)
     *out = NULL;
     if (path == NULL)
         return tfrs__fail(TFRS_EINVAL, "tfrs_model_load: path is NULL");
-    if ((rc = tfrs__read_file(path, "tfrs_model_load", &buf, &len)) != TFRS_OK)
+    if ((rc = tfrs__file_open(&f, path, "tfrs_model_load")) != TFRS_OK)
         return rc;
-    rc = tfrs_model_load_buffer(out, buf, len);
-    tfrs__free(buf);
-    if (rc != TFRS_OK) {
+    rc = load_file(out, &f);
+    tfrs__file_close(&f);
+    if (rc != TFRS_OK && rc != TFRS_EIO) {   /* read errors name the path already */
         char msg[384];
         snprintf(msg, sizeof(msg), "%s", tfrs_last_error());
         tfrs__fail(rc, "%s: %s", path, msg);

@@ -65,6 +65,12 @@ int tfrs__optimizer_options_check(const tfrs_optimizer_options *o)
         return tfrs__fail(TFRS_EINVAL, "optimizer: initial_accumulator must be finite and >= 0");
     if (o->kind != TFRS_OPT_SGD && (!(o->epsilon >= 0.0f) || !isfinite(o->epsilon)))
         return tfrs__fail(TFRS_EINVAL, "optimizer: epsilon must be finite and >= 0");
+    /* g / (sqrt(acc) + eps) with both 0 is 0/0 for every zero gradient,
+     * so every step would be refused as non-finite. */
+    if (o->kind == TFRS_OPT_ADAGRAD && o->initial_accumulator == 0.0f && o->epsilon == 0.0f)
+        return tfrs__fail(TFRS_EINVAL, "optimizer: Adagrad with initial_accumulator 0 and "
+                          "epsilon 0 divides 0 by 0 on a zero gradient, so no step could "
+                          "succeed; make one of them > 0");
     if (o->kind == TFRS_OPT_SGD && !(o->momentum >= 0.0f && o->momentum < 1.0f))
         return tfrs__fail(TFRS_EINVAL, "optimizer: momentum must be in [0, 1)");
     if (o->kind == TFRS_OPT_ADAM && !(o->beta1 >= 0.0f && o->beta1 < 1.0f &&
@@ -318,7 +324,7 @@ int tfrs__optimizer_step(tfrs__optimizer *opt, tfrs__params *tab)
     c.b2 = opt->o.beta2;
     c.lr_t = c.lr;
     if (c.kind == TFRS_OPT_ADAM) {
-        double t = (double)(opt->steps + 1);
+        double t = (double)opt->steps + 1.0;   /* never 0: no 0/0 below */
         c.lr_t = (float)(c.lr * sqrt(1.0 - pow(c.b2, t)) / (1.0 - pow(c.b1, t)));
     }
     if (TFRS__GROW(opt->backup, opt->backup_cap, backup_need(tab, nslots)) < 0)
@@ -337,6 +343,10 @@ int tfrs__optimizer_step(tfrs__optimizer *opt, tfrs__params *tab)
         if (tab->p[i].emb == NULL)
             update_span(&c, tab->p[i].w, tab->p[i].g, tab->p[i].slot[0], tab->p[i].slot[1],
                         tab->p[i].n, 1);
-    opt->steps++;
+    /* The counter stops one short of 2^64 - 1, which a file may not hold
+     * (model_file.c): it would wrap on the next step.  Adam's bias
+     * correction is 1 to the last bit long before. */
+    if (opt->steps < TFRS__STEPS_MAX)
+        opt->steps++;
     return TFRS_OK;
 }

@@ -14,6 +14,11 @@
 #include "util/common.h"
 #include "param.h"
 
+/* The largest step count: steps stop there (2^64 - 2), and a model file
+ * with a larger one is refused, since 2^64 - 1 would wrap to 0 on the next
+ * step and make Adam's bias correction divide 0 by 0. */
+#define TFRS__STEPS_MAX (UINT64_MAX - 1)
+
 typedef struct tfrs__optimizer {
     tfrs_optimizer_options o;
     uint64_t               steps;   /* updates applied                      */

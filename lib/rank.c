@@ -14,16 +14,43 @@
 
 #include "util/alloc.h"
 #include "util/status.h"
+#include "param.h"
 #include "graph.h"
 #include "model.h"
 
 /* Candidates per block in rank: small enough that a block's activations
- * and the cached rows stay in L2 between the add and the next layer. */
+ * and the cached rows stay in L2 between the add and the next layer.  A
+ * block's activations are at most RANK_BLOCK x 256 floats, so that layers
+ * wider than 256 units get smaller blocks, and a call's scratch does not
+ * grow with the width of a layer. */
 #ifndef RANK_BLOCK
 #define RANK_BLOCK 256
 #endif
+#define RANK_BLOCK_FLOATS ((size_t)RANK_BLOCK * 256)
 
-/* The current cache of feature f, built if missing or stale.  The model is
+/* The memory budget of the serving caches: all features' caches together
+ * hold at most RANK_CACHE_BUDGET floats per parameter of the model, each
+ * feature getting an equal share: feature f is cached if F x rows_f x
+ * units_0 <= RANK_CACHE_BUDGET x parameters.  (The tutorial's model caches
+ * its movie titles: 2 x 1,665 x 256 = 852,480 <= 8 x 116,641 = 933,128.)
+ * A feature over its share is not cached: rank projects just the
+ * candidates it scores, a block at a time, in the call's own scratch. */
+#define RANK_CACHE_BUDGET 8
+
+/* 1 if feature f's cache (rows x units of the first layer floats) fits
+ * its share of the budget. */
+static int cache_fits(const tfrs_model *m, size_t f)
+{
+    size_t cells, budget;
+
+    return tfrs__mul(m->g.feat[f].rows, m->g.layers[0].units, &cells) == 0 &&
+           tfrs__mul(cells, m->g.nfeat, &cells) == 0 &&
+           tfrs__mul(tfrs__params_count(&m->g.params), RANK_CACHE_BUDGET, &budget) == 0 &&
+           cells <= budget;
+}
+
+/* The current cache of feature f, built if missing or stale; NULL (and
+ * TFRS_OK) when f's cache would not fit the budget.  The model is
  * const to callers; the caches are the one thing const calls may change,
  * under the model's mutex.  A cache is only ever replaced when it is stale,
  * that is after the weights changed, which needs exclusive access to the
@@ -33,6 +60,9 @@ static int get_cache(const tfrs_model *m, size_t f, const tfrs__proj **out)
     tfrs_model *mm = (tfrs_model *)m;
     int rc = TFRS_OK;
 
+    *out = NULL;
+    if (!cache_fits(m, f))
+        return TFRS_OK;
     pthread_mutex_lock(&mm->cache_lock);
     if (mm->cache == NULL)
         mm->cache = tfrs__calloc(m->g.nfeat, sizeof(*mm->cache));
@@ -52,23 +82,31 @@ static int get_cache(const tfrs_model *m, size_t f, const tfrs__proj **out)
     return rc;
 }
 
+/* Candidates per block for n candidates. */
+static size_t rank_block(const tfrs_model *m, size_t n)
+{
+    size_t per_row = tfrs__graph_max_units(&m->g), block = RANK_BLOCK_FLOATS / per_row;
+
+    block = block < 1 ? 1 : block > RANK_BLOCK ? RANK_BLOCK : block;
+    return n < block ? n : block;
+}
+
 /* Floats of scratch rank_scores needs for n candidates. */
 static size_t rank_scratch_floats(const tfrs_model *m, size_t n)
 {
-    size_t block = n < RANK_BLOCK ? n : RANK_BLOCK;
-
-    return m->g.layers[0].units + 2 * block * tfrs__graph_max_units(&m->g);
+    return m->g.layers[0].units + 2 * rank_block(m, n) * tfrs__graph_max_units(&m->g);
 }
 
 /* Scores n candidates (ids cids) of feature c for a query (ids qids, one
- * per feature; qids[c] unused) through the cache, in `hq`
+ * per feature; qids[c] unused) through the cache (or, without one, their
+ * rows projected block by block), in `hq`
  * (rank_scratch_floats floats).  Equal to the plain forward pass up to
  * float rounding. */
 static int rank_scores(const tfrs_model *m, size_t c, const int32_t *qids, const int32_t *cids,
                        size_t n, float *scores, float *hq)
 {
     const tfrs__proj *cache;
-    size_t block = n < RANK_BLOCK ? n : RANK_BLOCK, per_row = tfrs__graph_max_units(&m->g);
+    size_t block = rank_block(m, n), per_row = tfrs__graph_max_units(&m->g);
     float *buf = hq + m->g.layers[0].units;
     int rc;
 
@@ -77,7 +115,7 @@ static int rank_scores(const tfrs_model *m, size_t c, const int32_t *qids, const
     tfrs__graph_query_part(&m->g, c, qids, hq);
     for (size_t i = 0; i < n; i += block) {
         size_t nb = n - i < block ? n - i : block;
-        const float *s = tfrs__graph_score_candidates(&m->g, hq, cache, cids + i, nb, buf,
+        const float *s = tfrs__graph_score_candidates(&m->g, c, hq, cache, cids + i, nb, buf,
                                                       buf + block * per_row);
         memcpy(scores + i, s, nb * sizeof(float));
     }

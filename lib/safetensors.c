@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "util/alloc.h"
+#include "util/fileio.h"
 #include "util/status.h"
 #include "util/strtab.h"
 #include "json.h"
@@ -278,14 +279,9 @@ done:
 /* Reading                                                                  */
 /* ======================================================================== */
 
-int tfrs__st_open(tfrs__st_reader *r, const unsigned char *buf, size_t size)
+int tfrs__st_header_len(const unsigned char *buf, size_t size, size_t *len)
 {
     uint64_t n;
-    char *text;
-    const char *end;
-    const tfrs__json *c;
-    unsigned long failed;
-    int rc;
 
     if (size < 8)
         return BAD("%zu bytes is too short for the 8-byte header length", size);
@@ -296,20 +292,67 @@ int tfrs__st_open(tfrs__st_reader *r, const unsigned char *buf, size_t size)
     if (n > size - 8)
         return BAD("header length %llu exceeds the %zu bytes after it",
                    (unsigned long long)n, size - 8);
+    *len = (size_t)n;
+    return TFRS_OK;
+}
+
+int tfrs__st_read_head(tfrs__file *f, unsigned char **buf)
+{
+    unsigned char head[8];
+    size_t n = 0;
+    int rc;
+
+    *buf = NULL;
+    if ((rc = tfrs__file_read(f, head, f->size < 8 ? f->size : 8)) != TFRS_OK ||
+        (rc = tfrs__st_header_len(head, f->size, &n)) != TFRS_OK)
+        return rc;
+    *buf = tfrs__malloc(8 + n);   /* n <= HEADER_MAX */
+    if (*buf == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "model file: out of memory for the header");
+    memcpy(*buf, head, 8);
+    return tfrs__file_read(f, *buf + 8, n);
+}
+
+int tfrs__st_read_data(tfrs__st_reader *r, tfrs__file *f, unsigned char **buf)
+{
+    size_t head = (size_t)(r->data - *buf), total = head + r->dlen;  /* f->size */
+    unsigned char *grown = tfrs__realloc(*buf, head, total);
+
+    if (grown == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "model file: out of memory for the data section "
+                          "(%zu bytes)", r->dlen);
+    *buf = grown;
+    r->data = grown + head;
+    return tfrs__file_read(f, grown + head, r->dlen);
+}
+
+int tfrs__st_open(tfrs__st_reader *r, const unsigned char *buf, size_t size)
+{
+    size_t n = 0;
+    char *text;
+    const char *end;
+    const tfrs__json *c;
+    unsigned long failed;
+    int rc;
+
+    if ((rc = tfrs__st_header_len(buf, size, &n)) != TFRS_OK)
+        return rc;
     if (n < 2 || buf[8] != '{')
         return BAD("the header is not a JSON object");
-    if (!tfrs__utf8_valid((const char *)buf + 8, (size_t)n))
+    if (!tfrs__utf8_valid((const char *)buf + 8, n))
         return BAD("the header is not valid UTF-8");
-    if (!tfrs__json_small_enough((const char *)buf + 8, (size_t)n))
-        return BAD("the header has more than %d JSON values", TFRS__JSON_VALUES_MAX);
+    if ((rc = tfrs__json_check_text((const char *)buf + 8, n)) != TFRS__JSON_FINE)
+        return rc == TFRS__JSON_NUL ? BAD("a string in the header holds a NUL character")
+                                    : BAD("the header has more than %d JSON values",
+                                          TFRS__JSON_VALUES_MAX);
     /* A NUL-terminated copy, so that no JSON parser can read past it. */
-    text = tfrs__malloc((size_t)n + 1);
+    text = tfrs__malloc(n + 1);
     if (text == NULL)
         return tfrs__fail(TFRS_ENOMEM, "model file: out of memory for the header");
-    memcpy(text, buf + 8, (size_t)n);
+    memcpy(text, buf + 8, n);
     text[n] = '\0';
     failed = tfrs__alloc_failures();  /* cJSON's NULL may mean out of memory */
-    r->root = tfrs__json_parse(text, (size_t)n, &end);
+    r->root = tfrs__json_parse(text, n, &end);
     if (r->root != NULL)
         for (; end < text + n; end++)
             if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r')
@@ -324,7 +367,7 @@ int tfrs__st_open(tfrs__st_reader *r, const unsigned char *buf, size_t size)
         return rc == TFRS_ENOMEM ? tfrs__fail(TFRS_ENOMEM, "model file: out of memory")
                                  : BAD("the header has a duplicate key");
     r->data = buf + 8 + n;
-    r->dlen = size - 8 - (size_t)n;
+    r->dlen = size - 8 - n;
 
     r->meta = tfrs__json_get(r->root, "__metadata__");
     if (!tfrs__json_is_object(r->meta))

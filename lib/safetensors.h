@@ -15,6 +15,7 @@
 #define TFRS_SAFETENSORS_H
 
 #include "util/common.h"
+#include "util/fileio.h"
 #include "json.h"
 
 /* Element types (the index into the container's dtype table). */
@@ -102,8 +103,25 @@ typedef struct tfrs__st_reader {
  * are TFRS_EFORMAT ("model file: ...") or TFRS_ENOMEM.  Start from a
  * zeroed reader; tfrs__st_close frees it whatever happened. */
 
-/* Header length, JSON (size, unique keys), "__metadata__" of strings. */
+/* The header length N from the first 8 bytes of buf (which must hold
+ * min(size, 8) bytes), for a file of `size` bytes: at least 8 bytes,
+ * N <= the 100 MiB cap, 8 + N <= size. */
+int tfrs__st_header_len(const unsigned char *buf, size_t size, size_t *len);
+/* Header length, JSON (size, NUL-free strings, unique keys), "__metadata__"
+ * of strings, for a file of `size` bytes.  Reads only the first 8 + N bytes
+ * of buf, so that a reader of a file can check the header (and, with
+ * tfrs__st_read_tensors, that it describes a data section of exactly the
+ * rest of the file) before it reads the data section; it must then point
+ * r->data at the data section before anything reads it. */
 int tfrs__st_open(tfrs__st_reader *r, const unsigned char *buf, size_t size);
+/* Reading a file in parts.  tfrs__st_read_head reads the length and the
+ * header of f into *buf (tfrs__malloc, 8 + N bytes) once
+ * tfrs__st_header_len has accepted the length (*buf is freed by the caller
+ * whatever happened).  After tfrs__st_open(r, *buf, f->size) and
+ * tfrs__st_read_tensors, tfrs__st_read_data grows *buf to the whole file,
+ * reads the data section into it and points r->data at it. */
+int tfrs__st_read_head(tfrs__file *f, unsigned char **buf);
+int tfrs__st_read_data(tfrs__st_reader *r, tfrs__file *f, unsigned char **buf);
 /* Metadata string `key`, or NULL. */
 const char *tfrs__st_meta_str(const tfrs__st_reader *r, const char *key);
 /* The tensor table: dtypes, shapes, entries contiguous and covering the

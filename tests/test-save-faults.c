@@ -208,7 +208,8 @@ static void remove_tmpdir(void)
     tu_tmpdir_remove();
 }
 
-/* Number of temporary files ("*.tmp*") in tu_tmpdir; removes them if asked. */
+/* Number of temporary files (".tfrsc-*.tmp") in tu_tmpdir; removes them if
+ * asked. */
 static int temp_files(int remove)
 {
     DIR *d = opendir(tu_tmpdir);
@@ -218,7 +219,9 @@ static int temp_files(int remove)
 
     ck_assert_ptr_nonnull(d);
     while ((e = readdir(d)) != NULL) {
-        if (strstr(e->d_name, ".tmp") == NULL)
+        size_t len = strlen(e->d_name);
+        if (strncmp(e->d_name, ".tfrsc-", 7) != 0 || len < 4 ||
+            strcmp(e->d_name + len - 4, ".tmp") != 0)
             continue;
         n++;
         if (remove) {

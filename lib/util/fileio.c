@@ -111,32 +111,45 @@ static int write_all(int fd, const unsigned char *p, size_t n)
     return 0;
 }
 
-/* Creates "<path>.tmp" plus six random characters exclusively, like
- * mkstemp, but with mode 0666 so that the umask applies as it would to a file opened with fopen (mkstemp
- * forces 0600).  tmp has room for plen + 11 bytes. */
-static int open_temp(char *tmp, const char *path, size_t plen)
+/* The temporary file of a save: TEMP_PREFIX, TEMP_RANDOM random letters
+ * and digits, TEMP_SUFFIX, in the target's directory.  Its length does not
+ * depend on the target's name, so that a target name of up to NAME_MAX
+ * bytes can be saved (a suffix on the target's name could not). */
+#define TEMP_PREFIX ".tfrsc-"
+#define TEMP_RANDOM 12
+#define TEMP_SUFFIX ".tmp"
+#define TEMP_LEN (sizeof(TEMP_PREFIX) - 1 + TEMP_RANDOM + sizeof(TEMP_SUFFIX) - 1)
+
+/* Creates dir_prefix (dlen bytes: the target's directory with its final
+ * slash, or nothing) followed by a random temporary name, exclusively, like
+ * mkstemp, but with mode 0666 so that the umask applies as it would to a
+ * file opened with fopen (mkstemp forces 0600).  tmp has room for
+ * dlen + TEMP_LEN + 1 bytes. */
+static int open_temp(char *tmp, const char *dir_prefix, size_t dlen)
 {
     static const char chars[] =
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     static _Thread_local uint64_t counter;
+    char *rnd = tmp + dlen + sizeof(TEMP_PREFIX) - 1;
     struct timespec ts;
     tfrs__rng r;
 
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 4);
+    memcpy(tmp, dir_prefix, dlen);
+    memcpy(tmp + dlen, TEMP_PREFIX, sizeof(TEMP_PREFIX) - 1);
+    memcpy(rnd + TEMP_RANDOM, TEMP_SUFFIX, sizeof(TEMP_SUFFIX));   /* with the NUL */
     for (int attempt = 0; attempt < 100; attempt++) {
-        uint64_t x;
+        uint64_t x = 0;
         int fd;
 
         clock_gettime(CLOCK_REALTIME, &ts);
         tfrs__rng_seed(&r, (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec,
                        ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&ts ^ ++counter);
-        x = tfrs__rng_next(&r);
-        for (int i = 0; i < 6; i++) {
-            tmp[plen + 4 + i] = chars[x % 62];
+        for (int i = 0; i < TEMP_RANDOM; i++) {
+            if (i % 10 == 0)        /* 62^10 < 2^64: ten characters per draw */
+                x = tfrs__rng_next(&r);
+            rnd[i] = chars[x % 62];
             x /= 62;
         }
-        tmp[plen + 10] = '\0';
         fd = io_open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd >= 0 || errno != EEXIST)
             return fd;
@@ -180,18 +193,20 @@ static int sync_dir(const char *path, char *dir, const char **step)
  * TFRS_EIO too (see tfrs_model_save in tfrsc.h). */
 int tfrs__write_atomic(const char *path, const char *who, const unsigned char *buf, size_t len)
 {
-    size_t plen = strlen(path);
+    size_t plen = strlen(path), dlen;
+    const char *slash = strrchr(path, '/');
     char *tmp = NULL, *dir = NULL;
     const char *step = "create a temporary file for";
     int fd = -1, err = 0, rc = TFRS_OK;
 
-    tmp = tfrs__malloc(plen + 16);
+    dlen = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+    tmp = tfrs__malloc(dlen + TEMP_LEN + 1);
     dir = tfrs__malloc(plen + 2);
     if (tmp == NULL || dir == NULL) {
         rc = tfrs__fail(TFRS_ENOMEM, "%s: out of memory", who);
         goto done;
     }
-    if ((fd = open_temp(tmp, path, plen)) < 0) {
+    if ((fd = open_temp(tmp, path, dlen)) < 0) {
         err = errno;
         goto no_file;
     }
@@ -242,57 +257,85 @@ static const char *file_type(mode_t m)
     return "a special file";
 }
 
-int tfrs__read_file(const char *path, const char *who, unsigned char **buf, size_t *len)
+int tfrs__file_open(tfrs__file *f, const char *path, const char *who)
 {
     struct stat st;
-    unsigned char *b = NULL;
-    size_t n, got = 0;
-    int fd, err;
+    int err;
 
-    *buf = NULL;
-    *len = 0;
+    f->fd = -1;
+    f->size = 0;
+    f->path = path;
+    f->who = who;
     /* O_NONBLOCK: opening a FIFO that has no writer must not wait for one. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0)
-        goto io_error;
-    if (fstat(fd, &st) < 0)
-        goto io_error;
+    f->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (f->fd < 0 || fstat(f->fd, &st) < 0) {
+        err = errno;
+        tfrs__file_close(f);
+        return tfrs__fail(TFRS_EIO, "%s: cannot read '%s': %s", who, path, strerror(err));
+    }
     if (!S_ISREG(st.st_mode)) {
-        close(fd);
+        tfrs__file_close(f);
         return tfrs__fail(TFRS_EIO, "%s: '%s' is %s, not a regular file", who, path,
                           file_type(st.st_mode));
     }
     if (st.st_size < 0 || (uint64_t)st.st_size >= SIZE_MAX) {
-        close(fd);
+        tfrs__file_close(f);
         return tfrs__fail(TFRS_EIO, "%s: '%s' is too large", who, path);
     }
-    n = (size_t)st.st_size;
-    b = tfrs__malloc(n + 1);
-    if (b == NULL) {
-        close(fd);
-        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory for '%s' (%zu bytes)", who, path, n);
-    }
+    f->size = (size_t)st.st_size;
+    return TFRS_OK;
+}
+
+int tfrs__file_read(tfrs__file *f, void *buf, size_t n)
+{
+    unsigned char *b = buf;
+    size_t got = 0;
+
     while (got < n) {
-        ssize_t k = read(fd, b + got, n - got > (size_t)SSIZE_MAX ? (size_t)SSIZE_MAX : n - got);
+        ssize_t k = read(f->fd, b + got, n - got > (size_t)SSIZE_MAX ? (size_t)SSIZE_MAX : n - got);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k < 0)
-            goto io_error;
-        if (k == 0) {
-            errno = EIO;  /* the file shrank while we read it */
-            goto io_error;
+        if (k <= 0) {
+            int err = k < 0 ? errno : EIO;  /* k == 0: the file shrank while we read it */
+            return tfrs__fail(TFRS_EIO, "%s: cannot read '%s': %s", f->who, f->path,
+                              strerror(err));
         }
         got += (size_t)k;
     }
-    close(fd);
-    b[n] = '\0';
-    *buf = b;
-    *len = n;
     return TFRS_OK;
-io_error:
-    err = errno;
-    if (fd >= 0)
-        close(fd);
-    tfrs__free(b);
-    return tfrs__fail(TFRS_EIO, "%s: cannot read '%s': %s", who, path, strerror(err));
+}
+
+void tfrs__file_close(tfrs__file *f)
+{
+    if (f->fd >= 0)
+        close(f->fd);
+    f->fd = -1;
+}
+
+int tfrs__read_file(const char *path, const char *who, unsigned char **buf, size_t *len)
+{
+    tfrs__file f;
+    unsigned char *b;
+    int rc;
+
+    *buf = NULL;
+    *len = 0;
+    if ((rc = tfrs__file_open(&f, path, who)) != TFRS_OK)
+        return rc;
+    b = tfrs__malloc(f.size + 1);
+    if (b == NULL) {
+        tfrs__file_close(&f);
+        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory for '%s' (%zu bytes)", who, path,
+                          f.size);
+    }
+    rc = tfrs__file_read(&f, b, f.size);
+    tfrs__file_close(&f);
+    if (rc != TFRS_OK) {
+        tfrs__free(b);
+        return rc;
+    }
+    b[f.size] = '\0';
+    *buf = b;
+    *len = f.size;
+    return TFRS_OK;
 }

@@ -10,6 +10,24 @@
 
 #include "util/common.h"
 
+/* A regular file open for reading, front to back (tfrs_model_load reads
+ * and checks a model file's header before it reads the rest). */
+typedef struct tfrs__file {
+    int         fd;
+    size_t      size;       /* at open (fstat)                    */
+    const char *path, *who; /* for messages                       */
+} tfrs__file;
+
+/* Opens the regular file at path: *f with its size.  Anything that is not
+ * a regular file (directory, FIFO, device) is refused with TFRS_EIO without
+ * blocking; so is a file that cannot be opened.  Messages start with `who`
+ * (the public function) and name the file.  Nothing to close on failure. */
+int  tfrs__file_open(tfrs__file *f, const char *path, const char *who);
+/* Reads the next n bytes into buf: TFRS_OK, or TFRS_EIO if the file ends
+ * first (it shrank) or a read fails. */
+int  tfrs__file_read(tfrs__file *f, void *buf, size_t n);
+void tfrs__file_close(tfrs__file *f);    /* again is a no-op */
+
 /* Reads the whole regular file at path into a tfrs__malloc'ed buffer of
  * *len + 1 bytes whose last byte is a NUL (not counted in *len).  Anything
  * that is not a regular file (directory, FIFO, device) is refused with
