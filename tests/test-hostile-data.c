@@ -8,9 +8,9 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  * The complexity tests time the same operation on an attack set and on a
- * random set of the same size and shape (best of 3, CLOCK_MONOTONIC) and
- * require a ratio below 3: with the old hash the attack sets cost 100 to
- * 1000 times more.
+ * random set of the same size and shape (best of 3 or more, CLOCK_MONOTONIC)
+ * and require a ratio below 3: against the library before the keyed hash
+ * the attack sets cost 40 to 580 times more, the long names 5 to 12.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Under Memcheck each operation runs once per set instead of best of 3: the ratio
- * still holds there, and the suite stays within minutes. */
+/* Under Memcheck a long operation runs once per set instead of best of 3:
+ * the ratio still holds there, and the suite stays within minutes. */
 #if defined(__has_include)
 #  if __has_include(<valgrind/valgrind.h>)
 #    include <valgrind/valgrind.h>
@@ -44,6 +44,9 @@
 #include "tfrsc.h"
 
 #define MAX_RATIO 3.0
+/* For a baseline a tenth of the size, scaled by 10: linear work measures
+ * 1 to 2 there (the larger set leaves the caches), quadratic work 8 to 12. */
+#define MAX_SCALED_RATIO 5.0
 
 /* ======================================================================== */
 /* The hash this library used until 0.1.0                                   */
@@ -180,18 +183,25 @@ static double now(void)
  * times itself, so that setup and teardown stay out. */
 typedef double (*timed_op)(const void *set);
 
-/* The best of 3 runs of op on each set, interleaved (attack, baseline,
- * attack, ...), so that neither set alone pays for warming up the heap. */
+/* The best of at least 3 runs of op on each set (1 under Memcheck),
+ * interleaved (attack, baseline, attack, ...) so that neither set alone
+ * pays for warming up the heap; short operations run again until each set
+ * has had 0.2 s (at most 50 runs), so that a time slice lost to another
+ * process cannot decide the ratio. */
 static void best_of_3(timed_op op, const void *attack, const void *baseline, double *a,
                       double *b)
 {
-    *a = op(attack);
-    *b = op(baseline);
-    for (int i = 0; i < (RUNNING_ON_VALGRIND ? 0 : 2); i++) {
+    double sum_a = 0, sum_b = 0;
+
+    *a = *b = 1e30;
+    for (int i = 0; i < 50 && (i < (RUNNING_ON_VALGRIND ? 1 : 3) || sum_a < 0.2 || sum_b < 0.2);
+         i++) {
         double t = op(attack);
+        sum_a += t;
         if (t < *a)
             *a = t;
         t = op(baseline);
+        sum_b += t;
         if (t < *b)
             *b = t;
     }
@@ -202,7 +212,7 @@ static void best_of_3(timed_op op, const void *attack, const void *baseline, dou
  * baseline of the same size; 10 for one a tenth of the size, where linear
  * work gives a ratio near 1 and quadratic work near 10). */
 static void check_scaled(const char *what, timed_op op, const void *attack, const void *baseline,
-                         double scale)
+                         double scale, double max_ratio)
 {
     double a, b, ratio;
 
@@ -212,13 +222,13 @@ static void check_scaled(const char *what, timed_op op, const void *attack, cons
 
     fprintf(stderr, "%s: attack %.1f ms, baseline %.1f ms, ratio %.2f\n", what, a * 1e3,
             b * 1e3, ratio);
-    ck_assert_msg(ratio < MAX_RATIO, "%s: %.1f ms on the attack set, %.1f ms on the baseline "
-                  "(ratio %.2f >= %.0f)", what, a * 1e3, b * 1e3, ratio, MAX_RATIO);
+    ck_assert_msg(ratio < max_ratio, "%s: %.1f ms on the attack set, %.1f ms on the baseline "
+                  "(ratio %.2f >= %.0f)", what, a * 1e3, b * 1e3, ratio, max_ratio);
 }
 
 static void check_ratio(const char *what, timed_op op, const void *attack, const void *baseline)
 {
-    check_scaled(what, op, attack, baseline, 1.0);
+    check_scaled(what, op, attack, baseline, 1.0, MAX_RATIO);
 }
 
 /* The attack set is one: every token in one slot under the old hash. */
@@ -493,7 +503,7 @@ END_TEST
  * once).  A scan is quadratic even over names that differ at once, so the
  * tests also compare NFEAT short names (pad 0) with NFEAT / 10 of them,
  * scaled by 10: short, so that the bytes touched stay in cache and only the
- * work per name counts. */
+ * work per name counts (ratio below MAX_SCALED_RATIO). */
 typedef struct name_set {
     int    common_prefix;
     size_t n, pad;
@@ -540,7 +550,7 @@ START_TEST(feature_names_common_prefix)
     check_ratio("tfrs_model_add_feature (20,000 names, common prefix vs none)",
                 op_feature_names, &prefix_names, &spread_names);
     check_scaled("tfrs_model_add_feature (20,000 vs 10 x 2,000 short names)",
-                 op_feature_names, &short_names, &short_tenth, 10.0);
+                 op_feature_names, &short_names, &short_tenth, 10.0, MAX_SCALED_RATIO);
 }
 END_TEST
 
@@ -583,7 +593,7 @@ START_TEST(column_names_common_prefix)
     check_ratio("delimited header (20,000 names, common prefix vs none)", op_header,
                 &prefix_names, &spread_names);
     check_scaled("delimited header (20,000 vs 10 x 2,000 short names)", op_header,
-                 &short_names, &short_tenth, 10.0);
+                 &short_names, &short_tenth, 10.0, MAX_SCALED_RATIO);
 }
 END_TEST
 
