@@ -430,7 +430,10 @@ int tfrs_dataset_slice(tfrs_dataset **out, const tfrs_dataset *ds, size_t start,
                 memcpy(dst->vals, src->vals + start, count * sizeof(*dst->vals));
             continue;
         }
-        /* Interning in row order gives the table in order of first use. */
+        /* Interning in row order gives the table in order of first use.  The
+         * slice's table takes the source's key, so that the hashes are
+         * reused rather than recomputed (the strings are the same). */
+        dst->p.seed = src->p.seed;
         for (size_t r = 0; r < count; r++) {
             rc = table_status(tfrs__strtab_intern_from(&dst->p, &src->p, src->ids[start + r],
                                                        &dst->ids[r]));

@@ -28,14 +28,13 @@ typedef struct idmap {
     uint32_t *kv;       /* nslots pairs: key, value */
     size_t    nslots;   /* 0 or a power of two      */
     size_t    n;
-    uint64_t  seed;     /* the map's hash key, drawn with its first slots */
+    uint64_t  key[2];   /* its SipHash key, drawn with its first slots */
 } idmap;
 
 /* The pair holding key, or the empty pair where it would go. */
 static uint32_t *idmap_slot(const idmap *m, uint32_t key)
 {
-    size_t mask = m->nslots - 1, j = tfrs__slot_of(tfrs__keyed_hash(m->seed, &key, sizeof(key)),
-                                                   mask);
+    size_t mask = m->nslots - 1, j = tfrs__slot_of(tfrs__keyed_hash_u32(m->key, key), mask);
 
     while (m->kv[2 * j] != 0 && m->kv[2 * j] != key)
         j = (j + 1) & mask;
@@ -57,7 +56,10 @@ static int idmap_reserve(idmap *m)
         return -1;
     bigger.nslots = nslots;
     bigger.n = m->n;
-    bigger.seed = m->nslots == 0 ? tfrs__hash_seed_new() : m->seed;
+    if (m->nslots == 0)
+        tfrs__keyed_hash_key(tfrs__hash_seed_new(), bigger.key);
+    else
+        memcpy(bigger.key, m->key, sizeof(bigger.key));
     for (size_t j = 0; j < m->nslots; j++) {
         if (m->kv[2 * j] != 0) {
             uint32_t *e = idmap_slot(&bigger, m->kv[2 * j]);

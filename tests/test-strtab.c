@@ -264,6 +264,19 @@ START_TEST(siphash_reference_vectors)
     ck_assert_uint_eq(tfrs__siphash(k0, k1, msg, 0, 2, 4), 0x726fdb47dd0e0e31ull);
     ck_assert_uint_eq(tfrs__siphash(k0, k1, msg, 1, 2, 4), 0x74f839c593dc67fdull);
     ck_assert_uint_eq(tfrs__siphash(k0, k1, msg, 15, 2, 4), 0xa129ca6149be45e5ull);
+    /* The inline one-block form for 4-byte ids is the same function. */
+    for (uint32_t v = 0; v < 100000; v += 997) {
+        const uint64_t key[2] = { k0 ^ v, k1 + v };
+        unsigned char b[4] = { (unsigned char)v, (unsigned char)(v >> 8),
+                               (unsigned char)(v >> 16), (unsigned char)(v >> 24) };
+        ck_assert_uint_eq(tfrs__keyed_hash_u32(key, v), tfrs__siphash(key[0], key[1], b, 4, 1, 3));
+    }
+    {
+        uint64_t key[2];
+        unsigned char b[4] = { 0x2a, 0, 0, 0 };
+        tfrs__keyed_hash_key(77, key);
+        ck_assert_uint_eq(tfrs__keyed_hash_u32(key, 42), tfrs__keyed_hash(77, b, 4));
+    }
     /* 1-3 is another function of the same key. */
     ck_assert_uint_ne(tfrs__siphash(k0, k1, msg, 15, 1, 3), 0xa129ca6149be45e5ull);
 }

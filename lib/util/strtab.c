@@ -163,6 +163,7 @@ uint64_t tfrs__siphash(uint64_t k0, uint64_t k1, const void *data, size_t n, int
  * Never fails: a weak key is still a key nobody outside the process sees. */
 static uint64_t secret[2];
 static pthread_once_t secret_once = PTHREAD_ONCE_INIT;
+static atomic_int secret_ready;   /* set (release) once secret is written */
 static _Atomic uint64_t tables_made;
 
 static int read_urandom(void *buf, size_t n)
@@ -215,19 +216,37 @@ static void draw_secret(void)
     }
     secret[0] = k[0];
     secret[1] = k[1];
+    atomic_store_explicit(&secret_ready, 1, memory_order_release);
+}
+
+/* The secret, drawn on first use; afterwards one atomic load per hash
+ * rather than a call of pthread_once. */
+static inline void need_secret(void)
+{
+    if (!atomic_load_explicit(&secret_ready, memory_order_acquire))
+        pthread_once(&secret_once, draw_secret);
 }
 
 uint64_t tfrs__hash_seed_new(void)
 {
-    pthread_once(&secret_once, draw_secret);
+    need_secret();
     /* Distinct for every table of the process (splitmix64 is a bijection). */
     return splitmix64(atomic_fetch_add(&tables_made, 1));
 }
 
+void tfrs__keyed_hash_key(uint64_t seed, uint64_t key[2])
+{
+    need_secret();
+    key[0] = secret[0] ^ seed;
+    key[1] = secret[1] ^ (seed * 0x9e3779b97f4a7c15ull);
+}
+
 uint64_t tfrs__keyed_hash(uint64_t seed, const void *data, size_t n)
 {
-    pthread_once(&secret_once, draw_secret);
-    return siphash(secret[0] ^ seed, secret[1] ^ (seed * 0x9e3779b97f4a7c15ull), data, n, 1, 3);
+    uint64_t key[2];
+
+    tfrs__keyed_hash_key(seed, key);
+    return siphash(key[0], key[1], data, n, 1, 3);
 }
 
 /* Not the documented OOV hash (FNV-1a, computed only for unknown strings):
