@@ -160,8 +160,9 @@ TFRS_API int tfrs_vocab_options_init(tfrs_vocab_options *opts, unsigned int vers
 
 /* Builds a vocabulary from `n` tokens, kept in the given order (copied).
  * TFRS_EDUPLICATE if a token occurs twice or equals the mask token;
- * TFRS_EINVAL if a token is NULL or not valid UTF-8, or tokens is NULL with
- * n > 0.  opts may be NULL (defaults).  An empty vocabulary (n = 0) is
+ * TFRS_EINVAL if a token is NULL or not valid UTF-8, or is the OOV token
+ * "[UNK]" while there are OOV buckets (num_oov_indices > 0), or tokens is
+ * NULL with n > 0.  opts may be NULL (defaults).  An empty vocabulary (n = 0) is
  * allowed. */
 TFRS_API int tfrs_vocab_create(tfrs_vocab **out, const char *const *tokens, size_t n,
                                const tfrs_vocab_options *opts);
@@ -169,7 +170,8 @@ TFRS_API int tfrs_vocab_create(tfrs_vocab **out, const char *const *tokens, size
 /* Builds a vocabulary from data, like StringLookup.adapt() on the tutorial's
  * np.unique(): the distinct values of strings[0..n-1], sorted by their bytes
  * (memcmp order, which is Unicode code-point order for UTF-8).  The mask
- * token, if set, is left out of the tokens. */
+ * token, if set, and the OOV token "[UNK]" are left out of the tokens, as
+ * Keras' adapt() leaves them out. */
 TFRS_API int tfrs_vocab_adapt(tfrs_vocab **out, const char *const *strings, size_t n,
                               const tfrs_vocab_options *opts);
 
@@ -302,9 +304,11 @@ TFRS_API int tfrs_load_options_init(tfrs_load_options *opts, unsigned int versio
  *   string  "user_id"      the user id as decimal text ("42")
  *   string  "movie_id"     the item id as decimal text
  *   string  "movie_title"  the title, UTF-8
- *   float   "user_rating"  1..5
+ *   float   "user_rating"  1..5 (written 4 or as an integral decimal, 4.0)
  *   float   "timestamp"    seconds since 1970
+ * A UTF-8 byte order mark at the start of either file is skipped.
  * Malformed input gives TFRS_EPARSE with "file:line: reason"; a missing file
+ * or one that is not a regular file (a FIFO, a device, a directory)
  * TFRS_EIO.  opts may be NULL. */
 TFRS_API int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir,
                                          tfrs_load_options *opts);
@@ -324,9 +328,10 @@ TFRS_API int tfrs_delimited_options_init(tfrs_delimited_options *opts, unsigned 
 /* Loads a delimited text file whose first line names the columns.  No
  * quoting: fields are the bytes between delimiters; a trailing "\r" before
  * "\n" is removed.  Float fields must be finite decimal numbers.  Every line
- * needs exactly as many fields as the header.  Malformed input gives
- * TFRS_EPARSE with "file:line: reason".  opts may be NULL (comma, all
- * columns strings). */
+ * needs exactly as many fields as the header.  A UTF-8 byte order mark at the
+ * start is skipped.  Malformed input gives TFRS_EPARSE with "file:line:
+ * reason"; a file that is not a regular file TFRS_EIO.  opts may be NULL
+ * (comma, all columns strings). */
 TFRS_API int tfrs_dataset_load_delimited(tfrs_dataset **out, const char *path,
                                          tfrs_delimited_options *opts);
 

@@ -34,6 +34,7 @@ struct tfrs_dataset {
     size_t  nrows;
     size_t  ncols, cols_cap;
     col_t *cols;
+    tfrs__strtab names;      /* the column names: id = column index        */
     size_t  nstr, nflt;      /* columns of each type                       */
 };
 
@@ -62,6 +63,7 @@ int tfrs_dataset_create(tfrs_dataset **out)
     *out = tfrs__calloc(1, sizeof(**out));
     if (*out == NULL)
         return tfrs__fail(TFRS_ENOMEM, "tfrs_dataset_create: out of memory");
+    tfrs__strtab_init(&(*out)->names);
     return TFRS_OK;
 }
 
@@ -77,23 +79,29 @@ void tfrs_dataset_free(tfrs_dataset *ds)
         tfrs__strtab_free(&c->p);
     }
     tfrs__free(ds->cols);
+    tfrs__strtab_free(&ds->names);
     tfrs__free(ds);
 }
 
+/* Through the names table: a dataset of many columns costs no scan per
+ * column (a header of 100k names was quadratic). */
 static ptrdiff_t column_index(const tfrs_dataset *ds, const char *name)
 {
-    for (size_t i = 0; i < ds->ncols; i++)
-        if (strcmp(ds->cols[i].name, name) == 0)
-            return (ptrdiff_t)i;
-    return -1;
+    uint32_t id = tfrs__strtab_find(&ds->names, name, strlen(name));
+
+    return id == TFRS__STRTAB_NONE ? -1 : (ptrdiff_t)id;
 }
 
 /* Adds a column without checking the state (callers do). */
 static int add_column(tfrs_dataset *ds, const char *name, tfrs_column_type type)
 {
+    size_t len = strlen(name);
+    uint32_t id;
     col_t *c;
 
-    if (TFRS__GROW(ds->cols, ds->cols_cap, ds->ncols + 1) < 0)
+    /* Room first, then the name: a failure adds neither. */
+    if (TFRS__GROW(ds->cols, ds->cols_cap, ds->ncols + 1) < 0 ||
+        tfrs__strtab_reserve(&ds->names, 1, len) < 0)
         return tfrs__fail(TFRS_ENOMEM, "dataset: out of memory");
     c = &ds->cols[ds->ncols];
     memset(c, 0, sizeof(*c));
@@ -101,6 +109,7 @@ static int add_column(tfrs_dataset *ds, const char *name, tfrs_column_type type)
     c->name = tfrs__strdup(name);
     if (c->name == NULL)
         return tfrs__fail(TFRS_ENOMEM, "dataset: out of memory");
+    (void)tfrs__strtab_intern(&ds->names, name, len, &id);   /* reserved: cannot fail */
     c->type = type;
     ds->ncols++;
     if (type == TFRS_COLUMN_STRING)
@@ -421,7 +430,10 @@ int tfrs_dataset_slice(tfrs_dataset **out, const tfrs_dataset *ds, size_t start,
                 memcpy(dst->vals, src->vals + start, count * sizeof(*dst->vals));
             continue;
         }
-        /* Interning in row order gives the table in order of first use. */
+        /* Interning in row order gives the table in order of first use.  The
+         * slice's table takes the source's key, so that the hashes are
+         * reused rather than recomputed (the strings are the same). */
+        dst->p.seed = src->p.seed;
         for (size_t r = 0; r < count; r++) {
             rc = table_status(tfrs__strtab_intern_from(&dst->p, &src->p, src->ids[start + r],
                                                        &dst->ids[r]));

@@ -27,11 +27,25 @@ int tfrs__graph_add_feature(tfrs__graph *g, char *name, tfrs_vocab *vocab, size_
                             size_t dim)
 {
     tfrs__feature *f;
+    size_t len = name != NULL ? strlen(name) : 0;
+    uint32_t id;
+    int rc = TFRS_OK;
 
-    if (TFRS__GROW(g->feat, g->feat_cap, g->nfeat + 1) < 0) {
+    if (g->nfeat == 0) {          /* a key of its own for the names table */
+        tfrs__strtab_free(&g->names);
+        tfrs__strtab_init(&g->names);
+    }
+    if (tfrs__strtab_count(&g->names) != (name != NULL ? g->nfeat : 0))
+        rc = TFRS_EINVAL;
+    else if (name != NULL && tfrs__strtab_find(&g->names, name, len) != TFRS__STRTAB_NONE)
+        rc = TFRS_EDUPLICATE;
+    else if (TFRS__GROW(g->feat, g->feat_cap, g->nfeat + 1) < 0 ||
+             (name != NULL && tfrs__strtab_intern(&g->names, name, len, &id) < 0))
+        rc = TFRS_ENOMEM;
+    if (rc != TFRS_OK) {
         tfrs__free(name);
         tfrs_vocab_free(vocab);
-        return TFRS_ENOMEM;
+        return rc;
     }
     f = &g->feat[g->nfeat++];
     memset(f, 0, sizeof(*f));
@@ -57,10 +71,9 @@ int tfrs__graph_add_dense(tfrs__graph *g, size_t units, tfrs_activation act, flo
 
 size_t tfrs__graph_find_feature(const tfrs__graph *g, const char *name)
 {
-    for (size_t f = 0; f < g->nfeat; f++)
-        if (strcmp(g->feat[f].name, name) == 0)
-            return f;
-    return SIZE_MAX;
+    uint32_t id = tfrs__strtab_find(&g->names, name, strlen(name));
+
+    return id == TFRS__STRTAB_NONE ? SIZE_MAX : (size_t)id;
 }
 
 void tfrs__graph_unbuild(tfrs__graph *g)
@@ -85,6 +98,7 @@ void tfrs__graph_free(tfrs__graph *g)
     }
     tfrs__free(g->feat);
     tfrs__free(g->layers);
+    tfrs__strtab_free(&g->names);
     memset(g, 0, sizeof(*g));
 }
 

@@ -17,6 +17,7 @@
 #define TFRS_GRAPH_H
 
 #include "util/common.h"
+#include "util/strtab.h"
 #include "dense.h"
 #include "embedding.h"
 #include "param.h"
@@ -42,6 +43,7 @@ typedef struct tfrs__layer {
 typedef struct tfrs__graph {
     size_t         nfeat, feat_cap;
     tfrs__feature *feat;
+    tfrs__strtab   names;        /* the features' names: id = feature index */
     size_t         nlayers, layer_cap;
     tfrs__layer   *layers;
     size_t         concat_dim;   /* D                                      */
@@ -56,11 +58,14 @@ typedef struct tfrs__graph {
 
 /* Appends a feature column with a table of rows x dim; takes ownership of
  * name and vocab (freed by tfrs__graph_free, also on failure; both may be
- * NULL in a graph that is only planned, never built). */
+ * NULL in a graph that is only planned, never built).  The features of a
+ * graph are all named (a model's, found by name through a string table)
+ * or all unnamed (a plan).  TFRS_ENOMEM, TFRS_EDUPLICATE (a name already
+ * there) or TFRS_EINVAL (named and unnamed mixed); sets no message. */
 int  tfrs__graph_add_feature(tfrs__graph *g, char *name, tfrs_vocab *vocab, size_t rows,
                              size_t dim);
 int  tfrs__graph_add_dense(tfrs__graph *g, size_t units, tfrs_activation act, float l2);
-/* Index of the feature named `name`, or SIZE_MAX. */
+/* Index of the feature named `name`, or SIZE_MAX (expected O(length)). */
 size_t tfrs__graph_find_feature(const tfrs__graph *g, const char *name);
 /* Appends to plan the parameter entries that building g makes, with their
  * names and shapes but no storage (w, g NULL): the one place that decides

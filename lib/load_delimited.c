@@ -168,9 +168,7 @@ static int delimited_load(tfrs_dataset **out, char *buf, size_t len,
     rc = tfrs_dataset_create(&ds);
     if (rc < 0)
         return rc;
-    tfrs__lines_init(&it, buf, len);
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-        it.p += 3;  /* UTF-8 byte order mark */
+    tfrs__lines_init(&it, buf, len);   /* skips a byte order mark */
     rc = delimited_header(ds, &it, o, ld, &rb);
     if (rc == 0)
         rc = tfrs__dataset_reserve_rows(ds, tfrs__count_lines(it.p, it.end));

@@ -20,17 +20,21 @@
 #define MAX_ROWS       TFRS__DATASET_MAX_ROWS
 
 /* Positive uint32 key -> uint32 value, open addressing with the pairs side
- * by side (one cache line per probe); key 0 marks an empty slot. */
+ * by side (one cache line per probe); key 0 marks an empty slot.  The ids
+ * come from the file, so slots come from the keyed hash (util/strtab.h):
+ * an unkeyed mix of an integer can be inverted to put every id in one
+ * probe chain. */
 typedef struct idmap {
     uint32_t *kv;       /* nslots pairs: key, value */
     size_t    nslots;   /* 0 or a power of two      */
     size_t    n;
+    uint64_t  key[2];   /* its SipHash key, drawn with its first slots */
 } idmap;
 
 /* The pair holding key, or the empty pair where it would go. */
 static uint32_t *idmap_slot(const idmap *m, uint32_t key)
 {
-    size_t mask = m->nslots - 1, j = tfrs__slot_of(key, mask);
+    size_t mask = m->nslots - 1, j = tfrs__slot_of(tfrs__keyed_hash_u32(m->key, key), mask);
 
     while (m->kv[2 * j] != 0 && m->kv[2 * j] != key)
         j = (j + 1) & mask;
@@ -52,6 +56,10 @@ static int idmap_reserve(idmap *m)
         return -1;
     bigger.nslots = nslots;
     bigger.n = m->n;
+    if (m->nslots == 0)
+        tfrs__keyed_hash_key(tfrs__hash_seed_new(), bigger.key);
+    else
+        memcpy(bigger.key, m->key, sizeof(bigger.key));
     for (size_t j = 0; j < m->nslots; j++) {
         if (m->kv[2 * j] != 0) {
             uint32_t *e = idmap_slot(&bigger, m->kv[2 * j]);
@@ -190,10 +198,33 @@ static int ml_bad_rating(tfrs__loader *ld, size_t lineno, int e, const char *s, 
     case ML_UNKNOWN:
         return tfrs__bad_line(ld, lineno, "item id %u is not in u.item", (unsigned)id);
     case ML_RATING_VAL:
-        return tfrs__bad_line(ld, lineno, "bad rating " TFRS__FIELD_FMT " (want 1..5)", TFRS__FIELD_ARG(f[2]));
+        return tfrs__bad_line(ld, lineno, "bad rating " TFRS__FIELD_FMT " (want an integer 1..5)",
+                              TFRS__FIELD_ARG(f[2]));
     default:
         return tfrs__bad_line(ld, lineno, "bad timestamp " TFRS__FIELD_FMT, TFRS__FIELD_ARG(f[3]));
     }
+}
+
+/* A rating: an integer 1..5, also written as an integral decimal ("4.0",
+ * "4.00", as exported by spreadsheets and pandas).  0, or -1 for anything
+ * else ("4.5", "4.", ".0", "4e0"). */
+static int parse_rating(const char *s, size_t n, uint64_t *rating)
+{
+    const char *dot = memchr(s, '.', n);
+    size_t k;
+
+    if (dot != NULL) {
+        k = (size_t)(dot - s) + 1;
+        if (k == n)
+            return -1;
+        for (; k < n; k++)
+            if (s[k] != '0')
+                return -1;
+        n = (size_t)(dot - s);
+    }
+    if (tfrs__parse_uint(s, n, 5, rating) < 0 || *rating == 0)
+        return -1;
+    return 0;
 }
 
 /* Fast path for a well-formed u.data line: four runs of 1..18 digits
@@ -277,7 +308,7 @@ static int ml_parse_ratings(tfrs_dataset *ds, ml_items *t, idmap *users, char *b
             e = ML_ITEM_ID;
         else if (t->index.nslots == 0 || (it_e = idmap_slot(&t->index, (uint32_t)id))[0] == 0)
             e = ML_UNKNOWN;
-        else if (tfrs__parse_uint(f[2].s, f[2].n, 5, &rating) < 0 || rating == 0)
+        else if (parse_rating(f[2].s, f[2].n, &rating) < 0)
             e = ML_RATING_VAL;
         else if (tfrs__parse_uint(f[3].s, f[3].n, UINT64_MAX, &ts) < 0)
             e = ML_TIME_VAL;

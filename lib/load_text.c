@@ -26,6 +26,12 @@ int tfrs_load_options_init(tfrs_load_options *opts, unsigned int version)
 
 void tfrs__lines_init(tfrs__line_iter *it, char *buf, size_t len)
 {
+    /* A UTF-8 byte order mark (what Windows editors put first) is not part
+     * of the first line: left in, it would make "\ufeff196" a user id. */
+    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+        buf += 3;
+        len -= 3;
+    }
     it->p = buf;
     it->end = buf + len;
     it->blank_end = buf;

@@ -17,6 +17,8 @@ typedef struct tfrs__line_iter {
     size_t lineno;      /* number of the line last returned           */
 } tfrs__line_iter;
 
+/* The lines of buf[0..len), after a leading UTF-8 byte order mark (every
+ * text loader skips one). */
 void tfrs__lines_init(tfrs__line_iter *it, char *buf, size_t len);
 /* Next line as [*s, *s + *n), without its "\n" or "\r\n".  Returns 0 at the
  * end of the text; empty lines followed only by empty lines end it too. */

@@ -113,7 +113,7 @@ int tfrs_model_add_feature(tfrs_model *m, const char *name, const tfrs_vocab *vo
     if (rows == 0 || rows > INT32_MAX)
         return tfrs__fail(TFRS_EINVAL, "tfrs_model_add_feature: feature '%s' has a vocabulary "
                           "of %zu indices (needs 1 .. 2^31-1)", name, rows);
-    if (tfrs__graph_find_feature(&m->g, name) != SIZE_MAX)
+    if (tfrs__graph_find_feature(&m->g, name) != SIZE_MAX)   /* before copying the vocab */
         return tfrs__fail(TFRS_EDUPLICATE, "tfrs_model_add_feature: feature '%s' exists", name);
     nm = tfrs__strdup(name);
     if (nm == NULL)
@@ -122,7 +122,10 @@ int tfrs_model_add_feature(tfrs_model *m, const char *name, const tfrs_vocab *vo
         tfrs__free(nm);
         return rc;
     }
-    if (tfrs__graph_add_feature(&m->g, nm, copy, rows, embedding_dim) != TFRS_OK)
+    rc = tfrs__graph_add_feature(&m->g, nm, copy, rows, embedding_dim);
+    if (rc == TFRS_EDUPLICATE)
+        return tfrs__fail(rc, "tfrs_model_add_feature: feature '%s' exists", name);
+    if (rc != TFRS_OK)
         return tfrs__fail(TFRS_ENOMEM, "tfrs_model_add_feature: out of memory");
     return TFRS_OK;
 }

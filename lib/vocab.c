@@ -72,6 +72,13 @@ static int build(tfrs_vocab **out, const char *const *tokens, size_t n,
             rc = tfrs__fail(TFRS_EDUPLICATE, "%s: token %zu equals the mask token", what, i);
             goto fail;
         }
+        /* It would be listed twice and could not be told from the buckets
+         * (Keras refuses it too, when the lookup can be inverted). */
+        if (o->num_oov_indices > 0 && strcmp(tokens[i], OOV_TOKEN) == 0) {
+            rc = tfrs__fail(TFRS_EINVAL, "%s: token %zu is \"" OOV_TOKEN "\", the OOV token, "
+                            "which stands for the OOV buckets", what, i);
+            goto fail;
+        }
         if (tfrs__add(total, len + 1, &total) < 0) {
             rc = tfrs__fail(TFRS_ERANGE, "%s: tokens too large", what);
             goto fail;
@@ -151,6 +158,13 @@ int tfrs_vocab_create(tfrs_vocab **out, const char *const *tokens, size_t n,
     return build(out, tokens, n, &o, what);
 }
 
+/* What adapt leaves out, as Keras' adapt does: the mask token and the OOV
+ * token "[UNK]" (whatever the number of buckets). */
+static int adapt_skips(const char *s, const tfrs_vocab_options *o)
+{
+    return (o->mask_token != NULL && strcmp(s, o->mask_token) == 0) || strcmp(s, OOV_TOKEN) == 0;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
     /* strcmp compares as unsigned char: byte order, shorter prefix first. */
@@ -198,7 +212,7 @@ int tfrs_vocab_adapt(tfrs_vocab **out, const char *const *strings, size_t n,
             rc = tfrs__fail(TFRS_EINVAL, "%s: string %zu is NULL", what, i);
             goto done;
         }
-        if (o.mask_token != NULL && strcmp(s, o.mask_token) == 0)
+        if (adapt_skips(s, &o))
             continue;
         len = strlen(s);
         if (tfrs__strtab_find(&seen, s, len) != TFRS__STRTAB_NONE)
@@ -254,7 +268,7 @@ int tfrs_vocab_adapt_column(tfrs_vocab **out, const struct tfrs_dataset *ds, con
         rc = tfrs_dataset_string(ds, column, (uint32_t)i, &s);
         if (rc < 0)
             goto done;
-        if (o.mask_token != NULL && strcmp(s, o.mask_token) == 0)
+        if (adapt_skips(s, &o))
             continue;
         u[nu++] = s;
     }

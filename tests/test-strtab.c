@@ -251,6 +251,79 @@ START_TEST(hash_is_seeded_and_stable)
 }
 END_TEST
 
+/* The published SipHash-2-4 test vectors (key 00 01 .. 0f; messages 00 01
+ * .. of length 0, 1 and 15: the paper's appendix example), through the
+ * same code that computes the table hash with 1 and 3 rounds. */
+START_TEST(siphash_reference_vectors)
+{
+    const uint64_t k0 = 0x0706050403020100ull, k1 = 0x0f0e0d0c0b0a0908ull;
+    unsigned char msg[15];
+
+    for (int i = 0; i < 15; i++)
+        msg[i] = (unsigned char)i;
+    ck_assert_uint_eq(tfrs__siphash(k0, k1, msg, 0, 2, 4), 0x726fdb47dd0e0e31ull);
+    ck_assert_uint_eq(tfrs__siphash(k0, k1, msg, 1, 2, 4), 0x74f839c593dc67fdull);
+    ck_assert_uint_eq(tfrs__siphash(k0, k1, msg, 15, 2, 4), 0xa129ca6149be45e5ull);
+    /* The inline one-block form for 4-byte ids is the same function. */
+    for (uint32_t v = 0; v < 100000; v += 997) {
+        const uint64_t key[2] = { k0 ^ v, k1 + v };
+        unsigned char b[4] = { (unsigned char)v, (unsigned char)(v >> 8),
+                               (unsigned char)(v >> 16), (unsigned char)(v >> 24) };
+        ck_assert_uint_eq(tfrs__keyed_hash_u32(key, v), tfrs__siphash(key[0], key[1], b, 4, 1, 3));
+    }
+    {
+        uint64_t key[2];
+        unsigned char b[4] = { 0x2a, 0, 0, 0 };
+        tfrs__keyed_hash_key(77, key);
+        ck_assert_uint_eq(tfrs__keyed_hash_u32(key, 42), tfrs__keyed_hash(77, b, 4));
+    }
+    /* 1-3 is another function of the same key. */
+    ck_assert_uint_ne(tfrs__siphash(k0, k1, msg, 15, 1, 3), 0xa129ca6149be45e5ull);
+}
+END_TEST
+
+/* Every table gets its own key, drawn at init; ids depend on insertion
+ * order only, never on the key. */
+START_TEST(tables_get_their_own_keys)
+{
+    tfrs__strtab t[4];
+    char buf[64];
+
+    for (int k = 0; k < 4; k++)
+        tfrs__strtab_init(&t[k]);
+    for (int a = 0; a < 4; a++)
+        for (int b = a + 1; b < 4; b++) {
+            ck_assert_uint_ne(t[a].seed, t[b].seed);
+            ck_assert_uint_ne(tfrs__strtab_hash(&t[a], "movie", 5),
+                              tfrs__strtab_hash(&t[b], "movie", 5));
+        }
+    /* The table hash is the keyed hash under the table's seed, and that
+     * is keyed by more than the seed: seed 0 is not unkeyed SipHash. */
+    ck_assert_uint_eq(tfrs__strtab_hash(&t[0], "movie", 5), tfrs__keyed_hash(t[0].seed, "movie", 5));
+    ck_assert_uint_ne(tfrs__keyed_hash(0, "movie", 5), tfrs__siphash(0, 0, "movie", 5, 1, 3));
+    for (size_t i = 0; i < 2000; i++) {
+        size_t n = key(buf, sizeof(buf), i);
+        for (int k = 0; k < 4; k++)
+            ck_assert_uint_eq(intern_ok(&t[k], buf, n), i);
+    }
+    for (int k = 0; k < 4; k++) {
+        check_table(&t[k]);
+        tfrs__strtab_free(&t[k]);
+    }
+    /* Freeing keeps the key; a clone shares it (and its hashes). */
+    tfrs__strtab_init(&t[0]);
+    {
+        uint64_t seed = t[0].seed;
+        intern_ok(&t[0], "x", 1);
+        ck_assert_int_eq(tfrs__strtab_clone(&t[1], &t[0]), TFRS_OK);
+        ck_assert_uint_eq(t[1].seed, seed);
+        tfrs__strtab_free(&t[0]);
+        ck_assert_uint_eq(t[0].seed, seed);
+        tfrs__strtab_free(&t[1]);
+    }
+}
+END_TEST
+
 int main(void)
 {
     const tu_case cases[] = {
@@ -260,6 +333,8 @@ int main(void)
         TU_CASE(failed_intern_changes_nothing),
         TU_CASE(clone_and_intern_from),
         TU_CASE(hash_is_seeded_and_stable),
+        TU_CASE(siphash_reference_vectors),
+        TU_CASE(tables_get_their_own_keys),
     };
 
     return tu_run_cases("strtab", cases, TU_NELEM(cases));

@@ -4,7 +4,16 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
+#define _GNU_SOURCE   /* syscall */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "util/alloc.h"
 #include "util/strtab.h"
@@ -69,36 +78,184 @@ int tfrs__utf8_valid(const char *str, size_t n)
 void tfrs__strtab_init(tfrs__strtab *t)
 {
     memset(t, 0, sizeof(*t));
+    t->seed = tfrs__hash_seed_new();
 }
 
 void tfrs__strtab_free(tfrs__strtab *t)
 {
+    uint64_t seed;
+
     tfrs__free(t->bytes);
     tfrs__free(t->offs);
     tfrs__free(t->hashes);
     tfrs__free(t->slots);
-    tfrs__strtab_init(t);
+    seed = t->seed;
+    memset(t, 0, sizeof(*t));
+    t->seed = seed;
+}
+
+/* ---- the keyed table hash: SipHash-1-3 ------------------------------------ */
+
+/* SipHash (Aumasson and Bernstein, 2012) with c compression rounds per
+ * 8-byte word and d finalization rounds, written from the paper's
+ * description.  The words are read little-endian whatever the host. */
+#define ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+static inline void sip_round(uint64_t v[4])
+{
+    v[0] += v[1];
+    v[1] = ROTL(v[1], 13);
+    v[1] ^= v[0];
+    v[0] = ROTL(v[0], 32);
+    v[2] += v[3];
+    v[3] = ROTL(v[3], 16);
+    v[3] ^= v[2];
+    v[0] += v[3];
+    v[3] = ROTL(v[3], 21);
+    v[3] ^= v[0];
+    v[2] += v[1];
+    v[1] = ROTL(v[1], 17);
+    v[1] ^= v[2];
+    v[2] = ROTL(v[2], 32);
+}
+
+static inline void sip_word(uint64_t v[4], uint64_t m, int c)
+{
+    v[3] ^= m;
+    for (int i = 0; i < c; i++)
+        sip_round(v);
+    v[0] ^= m;
+}
+
+static inline uint64_t load_le(const unsigned char *p, size_t n)
+{
+    uint64_t w = 0;
+
+    for (size_t i = 0; i < n; i++)
+        w |= (uint64_t)p[i] << (8 * i);
+    return w;
+}
+
+static inline uint64_t siphash(uint64_t k0, uint64_t k1, const void *data, size_t n, int c,
+                               int d)
+{
+    const unsigned char *p = data;
+    uint64_t v[4] = { k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,
+                      k0 ^ 0x6c7967656e657261ull, k1 ^ 0x7465646279746573ull };
+    size_t left = n;
+
+    for (; left >= 8; p += 8, left -= 8)
+        sip_word(v, load_le(p, 8), c);
+    sip_word(v, load_le(p, left) | (uint64_t)(n & 0xff) << 56, c);
+    v[2] ^= 0xff;
+    for (int i = 0; i < d; i++)
+        sip_round(v);
+    return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+uint64_t tfrs__siphash(uint64_t k0, uint64_t k1, const void *data, size_t n, int c, int d)
+{
+    return siphash(k0, k1, data, n, c, d);
+}
+
+/* The process-wide secret: 128 bits drawn once from the kernel, else (no
+ * getrandom, no /dev/urandom: a sandbox) from whatever varies between runs.
+ * Never fails: a weak key is still a key nobody outside the process sees. */
+static uint64_t secret[2];
+static pthread_once_t secret_once = PTHREAD_ONCE_INIT;
+static atomic_int secret_ready;   /* set (release) once secret is written */
+static _Atomic uint64_t tables_made;
+
+static int read_urandom(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    size_t got = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return -1;
+    while (got < n) {
+        ssize_t k = read(fd, p + got, n - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    close(fd);
+    return got == n ? 0 : -1;
+}
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static void draw_secret(void)
+{
+    uint64_t k[2];
+    int ok = 0;
+#ifdef SYS_getrandom
+    long r;
+    do
+        r = syscall(SYS_getrandom, k, sizeof(k), 0);
+    while (r < 0 && errno == EINTR);
+    ok = r == (long)sizeof(k);
+#endif
+    if (!ok && read_urandom(k, sizeof(k)) < 0) {
+        struct timespec ts = { 0, 0 };
+        clock_gettime(CLOCK_REALTIME, &ts);
+        k[0] = splitmix64((uint64_t)ts.tv_sec ^ (uint64_t)ts.tv_nsec << 20 ^
+                          (uint64_t)getpid() << 40);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        k[1] = splitmix64(k[0] ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&ts ^
+                          (uint64_t)(uintptr_t)draw_secret);
+    }
+    secret[0] = k[0];
+    secret[1] = k[1];
+    atomic_store_explicit(&secret_ready, 1, memory_order_release);
+}
+
+/* The secret, drawn on first use; afterwards one atomic load per hash
+ * rather than a call of pthread_once. */
+static inline void need_secret(void)
+{
+    if (!atomic_load_explicit(&secret_ready, memory_order_acquire))
+        pthread_once(&secret_once, draw_secret);
+}
+
+uint64_t tfrs__hash_seed_new(void)
+{
+    need_secret();
+    /* Distinct for every table of the process (splitmix64 is a bijection). */
+    return splitmix64(atomic_fetch_add(&tables_made, 1));
+}
+
+void tfrs__keyed_hash_key(uint64_t seed, uint64_t key[2])
+{
+    need_secret();
+    key[0] = secret[0] ^ seed;
+    key[1] = secret[1] ^ (seed * 0x9e3779b97f4a7c15ull);
+}
+
+uint64_t tfrs__keyed_hash(uint64_t seed, const void *data, size_t n)
+{
+    uint64_t key[2];
+
+    tfrs__keyed_hash_key(seed, key);
+    return siphash(key[0], key[1], data, n, 1, 3);
 }
 
 /* Not the documented OOV hash (FNV-1a, computed only for unknown strings):
- * 8 bytes per step, so that long titles cost little.  The only place the
- * table's hash is computed. */
+ * SipHash-1-3 under the process secret and the table's own seed, so that
+ * nobody who cannot read the process's memory can choose strings that
+ * collide.  The only place the table's hash is computed. */
 uint64_t tfrs__strtab_hash(const tfrs__strtab *t, const char *s, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n ^ t->seed, w;
-
-    while (n >= 8) {
-        memcpy(&w, s, 8);
-        h = (h ^ w) * 0xbf58476d1ce4e5b9ull;
-        h ^= h >> 31;
-        s += 8;
-        n -= 8;
-    }
-    w = 0;
-    if (n > 0)
-        memcpy(&w, s, n);
-    h = (h ^ w) * 0x94d049bb133111ebull;
-    return h;
+    return tfrs__keyed_hash(t->seed, s, n);
 }
 
 /* Id of s[0..n) whose hash is h, or TFRS__STRTAB_NONE; *slot gets the slot
