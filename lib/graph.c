@@ -114,6 +114,7 @@ int tfrs__graph_plan(const tfrs__graph *g, tfrs__params *plan, const char *fn)
                               0.0f);
         if (rc != TFRS_OK)
             return rc;
+        plan->p[plan->n - 1].feature = i;
         if (tfrs__add(in, g->feat[i].dim, &in) < 0)
             return tfrs__fail(TFRS_EINVAL, "%s: embedding sizes overflow", fn);
     }

@@ -74,16 +74,8 @@ typedef struct arch {
 /* ======================================================================== */
 
 /* The parameters are the entries of the model's parameter table (param.h),
- * in file order; their names and shapes come from the graph's plan
- * (tfrs__graph_plan) and nowhere else.  This is the feature whose table an
- * embedding entry is, or SIZE_MAX for a dense entry. */
-static size_t entry_feature(const tfrs_model *m, const tfrs__param *e)
-{
-    for (size_t i = 0; i < m->g.nfeat && e->emb != NULL; i++)
-        if (m->g.feat[i].emb == e->emb)
-            return i;
-    return SIZE_MAX;
-}
+ * in file order; their names, shapes and owning feature columns come from
+ * the graph's plan (tfrs__graph_plan) and nowhere else. */
 
 /* The parameter entries (names and shapes, no storage) that the
  * architecture implies, by the graph's own rule, before anything is
@@ -178,7 +170,7 @@ static int list_tensors(const tfrs_model *m, int with_opt, tfrs__st_tensor **out
         return tfrs__fail(TFRS_ENOMEM, "tfrs_model_save: out of memory");
     for (size_t p = 0; p < np; p++) {
         const tfrs__param *e = &tab->p[p];
-        size_t f = entry_feature(m, e);
+        size_t f = e->feature;
 
         tfrs__st_tensor_init(&t[k++], e->name, TFRS__DT_F32, e->ndim, e->shape, e->w);
         if (f != SIZE_MAX) {
@@ -702,7 +694,7 @@ static int read_vocab(const reader *r, const arch_feature *f, size_t i, tfrs_voc
     vo.num_oov_indices = f->num_oov;
     vo.mask_token = f->mask;
     snprintf(name, sizeof(name), "feature %zu: vocabulary", i);
-    if ((rc = tfrs_vocab_create(out, toks, n, &vo)) != TFRS_OK)
+    if ((rc = tfrs__vocab_create_stored(out, toks, n, &vo, name)) != TFRS_OK)
         rc = rewrap(rc, name);
     else if (tfrs_vocab_size(*out) != f->vocab_size)
         rc = BAD("feature %zu: vocab_size %zu does not match the vocabulary", i, f->vocab_size);

@@ -32,6 +32,7 @@ int tfrs__params_add(tfrs__params *t, const char *name, size_t d0, size_t d1, fl
     p->g = g;
     p->emb = emb;
     p->l2 = l2;
+    p->feature = SIZE_MAX;
     return TFRS_OK;
 }
 

@@ -32,6 +32,8 @@ typedef struct tfrs__param {
     float          *slot[2];   /* optimizer state, owned by the table:
                                   Adagrad acc; SGD velocity; Adam m, v      */
     float           l2;        /* L2 penalty l2 * sum(w^2); 0 = none         */
+    size_t          feature;   /* the feature column whose table this is, or
+                                  SIZE_MAX (set by the graph's plan)       */
 } tfrs__param;
 
 typedef struct tfrs__params {

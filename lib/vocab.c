@@ -41,8 +41,10 @@ static int check_options(const tfrs_vocab_options *o, const char *what)
 
 /* Builds a vocabulary from n token pointers (NUL-terminated), in order.
  * Validates NULLs, UTF-8, duplicates and the mask. */
+/* allow_oov_token: accept "[UNK]" as a token (vocabularies stored by
+ * versions that did, see tfrs__vocab_create_stored). */
 static int build(tfrs_vocab **out, const char *const *tokens, size_t n,
-                 const tfrs_vocab_options *o, const char *what)
+                 const tfrs_vocab_options *o, int allow_oov_token, const char *what)
 {
     tfrs_vocab *v = NULL;
     size_t total = 0, limit;
@@ -74,7 +76,7 @@ static int build(tfrs_vocab **out, const char *const *tokens, size_t n,
         }
         /* It would be listed twice and could not be told from the buckets
          * (Keras refuses it too, when the lookup can be inverted). */
-        if (o->num_oov_indices > 0 && strcmp(tokens[i], OOV_TOKEN) == 0) {
+        if (o->num_oov_indices > 0 && !allow_oov_token && strcmp(tokens[i], OOV_TOKEN) == 0) {
             rc = tfrs__fail(TFRS_EINVAL, "%s: token %zu is \"" OOV_TOKEN "\", the OOV token, "
                             "which stands for the OOV buckets", what, i);
             goto fail;
@@ -145,17 +147,25 @@ static int begin(tfrs_vocab **out, const char *null_arg, const tfrs_vocab_option
     return check_options(o, what);
 }
 
+static int create(tfrs_vocab **out, const char *const *tokens, size_t n,
+                  const tfrs_vocab_options *opts, int allow_oov_token, const char *what)
+{
+    tfrs_vocab_options o;
+    int rc = begin(out, tokens == NULL && n > 0 ? "tokens" : NULL, opts, &o, what);
+
+    return rc < 0 ? rc : build(out, tokens, n, &o, allow_oov_token, what);
+}
+
 int tfrs_vocab_create(tfrs_vocab **out, const char *const *tokens, size_t n,
                       const tfrs_vocab_options *opts)
 {
-    static const char what[] = "tfrs_vocab_create";
-    tfrs_vocab_options o;
-    int rc;
+    return create(out, tokens, n, opts, 0, "tfrs_vocab_create");
+}
 
-    rc = begin(out, tokens == NULL && n > 0 ? "tokens" : NULL, opts, &o, what);
-    if (rc < 0)
-        return rc;
-    return build(out, tokens, n, &o, what);
+int tfrs__vocab_create_stored(tfrs_vocab **out, const char *const *tokens, size_t n,
+                              const tfrs_vocab_options *opts, const char *what)
+{
+    return create(out, tokens, n, opts, 1, what);
 }
 
 /* What adapt leaves out, as Keras' adapt does: the mask token and the OOV
@@ -177,7 +187,7 @@ static int build_sorted(tfrs_vocab **out, const char **u, size_t n,
 {
     if (n > 1)
         qsort(u, n, sizeof(*u), cmp_str);
-    return build(out, u, n, o, what);
+    return build(out, u, n, o, 0, what);
 }
 
 int tfrs_vocab_adapt(tfrs_vocab **out, const char *const *strings, size_t n,
