@@ -210,13 +210,14 @@ TFRS_API int tfrs_vocab_lookup_n(const tfrs_vocab *vocab, const char *const *tok
 TFRS_API int tfrs_vocab_token(const tfrs_vocab *vocab, int32_t index, const char **token_out);
 
 /* ======================================================================== */
-/* Dataset: interned string columns and float columns                       */
+/* Dataset: interned string columns, float columns and int64 columns        */
 /* ======================================================================== */
 
 /* A table of rows with named columns.  String columns are interned: each
  * distinct string is stored once per column and rows hold 32-bit ids into
  * that column's string pool, so that tens of millions of rows fit in memory.
- * Float columns hold one float per row (labels, weights, timestamps).
+ * Float columns hold one float per row (labels, weights); int64 columns one
+ * exact 64-bit integer per row (timestamps, counts).
  *
  * Threads: a dataset may be read from many threads at once (every call
  * taking a const dataset); modifying calls need exclusive access. */
@@ -224,7 +225,8 @@ typedef struct tfrs_dataset tfrs_dataset;
 
 typedef enum tfrs_column_type {
     TFRS_COLUMN_STRING = 1,
-    TFRS_COLUMN_FLOAT  = 2
+    TFRS_COLUMN_FLOAT  = 2,
+    TFRS_COLUMN_INT64  = 3
 } tfrs_column_type;
 
 /* Creates an empty dataset with no columns. */
@@ -243,6 +245,12 @@ TFRS_API int tfrs_dataset_add_column(tfrs_dataset *ds, const char *name, tfrs_co
  * TFRS_EINVAL if a string is NULL or not valid UTF-8 or a float is not
  * finite; on failure the dataset is unchanged. */
 TFRS_API int tfrs_dataset_append(tfrs_dataset *ds, const char *const *strings, const float *floats);
+
+/* As tfrs_dataset_append, with `int64s` holding one value per int64 column
+ * in column-creation order (may be NULL when there is none).
+ * tfrs_dataset_append refuses a dataset with int64 columns (TFRS_EINVAL). */
+TFRS_API int tfrs_dataset_append_row(tfrs_dataset *ds, const char *const *strings,
+                                     const float *floats, const int64_t *int64s);
 
 /* Number of rows / columns.  0 for NULL. */
 TFRS_API size_t tfrs_dataset_num_rows(const tfrs_dataset *ds);
@@ -273,6 +281,11 @@ TFRS_API int tfrs_dataset_get_string(const tfrs_dataset *ds, const char *column,
 /* View of a float column: values[r] for each row r. */
 TFRS_API int tfrs_dataset_floats(const tfrs_dataset *ds, const char *column,
                                  const float **values);
+
+/* View of an int64 column: values[r] for each row r.  TFRS_EINVAL if the
+ * column is not an int64 column. */
+TFRS_API int tfrs_dataset_int64s(const tfrs_dataset *ds, const char *column,
+                                 const int64_t **values);
 
 /* Reorders the rows by a uniformly random permutation drawn from `seed`
  * (Fisher-Yates over a xoshiro256** stream seeded with splitmix64).  The same
@@ -305,7 +318,7 @@ TFRS_API int tfrs_load_options_init(tfrs_load_options *opts, unsigned int versio
  *   string  "movie_id"     the item id as decimal text
  *   string  "movie_title"  the title, UTF-8
  *   float   "user_rating"  1..5 (written 4 or as an integral decimal, 4.0)
- *   float   "timestamp"    seconds since 1970
+ *   int64   "timestamp"    seconds since 1970, exact (0 .. 2^63 - 1)
  * A UTF-8 byte order mark at the start of either file is skipped.
  * Malformed input gives TFRS_EPARSE with "file:line: reason"; a missing file
  * or one that is not a regular file (a FIFO, a device, a directory)

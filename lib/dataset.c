@@ -26,7 +26,8 @@ typedef struct col_t {
     tfrs_column_type type;
     uint32_t        *ids;    /* string column: string id per row           */
     float           *vals;   /* float column: value per row                */
-    size_t           cap;    /* rows allocated in ids or vals              */
+    int64_t         *i64;    /* int64 column: value per row                */
+    size_t           cap;    /* rows allocated in ids, vals or i64         */
     tfrs__strtab     p;      /* string column: its distinct values         */
 } col_t;
 
@@ -35,13 +36,14 @@ struct tfrs_dataset {
     size_t  ncols, cols_cap;
     col_t *cols;
     tfrs__strtab names;      /* the column names: id = column index        */
-    size_t  nstr, nflt;      /* columns of each type                       */
+    size_t  nstr, nflt, nint; /* columns of each type                      */
 };
 
 _Static_assert(sizeof(float) == sizeof(uint32_t), "shuffle shares one scratch buffer");
 
 static const uint32_t empty_ids[1];
 static const float    empty_vals[1];
+static const int64_t  empty_i64[1];
 
 /* The message of a string table's failure rc (or TFRS_OK). */
 static int table_status(int rc)
@@ -76,6 +78,7 @@ void tfrs_dataset_free(tfrs_dataset *ds)
         tfrs__free(c->name);
         tfrs__free(c->ids);
         tfrs__free(c->vals);
+        tfrs__free(c->i64);
         tfrs__strtab_free(&c->p);
     }
     tfrs__free(ds->cols);
@@ -114,8 +117,10 @@ static int add_column(tfrs_dataset *ds, const char *name, tfrs_column_type type)
     ds->ncols++;
     if (type == TFRS_COLUMN_STRING)
         ds->nstr++;
-    else
+    else if (type == TFRS_COLUMN_FLOAT)
         ds->nflt++;
+    else
+        ds->nint++;
     return TFRS_OK;
 }
 
@@ -127,7 +132,7 @@ int tfrs_dataset_add_column(tfrs_dataset *ds, const char *name, tfrs_column_type
         return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, ds == NULL ? "ds" : "name");
     if (name[0] == '\0')
         return tfrs__fail(TFRS_EINVAL, "%s: empty column name", what);
-    if (type != TFRS_COLUMN_STRING && type != TFRS_COLUMN_FLOAT)
+    if (type != TFRS_COLUMN_STRING && type != TFRS_COLUMN_FLOAT && type != TFRS_COLUMN_INT64)
         return tfrs__fail(TFRS_EINVAL, "%s: unknown column type %d", what, (int)type);
     if (ds->nrows > 0)
         return tfrs__fail(TFRS_ESTATE, "%s: the dataset already has rows", what);
@@ -142,27 +147,36 @@ int tfrs__dataset_reserve_rows(tfrs_dataset *ds, size_t need)
 
     for (size_t i = 0; i < ds->ncols && rc == 0; i++) {
         col_t *c = &ds->cols[i];
+        size_t cap = c->cap;
+        /* The arrays of a column grow together from one capacity. */
         if (c->type == TFRS_COLUMN_STRING)
-            rc = TFRS__GROW(c->ids, c->cap, need);
+            rc = TFRS__GROW(c->ids, cap, need);
+        else if (c->type == TFRS_COLUMN_FLOAT)
+            rc = TFRS__GROW(c->vals, cap, need);
         else
-            rc = TFRS__GROW(c->vals, c->cap, need);
+            rc = TFRS__GROW(c->i64, cap, need);
+        c->cap = cap;
     }
     return rc < 0 ? tfrs__fail(TFRS_ENOMEM, "dataset: out of memory") : TFRS_OK;
 }
 
-int tfrs_dataset_append(tfrs_dataset *ds, const char *const *strings, const float *floats)
+static int append_row(tfrs_dataset *ds, const char *const *strings, const float *floats,
+                      const int64_t *int64s, const char *what)
 {
-    static const char what[] = "tfrs_dataset_append";
-    size_t k = 0, j = 0;
+    size_t k = 0, j = 0, q = 0;
     int rc;
 
     if (ds == NULL)
         return tfrs__fail(TFRS_EINVAL, "%s: ds is NULL", what);
     if (ds->ncols == 0)
         return tfrs__fail(TFRS_ESTATE, "%s: the dataset has no columns", what);
-    if ((ds->nstr > 0 && strings == NULL) || (ds->nflt > 0 && floats == NULL))
-        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what,
-                          ds->nstr > 0 && strings == NULL ? "strings" : "floats");
+    if ((ds->nstr > 0 && strings == NULL) || (ds->nflt > 0 && floats == NULL) ||
+        (ds->nint > 0 && int64s == NULL))
+        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL%s", what,
+                          ds->nstr > 0 && strings == NULL ? "strings"
+                          : ds->nflt > 0 && floats == NULL ? "floats" : "int64s",
+                          ds->nint > 0 && int64s == NULL
+                          ? " (the dataset has int64 columns: use tfrs_dataset_append_row)" : "");
     if (ds->nrows >= MAX_ROWS)
         return tfrs__fail(TFRS_ERANGE, "%s: more than %zu rows", what, MAX_ROWS);
     /* Validate everything, then reserve, then commit: a failure leaves the
@@ -176,7 +190,7 @@ int tfrs_dataset_append(tfrs_dataset *ds, const char *const *strings, const floa
             if (!tfrs__utf8_valid(s, strlen(s)))
                 return tfrs__fail(TFRS_EINVAL, "%s: value of \"%s\" is not valid UTF-8", what,
                                   c->name);
-        } else if (!isfinite(floats[j++])) {
+        } else if (c->type == TFRS_COLUMN_FLOAT && !isfinite(floats[j++])) {
             return tfrs__fail(TFRS_EINVAL, "%s: value of \"%s\" is not finite", what, c->name);
         }
     }
@@ -205,12 +219,25 @@ int tfrs_dataset_append(tfrs_dataset *ds, const char *const *strings, const floa
             const char *s = strings[k++];
             rc = tfrs__strtab_intern(&c->p, s, strlen(s), &c->ids[ds->nrows]);
             (void)rc;   /* reserved above: cannot fail */
-        } else {
+        } else if (c->type == TFRS_COLUMN_FLOAT) {
             c->vals[ds->nrows] = floats[j++];
+        } else {
+            c->i64[ds->nrows] = int64s[q++];
         }
     }
     ds->nrows++;
     return TFRS_OK;
+}
+
+int tfrs_dataset_append(tfrs_dataset *ds, const char *const *strings, const float *floats)
+{
+    return append_row(ds, strings, floats, NULL, "tfrs_dataset_append");
+}
+
+int tfrs_dataset_append_row(tfrs_dataset *ds, const char *const *strings, const float *floats,
+                            const int64_t *int64s)
+{
+    return append_row(ds, strings, floats, int64s, "tfrs_dataset_append_row");
 }
 
 size_t tfrs_dataset_num_rows(const tfrs_dataset *ds)
@@ -277,7 +304,8 @@ static const col_t *get_column(const tfrs_dataset *ds, const char *name,
     }
     if (ds->cols[i].type != type) {
         *rc = tfrs__fail(TFRS_EINVAL, "%s: column \"%s\" is not a %s column", what, name,
-                         type == TFRS_COLUMN_STRING ? "string" : "float");
+                         type == TFRS_COLUMN_STRING ? "string"
+                         : type == TFRS_COLUMN_FLOAT ? "float" : "int64");
         return NULL;
     }
     *rc = TFRS_OK;
@@ -335,25 +363,62 @@ int tfrs_dataset_get_string(const tfrs_dataset *ds, const char *column, size_t r
     return string_at(ds, column, row, 1, value);
 }
 
+/* The array of a float or int64 column (an empty one's is a static
+ * placeholder, never NULL), or NULL with *rc set. */
+static const void *numbers_of(const tfrs_dataset *ds, const char *column, tfrs_column_type type,
+                              const void *out, const char *what, int *rc)
+{
+    const col_t *c = get_column(ds, column, type, what, out, "values", rc);
+
+    if (c == NULL)
+        return NULL;
+    if (type == TFRS_COLUMN_FLOAT)
+        return c->vals != NULL ? (const void *)c->vals : (const void *)empty_vals;
+    return c->i64 != NULL ? (const void *)c->i64 : (const void *)empty_i64;
+}
+
 int tfrs_dataset_floats(const tfrs_dataset *ds, const char *column, const float **values)
 {
-    static const char what[] = "tfrs_dataset_floats";
-    const col_t *c;
     int rc;
+    const void *v = numbers_of(ds, column, TFRS_COLUMN_FLOAT, values, "tfrs_dataset_floats", &rc);
 
-    c = get_column(ds, column, TFRS_COLUMN_FLOAT, what, values, "values", &rc);
-    if (c == NULL)
-        return rc;
-    *values = c->vals != NULL ? c->vals : empty_vals;
-    return TFRS_OK;
+    if (v != NULL)
+        *values = v;
+    return rc;
+}
+
+int tfrs_dataset_int64s(const tfrs_dataset *ds, const char *column, const int64_t **values)
+{
+    int rc;
+    const void *v = numbers_of(ds, column, TFRS_COLUMN_INT64, values, "tfrs_dataset_int64s", &rc);
+
+    if (v != NULL)
+        *values = v;
+    return rc;
+}
+
+/* dst[k] = src[perm[k]] for k < n, elements of `size` (4 or 8) bytes. */
+static void gather(void *dst, const void *src, size_t size, const uint32_t *perm, size_t n)
+{
+    unsigned char *d = dst;
+    const unsigned char *s = src;
+
+    if (size == 4) {
+        for (size_t k = 0; k < n; k++)
+            memcpy(d + 4 * k, s + 4 * (size_t)perm[k], 4);
+    } else {
+        for (size_t k = 0; k < n; k++)
+            memcpy(d + 8 * k, s + 8 * (size_t)perm[k], 8);
+    }
 }
 
 int tfrs_dataset_shuffle(tfrs_dataset *ds, uint64_t seed)
 {
     uint32_t *perm = NULL;
     void *scratch = NULL;
+    int64_t *scratch64 = NULL;
     tfrs__rng r;
-    size_t n, scap;
+    size_t n, scap, scap64;
 
     if (ds == NULL)
         return tfrs__fail(TFRS_EINVAL, "tfrs_dataset_shuffle: ds is NULL");
@@ -362,10 +427,12 @@ int tfrs_dataset_shuffle(tfrs_dataset *ds, uint64_t seed)
         return TFRS_OK;
     perm = tfrs__calloc(n, sizeof(*perm));
     scratch = tfrs__calloc(n, 4);   /* uint32 ids and floats are both 4 bytes */
-    scap = n;
-    if (perm == NULL || scratch == NULL) {
+    scratch64 = ds->nint > 0 ? tfrs__calloc(n, sizeof(int64_t)) : NULL;
+    scap = scap64 = n;
+    if (perm == NULL || scratch == NULL || (ds->nint > 0 && scratch64 == NULL)) {
         tfrs__free(perm);
         tfrs__free(scratch);
+        tfrs__free(scratch64);
         return tfrs__fail(TFRS_ENOMEM, "tfrs_dataset_shuffle: out of memory");
     }
     tfrs__rng_seed(&r, seed, 0);
@@ -376,24 +443,30 @@ int tfrs_dataset_shuffle(tfrs_dataset *ds, uint64_t seed)
         col_t *c = &ds->cols[i];
         size_t t = c->cap;
         void *old;
+        if (c->type == TFRS_COLUMN_INT64) {
+            int64_t *dst = scratch64;
+            gather(dst, c->i64, sizeof(*dst), perm, n);
+            scratch64 = c->i64;
+            c->i64 = dst;
+            c->cap = scap64;
+            scap64 = t;
+            continue;
+        }
         if (c->type == TFRS_COLUMN_STRING) {
-            uint32_t *dst = scratch;
-            for (size_t k = 0; k < n; k++)
-                dst[k] = c->ids[perm[k]];
+            gather(scratch, c->ids, sizeof(*c->ids), perm, n);
             old = c->ids;
-            c->ids = dst;
+            c->ids = scratch;
         } else {
-            float *dst = scratch;
-            for (size_t k = 0; k < n; k++)
-                dst[k] = c->vals[perm[k]];
+            gather(scratch, c->vals, sizeof(*c->vals), perm, n);
             old = c->vals;
-            c->vals = dst;
+            c->vals = scratch;
         }
         scratch = old;
         c->cap = scap;
         scap = t;
     }
     tfrs__free(scratch);
+    tfrs__free(scratch64);
     tfrs__free(perm);
     return TFRS_OK;
 }
@@ -430,6 +503,11 @@ int tfrs_dataset_slice(tfrs_dataset **out, const tfrs_dataset *ds, size_t start,
                 memcpy(dst->vals, src->vals + start, count * sizeof(*dst->vals));
             continue;
         }
+        if (src->type == TFRS_COLUMN_INT64) {
+            if (count > 0)
+                memcpy(dst->i64, src->i64 + start, count * sizeof(*dst->i64));
+            continue;
+        }
         /* Interning in row order gives the table in order of first use.  The
          * slice's table takes the source's key, so that the hashes are
          * reused rather than recomputed (the strings are the same). */
@@ -456,7 +534,8 @@ int tfrs__dataset_intern(tfrs_dataset *ds, size_t col, const char *s, size_t len
     return table_status(tfrs__strtab_intern(&ds->cols[col].p, s, len, id));
 }
 
-void tfrs__dataset_append_interned(tfrs_dataset *ds, const uint32_t *ids, const float *vals)
+void tfrs__dataset_append_interned(tfrs_dataset *ds, const uint32_t *ids, const float *vals,
+                                   const int64_t *i64)
 {
     size_t r = ds->nrows;
 
@@ -464,8 +543,10 @@ void tfrs__dataset_append_interned(tfrs_dataset *ds, const uint32_t *ids, const 
         col_t *c = &ds->cols[i];
         if (c->type == TFRS_COLUMN_STRING)
             c->ids[r] = *ids++;
-        else
+        else if (c->type == TFRS_COLUMN_FLOAT)
             c->vals[r] = *vals++;
+        else
+            c->i64[r] = *i64++;
     }
     ds->nrows = r + 1;
 }

@@ -21,9 +21,11 @@ int  tfrs__dataset_reserve_rows(tfrs_dataset *ds, size_t need);
 int  tfrs__dataset_intern(tfrs_dataset *ds, size_t col, const char *s, size_t len,
                           uint32_t *id);
 /* Appends one row of already-interned values: ids[] holds one id per string
- * column and vals[] one finite float per float column, each in column
+ * column, vals[] one finite float per float column and i64[] one value
+ * per int64 column (NULL when there is none), each in column
  * order.  Nothing is checked: the caller has reserved the row (fewer than
  * TFRS__DATASET_MAX_ROWS) and interned the ids into this dataset. */
-void tfrs__dataset_append_interned(tfrs_dataset *ds, const uint32_t *ids, const float *vals);
+void tfrs__dataset_append_interned(tfrs_dataset *ds, const uint32_t *ids, const float *vals,
+                                   const int64_t *i64);
 
 #endif /* TFRS_DATASET_H */

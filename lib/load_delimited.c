@@ -150,7 +150,7 @@ static int delimited_row(tfrs_dataset *ds, char *s, size_t n, size_t lineno, cha
             rc = tfrs__dataset_intern(ds, k, rb->f[k].s, rb->f[k].n, ids++);
     if (rc < 0)
         return rc;
-    tfrs__dataset_append_interned(ds, rb->ids, rb->vals);
+    tfrs__dataset_append_interned(ds, rb->ids, rb->vals, NULL);
     return TFRS_OK;
 }
 

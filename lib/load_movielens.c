@@ -1,7 +1,7 @@
 /*
  * load_movielens.c - the MovieLens 100K loader: u.item (Latin-1 titles,
  * transcoded to UTF-8) joined with u.data into user_id, movie_id,
- * movie_title (strings), user_rating and timestamp (floats).
+ * movie_title (strings), user_rating (float) and timestamp (int64, exact).
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -275,8 +275,9 @@ static int ml_parse_ratings(tfrs_dataset *ds, ml_items *t, idmap *users, char *b
     if (reserved > MAX_ROWS)
         reserved = MAX_ROWS;
     for (int k = 0; k < ML_NCOLS && rc == 0; k++)
-        rc = tfrs_dataset_add_column(ds, names[k],
-                                     k < ML_RATING ? TFRS_COLUMN_STRING : TFRS_COLUMN_FLOAT);
+        rc = tfrs_dataset_add_column(ds, names[k], k < ML_RATING ? TFRS_COLUMN_STRING
+                                                   : k == ML_TIME ? TFRS_COLUMN_INT64
+                                                   : TFRS_COLUMN_FLOAT);
     if (rc == 0)
         rc = tfrs__dataset_reserve_rows(ds, reserved);
     if (rc < 0)
@@ -288,12 +289,13 @@ static int ml_parse_ratings(tfrs_dataset *ds, ml_items *t, idmap *users, char *b
         size_t nf = 4, r = tfrs_dataset_num_rows(ds);
         uint64_t user = 0, id = 0, rating = 0, ts = 0, v[4];
         uint32_t *it_e = NULL, *us_e, sids[ML_RATING];
-        float vals[ML_NCOLS - ML_RATING];
+        float rating_f;
+        int64_t time_i;
         ml_item *item;
         int e = ML_OK;
 
         if (ml_fast_line(s, n, v) && v[0] - 1 < ML_MAX_ID && v[1] - 1 < ML_MAX_ID &&
-            v[2] - 1 < 5) {
+            v[2] - 1 < 5 && v[3] <= (uint64_t)INT64_MAX) {
             user = v[0];
             id = v[1];
             rating = v[2];
@@ -310,7 +312,7 @@ static int ml_parse_ratings(tfrs_dataset *ds, ml_items *t, idmap *users, char *b
             e = ML_UNKNOWN;
         else if (parse_rating(f[2].s, f[2].n, &rating) < 0)
             e = ML_RATING_VAL;
-        else if (tfrs__parse_uint(f[3].s, f[3].n, UINT64_MAX, &ts) < 0)
+        else if (tfrs__parse_uint(f[3].s, f[3].n, (uint64_t)INT64_MAX, &ts) < 0)
             e = ML_TIME_VAL;
         if (e != ML_OK) {
             rc = ml_bad_rating(ld, it.lineno, e, s, n, f, nf, id);
@@ -348,9 +350,9 @@ static int ml_parse_ratings(tfrs_dataset *ds, ml_items *t, idmap *users, char *b
         sids[ML_USER] = us_e[1];
         sids[ML_MOVIE] = item->movie_sid;
         sids[ML_TITLE] = item->title_sid;
-        vals[ML_RATING - ML_RATING] = (float)rating;
-        vals[ML_TIME - ML_RATING] = (float)ts;
-        tfrs__dataset_append_interned(ds, sids, vals);
+        rating_f = (float)rating;
+        time_i = (int64_t)ts;                 /* exact: seconds since 1970 */
+        tfrs__dataset_append_interned(ds, sids, &rating_f, &time_i);
     }
     return TFRS_OK;
 }

@@ -56,6 +56,14 @@ static const float *floats_of(const tfrs_dataset *ds, const char *col)
     return v;
 }
 
+static const int64_t *int64s_of(const tfrs_dataset *ds, const char *col)
+{
+    const int64_t *v = NULL;
+
+    ck_assert_int_eq(tfrs_dataset_int64s(ds, col, &v), TFRS_OK);
+    return v;
+}
+
 /* Row i of make_rows(): ("k<i>", "g<i % 3>", i). */
 static void key_row(size_t i, char (*s)[TU_ROW_CHARS], float *x, void *arg)
 {
@@ -642,7 +650,8 @@ START_TEST(movielens_synthetic)
     tfrs_column_type type;
     static const char *names[] = { "user_id", "movie_id", "movie_title", "user_rating",
                                    "timestamp" };
-    const float *r, *ts;
+    const float *r;
+    const int64_t *ts;
 
     tu_tmpdir_make();
     tu_tmp_write_text("u.item", ml_item);
@@ -652,7 +661,8 @@ START_TEST(movielens_synthetic)
     for (size_t i = 0; i < 5; i++) {
         ck_assert_int_eq(tfrs_dataset_column_info(ds, i, &name, &type), TFRS_OK);
         ck_assert_str_eq(name, names[i]);
-        ck_assert_int_eq(type, i < 3 ? TFRS_COLUMN_STRING : TFRS_COLUMN_FLOAT);
+        ck_assert_int_eq(type, i < 3 ? TFRS_COLUMN_STRING
+                               : i == 3 ? TFRS_COLUMN_FLOAT : TFRS_COLUMN_INT64);
     }
     ck_assert_uint_eq(tfrs_dataset_num_rows(ds), 5);
     ck_assert_str_eq(str_at(ds, "user_id", 0), "301");
@@ -665,13 +675,13 @@ START_TEST(movielens_synthetic)
     ck_assert_uint_eq(num_strings(ds, "movie_id"), 4);
     ck_assert_uint_eq(num_strings(ds, "movie_title"), 3);   /* 30 and 31 share a title */
     r = floats_of(ds, "user_rating");
-    ts = floats_of(ds, "timestamp");
+    ts = int64s_of(ds, "timestamp");
     ck_assert_float_eq(r[0], 3.0f);
     ck_assert_float_eq(r[1], 5.0f);
     ck_assert_float_eq(r[3], 4.0f);
-    ck_assert_float_eq(ts[0], 900000049.0f);
-    ck_assert_float_eq(ts[1], 0.0f);
-    ck_assert_float_eq(ts[4], 99.0f);
+    ck_assert_int_eq(ts[0], 900000049);      /* a float would hold 900000064 */
+    ck_assert_int_eq(ts[1], 0);
+    ck_assert_int_eq(ts[4], 99);
     tfrs_dataset_free(ds);
     tu_tmpdir_remove();
 }
@@ -690,7 +700,7 @@ START_TEST(movielens_line_endings)
     ck_assert_uint_eq(tfrs_dataset_num_rows(ds), 2);
     ck_assert_str_eq(str_at(ds, "movie_title", 0), "A (1990)");
     ck_assert_str_eq(str_at(ds, "movie_title", 1), "B");
-    ck_assert_float_eq(floats_of(ds, "timestamp")[1], 20.0f);
+    ck_assert_int_eq(int64s_of(ds, "timestamp")[1], 20);
     tfrs_dataset_free(ds);
 
     /* Final line without newline; dir with a trailing slash. */
@@ -750,12 +760,17 @@ START_TEST(movielens_strict_parsing)
     ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL), TFRS_EPARSE);
     assert_error_has("u.data:2: NUL");
 
-    /* The largest id is accepted. */
-    tu_tmp_write_text("u.data", "2147483647\t2147483647\t1\t18446744073709551615\n");
+    /* The largest id and timestamp are accepted, exactly; one more second
+     * is not. */
+    tu_tmp_write_text("u.data", "2147483647\t2147483647\t1\t9223372036854775807\n");
     ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL), TFRS_OK);
+    ck_assert(int64s_of(ds, "timestamp")[0] == INT64_MAX);
     ck_assert_str_eq(str_at(ds, "user_id", 0), "2147483647");
     ck_assert_str_eq(str_at(ds, "movie_title", 0), "Max");
     tfrs_dataset_free(ds);
+    tu_tmp_write_text("u.data", "2147483647\t2147483647\t1\t9223372036854775808\n");
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL), TFRS_EPARSE);
+    assert_error_has("bad timestamp");
 
     /* Errors in u.item. */
     tu_tmp_write_text("u.data", "1\t1\t3\t5\n");
@@ -831,7 +846,8 @@ START_TEST(movielens_real_data)
     const char *dir = tu_movielens_dir();
     tfrs_dataset *ds = NULL;
     const uint32_t *ids;
-    const float *r, *ts;
+    const float *r;
+    const int64_t *ts;
     size_t n;
     int found = 0;
 
@@ -846,9 +862,9 @@ START_TEST(movielens_real_data)
     ck_assert_int_eq(tfrs_dataset_string_ids(ds, "movie_title", &ids, &n), TFRS_OK);
     ck_assert_uint_eq(n, 1664);
     r = floats_of(ds, "user_rating");
-    ts = floats_of(ds, "timestamp");
+    ts = int64s_of(ds, "timestamp");
     for (size_t i = 0; i < 100000; i++)
-        ck_assert(r[i] >= 1.0f && r[i] <= 5.0f && ts[i] > 0.0f);
+        ck_assert(r[i] >= 1.0f && r[i] <= 5.0f && ts[i] > 0);
     for (uint32_t i = 0; i < n; i++) {
         const char *s;
         ck_assert_int_eq(tfrs_dataset_string(ds, "movie_title", i, &s), TFRS_OK);
@@ -1002,6 +1018,50 @@ START_TEST(out_of_memory)
 }
 END_TEST
 
+/* ---- int64 columns ------------------------------------------------------- */
+
+/* Values a float cannot hold (2^24 + 1, a 2026 timestamp, INT64_MIN) stay
+ * exact through append, shuffle and slice, aligned with the other columns. */
+START_TEST(int64_columns_are_exact)
+{
+    static const int64_t vals[5] = { 16777217, 1796083261, INT64_MIN, INT64_MAX, -1 };
+    tfrs_dataset *ds, *sl;
+    const int64_t *q;
+    const float *f;
+    char key[8];
+    const char *sp[1] = { key };
+
+    ck_assert_int_eq(tfrs_dataset_create(&ds), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "t", TFRS_COLUMN_INT64), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "k", TFRS_COLUMN_STRING), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "x", TFRS_COLUMN_FLOAT), TFRS_OK);
+    for (int i = 0; i < 5; i++) {
+        float x = (float)i;
+        snprintf(key, sizeof(key), "r%d", i);
+        ck_assert_int_eq(tfrs_dataset_append_row(ds, sp, &x, &vals[i]), TFRS_OK);
+    }
+    q = int64s_of(ds, "t");
+    for (int i = 0; i < 5; i++)
+        ck_assert(q[i] == vals[i]);
+    ck_assert_int_eq(tfrs_dataset_shuffle(ds, 7), TFRS_OK);
+    q = int64s_of(ds, "t");
+    f = floats_of(ds, "x");
+    for (int r = 0; r < 5; r++) {
+        int i = (int)f[r];            /* the row's original position */
+        char want[8];
+        snprintf(want, sizeof(want), "r%d", i);
+        ck_assert(q[r] == vals[i]);
+        ck_assert_str_eq(str_at(ds, "k", (size_t)r), want);
+    }
+    ck_assert_int_eq(tfrs_dataset_slice(&sl, ds, 1, 3), TFRS_OK);
+    ck_assert_uint_eq(tfrs_dataset_num_rows(sl), 3);
+    for (int r = 0; r < 3; r++)
+        ck_assert(int64s_of(sl, "t")[r] == q[r + 1]);
+    tfrs_dataset_free(sl);
+    tfrs_dataset_free(ds);
+}
+END_TEST
+
 /* ---- suite -------------------------------------------------------------- */
 
 int main(void)
@@ -1017,6 +1077,7 @@ int main(void)
         TU_CASE(shuffle_small_datasets),
         TU_CASE(slice_copies_rows),
         TU_CASE(slice_is_clamped),
+        TU_CASE(int64_columns_are_exact),
         TU_CASE(delimited_basic),
         TU_CASE(delimited_wrong_field_count),
         TU_CASE(delimited_rejects_bad_numbers),

@@ -379,7 +379,7 @@ START_TEST(misuse_tfrs_dataset_add_column)
     FAILS(TFRS_EINVAL, tfrs_dataset_add_column(ds, NULL, TFRS_COLUMN_STRING));
     FAILS(TFRS_EINVAL, tfrs_dataset_add_column(ds, "", TFRS_COLUMN_STRING));
     FAILS(TFRS_EINVAL, tfrs_dataset_add_column(ds, "x", (tfrs_column_type)0));
-    FAILS(TFRS_EINVAL, tfrs_dataset_add_column(ds, "x", (tfrs_column_type)3));
+    FAILS(TFRS_EINVAL, tfrs_dataset_add_column(ds, "x", (tfrs_column_type)4));
     ck_assert_uint_eq(tfrs_dataset_num_columns(ds), 0);
     OK(tfrs_dataset_add_column(ds, "x", TFRS_COLUMN_FLOAT));
     FAILS(TFRS_EDUPLICATE, tfrs_dataset_add_column(ds, "x", TFRS_COLUMN_STRING));
@@ -407,6 +407,34 @@ START_TEST(misuse_tfrs_dataset_append)
     FAILS(TFRS_EINVAL, tfrs_dataset_append(D, s, &inf));
     FAILS(TFRS_EINVAL, tfrs_dataset_append(D, s, &nan));
     ck_assert_uint_eq(tfrs_dataset_num_rows(D), 4);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_dataset_append_row)
+{
+    const char *s[1] = { "a" };
+    float f = 1.0f, inf = INFINITY;
+    int64_t q = 7;
+    tfrs_dataset *ds = NULL;
+
+    OK(tfrs_dataset_create(&ds));
+    FAILS(TFRS_ESTATE, tfrs_dataset_append_row(ds, s, &f, &q));   /* no columns */
+    OK(tfrs_dataset_add_column(ds, "s", TFRS_COLUMN_STRING));
+    OK(tfrs_dataset_add_column(ds, "f", TFRS_COLUMN_FLOAT));
+    OK(tfrs_dataset_add_column(ds, "t", TFRS_COLUMN_INT64));
+    FAILS(TFRS_EINVAL, tfrs_dataset_append_row(NULL, s, &f, &q));
+    FAILS(TFRS_EINVAL, tfrs_dataset_append_row(ds, NULL, &f, &q));
+    FAILS(TFRS_EINVAL, tfrs_dataset_append_row(ds, s, NULL, &q));
+    FAILS(TFRS_EINVAL, tfrs_dataset_append_row(ds, s, &f, NULL));
+    FAILS(TFRS_EINVAL, tfrs_dataset_append_row(ds, s, &inf, &q));
+    /* tfrs_dataset_append has no place for the int64 values. */
+    FAILS(TFRS_EINVAL, tfrs_dataset_append(ds, s, &f));
+    ck_assert_uint_eq(tfrs_dataset_num_rows(ds), 0);
+    OK(tfrs_dataset_append_row(ds, s, &f, &q));
+    ck_assert_uint_eq(tfrs_dataset_num_rows(ds), 1);
+    tfrs_dataset_free(ds);
+    /* Without int64 columns, int64s may be NULL, as in tfrs_dataset_append. */
+    FAILS(TFRS_EINVAL, tfrs_dataset_append_row(D, NULL, NULL, NULL));
 }
 END_TEST
 
@@ -505,6 +533,20 @@ START_TEST(misuse_tfrs_dataset_floats)
     FAILS(TFRS_ENOTFOUND, tfrs_dataset_floats(D, "nope", &v));
     FAILS(TFRS_EINVAL, tfrs_dataset_floats(D, "user", &v));
     ck_assert_ptr_eq(v, JUNK(const float));
+}
+END_TEST
+
+START_TEST(misuse_tfrs_dataset_int64s)
+{
+    const int64_t *v = JUNK(const int64_t);
+
+    FAILS(TFRS_EINVAL, tfrs_dataset_int64s(NULL, "rating", &v));
+    FAILS(TFRS_EINVAL, tfrs_dataset_int64s(D, NULL, &v));
+    FAILS(TFRS_EINVAL, tfrs_dataset_int64s(D, "rating", NULL));
+    FAILS(TFRS_ENOTFOUND, tfrs_dataset_int64s(D, "nope", &v));
+    FAILS(TFRS_EINVAL, tfrs_dataset_int64s(D, "rating", &v));    /* a float column */
+    FAILS(TFRS_EINVAL, tfrs_dataset_int64s(D, "user", &v));      /* a string column */
+    ck_assert_ptr_eq(v, JUNK(const int64_t));
 }
 END_TEST
 
@@ -1425,6 +1467,7 @@ static const struct {
     CASE(tfrs_dataset_free),
     CASE(tfrs_dataset_add_column),
     CASE(tfrs_dataset_append),
+    CASE(tfrs_dataset_append_row),
     CASE(tfrs_dataset_num_rows),
     CASE(tfrs_dataset_num_columns),
     CASE(tfrs_dataset_column_info),
@@ -1433,6 +1476,7 @@ static const struct {
     CASE(tfrs_dataset_string),
     CASE(tfrs_dataset_get_string),
     CASE(tfrs_dataset_floats),
+    CASE(tfrs_dataset_int64s),
     CASE(tfrs_dataset_shuffle),
     CASE(tfrs_dataset_slice),
     CASE(tfrs_load_options_init),

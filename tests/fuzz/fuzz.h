@@ -72,6 +72,11 @@ static inline void fuzz_check_dataset(const tfrs_dataset *ds, size_t max_rows)
             }
             for (size_t r = 0; r < nrows; r++)
                 FUZZ_CHECK(ids[r] < ns);
+        } else if (type == TFRS_COLUMN_INT64) {
+            const int64_t *q;
+            FUZZ_CHECK(tfrs_dataset_int64s(ds, name, &q) == TFRS_OK);
+            for (size_t r = 0; r < nrows; r++)
+                FUZZ_CHECK(q[r] >= 0);    /* the only int64 column: timestamps */
         } else {
             FUZZ_CHECK(type == TFRS_COLUMN_FLOAT);
             FUZZ_CHECK(tfrs_dataset_floats(ds, name, &vals) == TFRS_OK);
