@@ -34,7 +34,7 @@ const char *tfrs_status_str(int status)
     case TFRS_EIO:        return "input/output error";
     case TFRS_EFORMAT:    return "malformed model file";
     case TFRS_EVERSION:   return "model file format version not supported";
-    case TFRS_ENONFINITE: return "non-finite value during training";
+    case TFRS_ENONFINITE: return "non-finite value (training step rolled back, or a score)";
     case TFRS_EPARSE:     return "malformed text data";
     case TFRS_EDUPLICATE: return "duplicate name or token";
     case TFRS_ENOTFOUND:  return "not found";
