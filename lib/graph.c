@@ -8,6 +8,7 @@
  * case in build (parameter table entries), forward and backward here, and
  * its description in the model file's schema (model_file.c).
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -302,43 +303,61 @@ void tfrs__graph_l2_grad(tfrs__graph *g)
 
 /* ---- scoring with per-call scratch ----------------------------------- */
 
+int tfrs__graph_scratch_alloc(const tfrs__graph *g, size_t rows, tfrs__scratch *sc)
+{
+    size_t nfloats;
+
+    memset(sc, 0, sizeof(*sc));
+    if (tfrs__mul(tfrs__graph_ws_floats(g, 1, 0), rows, &nfloats) < 0)
+        return tfrs__fail(TFRS_ENOMEM, "scratch for %zu rows is too large", rows);
+    sc->ws = tfrs__calloc(nfloats, sizeof(float));
+    sc->acts = tfrs__calloc(g->nlayers + 1, sizeof(float *));
+    if (sc->ws == NULL || sc->acts == NULL) {
+        tfrs__graph_scratch_free(sc);
+        return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", rows);
+    }
+    sc->rows = rows;
+    return TFRS_OK;
+}
+
+void tfrs__graph_scratch_free(tfrs__scratch *sc)
+{
+    tfrs__free(sc->ws);
+    tfrs__free(sc->acts);
+    memset(sc, 0, sizeof(*sc));
+}
+
+void tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t *ids, size_t n,
+                          float *scores)
+{
+    for (size_t i = 0; i < n; i += sc->rows) {
+        size_t b = n - i < sc->rows ? n - i : sc->rows;
+        const float *s = tfrs__graph_forward(g, ids + i * g->nfeat, b, sc->ws, sc->acts);
+        memcpy(scores + i, s, b * sizeof(float));
+    }
+}
+
 int tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, size_t n, size_t block,
                       float *scores)
 {
-    size_t nfloats;
-    float *ws, **acts;
+    tfrs__scratch sc;
+    int rc = tfrs__graph_scratch_alloc(g, n < block ? n : block, &sc);
 
-    block = n < block ? n : block;
-    if (tfrs__mul(tfrs__graph_ws_floats(g, 1, 0), block, &nfloats) < 0)
-        return tfrs__fail(TFRS_ENOMEM, "scratch for %zu rows is too large", block);
-    ws = tfrs__calloc(nfloats, sizeof(float));
-    acts = tfrs__calloc(g->nlayers + 1, sizeof(float *));
-    if (ws == NULL || acts == NULL) {
-        tfrs__free(ws);
-        tfrs__free(acts);
-        return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", block);
-    }
-    for (size_t i = 0; i < n; i += block) {
-        size_t b = n - i < block ? n - i : block;
-        const float *s = tfrs__graph_forward(g, ids + i * g->nfeat, b, ws, acts);
-        memcpy(scores + i, s, b * sizeof(float));
-    }
-    tfrs__free(ws);
-    tfrs__free(acts);
-    return TFRS_OK;
+    if (rc == TFRS_OK)
+        tfrs__graph_score_in(g, &sc, ids, n, scores);
+    tfrs__graph_scratch_free(&sc);
+    return rc;
 }
 
 int tfrs__graph_check_scores(const float *scores, size_t n, size_t base, int candidates,
                              const char *fn)
 {
-    if (tfrs__all_finite(scores, n))
-        return TFRS_OK;
     for (size_t i = 0; i < n; i++)
-        if (!tfrs__all_finite(scores + i, 1))
+        if (!isfinite(scores[i]))
             return tfrs__fail(TFRS_ENONFINITE, "%s: the score of %s %zu is %s (the weights are too "
                               "large for float arithmetic)", fn,
                               candidates ? "candidate" : "example", base + i,
-                              scores[i] != scores[i] ? "NaN" : "infinite");
+                              isnan(scores[i]) ? "NaN" : "infinite");
     return TFRS_OK;
 }
 

@@ -121,6 +121,19 @@ void   tfrs__graph_l2_grad(tfrs__graph *g);
 
 /* ---- scoring with per-call scratch ----------------------------------- */
 
+/* Forward-pass memory for up to `rows` rows (ws and the L + 1 activation
+ * pointers), for a call that scores several batches. */
+typedef struct tfrs__scratch {
+    float  *ws;
+    float **acts;
+    size_t  rows;
+} tfrs__scratch;
+
+int    tfrs__graph_scratch_alloc(const tfrs__graph *g, size_t rows, tfrs__scratch *sc);
+void   tfrs__graph_scratch_free(tfrs__scratch *sc);     /* a zeroed one is a no-op */
+/* Scores n rows of checked ids in sc, sc->rows rows at a time. */
+void   tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t *ids,
+                            size_t n, float *scores);
 /* Scores n rows of checked ids, `block` rows at a time, with scratch
  * allocated for the call. */
 int    tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, size_t n, size_t block,

@@ -49,24 +49,29 @@ int tfrs_model_predict(const tfrs_model *m, const char *const *values, size_t n,
                                     values != NULL && scores != NULL && n > 0,
                                     "values, scores and n > 0 required");
     size_t block;
-    int32_t *ids;
+    int32_t *ids = NULL;
+    tfrs__scratch sc = { 0 };
 
     if (rc == TFRS_OK)
         rc = tfrs__model_check_rows(m, n, "tfrs_model_predict");
     if (rc != TFRS_OK)
         return rc;
+    /* One block of ids and one scratch for the whole call. */
     block = n < TFRS__BLOCK ? n : TFRS__BLOCK;
     ids = tfrs__calloc(block * m->g.nfeat, sizeof(*ids));
     if (ids == NULL)
-        return tfrs__fail(TFRS_ENOMEM, "tfrs_model_predict: out of memory");
+        rc = tfrs__fail(TFRS_ENOMEM, "tfrs_model_predict: out of memory");
+    else
+        rc = tfrs__graph_scratch_alloc(&m->g, block, &sc);
     for (size_t i = 0; i < n && rc == TFRS_OK; i += block) {
         size_t b = n - i < block ? n - i : block;
         rc = lookup_values(m, values + i * m->g.nfeat, b, ids, "tfrs_model_predict");
-        if (rc == TFRS_OK)
-            rc = tfrs__graph_score(&m->g, ids, b, TFRS__BLOCK, scores + i);
-        if (rc == TFRS_OK)
+        if (rc == TFRS_OK) {
+            tfrs__graph_score_in(&m->g, &sc, ids, b, scores + i);
             rc = tfrs__graph_check_scores(scores + i, b, i, 0, "tfrs_model_predict");
+        }
     }
+    tfrs__graph_scratch_free(&sc);
     tfrs__free(ids);
     return rc;
 }

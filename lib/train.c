@@ -312,6 +312,7 @@ int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batc
     bound_data bd = { 0 };
     tfrs_ranking_task *task = NULL;
     float *scores = NULL;
+    tfrs__scratch sc = { 0 };
     size_t bs;
 
     if (rc != TFRS_OK)
@@ -323,6 +324,8 @@ int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batc
         rc = tfrs__fail(TFRS_ENOMEM, "tfrs_model_evaluate: out of memory");
         goto done;
     }
+    if ((rc = tfrs__graph_scratch_alloc(&m->g, bs, &sc)) != TFRS_OK)
+        goto done;
     if ((rc = tfrs_ranking_task_create(&task, &m->task)) != TFRS_OK)
         goto done;
     for (size_t start = 0; start < bd.n; start += bs) {
@@ -332,9 +335,8 @@ int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batc
         double loss;
 
         /* One forward pass per batch, as Keras' evaluate. */
-        rc = tfrs__graph_score(&m->g, bd.ids + start * m->g.nfeat, nb, bs, scores);
-        if (rc == TFRS_OK)
-            rc = tfrs__graph_check_scores(scores, nb, start, 0, "tfrs_model_evaluate");
+        tfrs__graph_score_in(&m->g, &sc, bd.ids + start * m->g.nfeat, nb, scores);
+        rc = tfrs__graph_check_scores(scores, nb, start, 0, "tfrs_model_evaluate");
         if (rc != TFRS_OK)
             goto done;
         tfrs__task_loss(&m->task, scores, lab, w, nb, nb, &loss, NULL);
@@ -346,6 +348,7 @@ done:
     tfrs_ranking_task_free(task);
     tfrs__free(bd.ids);
     tfrs__free(scores);
+    tfrs__graph_scratch_free(&sc);
     return rc;
 }
 
