@@ -673,7 +673,7 @@ typedef struct tfrs_feature_options {
     const tfrs_vocab *vocab;          /* STRING: required (copied)            */
     size_t            num_buckets;    /* HASHED: 1 .. 2^31 - 1                */
     tfrs_pooling      pooling;        /* STRING, HASHED: default NONE         */
-    char              separator;      /* bags: default '|'; not NUL           */
+    char              separator;      /* bags: default '|'; ASCII, not NUL    */
     double            mean;           /* NUMERIC: default 0                   */
     double            variance;       /* NUMERIC: default 1; finite, >= 0     */
     const double     *boundaries;     /* BUCKETIZED: finite, strictly         */

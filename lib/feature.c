@@ -101,9 +101,9 @@ static int check_options(const char *name, const tfrs_feature_options *o, size_t
         (o->kind == TFRS_FEATURE_NUMERIC || o->kind == TFRS_FEATURE_BUCKETIZED))
         return tfrs__fail(TFRS_EINVAL, "%s: feature '%s': a %s feature holds one number per "
                           "row and cannot be pooled", fn, name, kind_names[o->kind]);
-    if (o->pooling != TFRS_POOL_NONE && o->separator == '\0')
-        return tfrs__fail(TFRS_EINVAL, "%s: feature '%s': a bag needs a separator other than "
-                          "NUL", fn, name);
+    if (o->pooling != TFRS_POOL_NONE && ((unsigned char)o->separator == 0 || (unsigned char)o->separator > 127))
+        return tfrs__fail(TFRS_EINVAL, "%s: feature '%s': a bag needs an ASCII separator "
+                          "other than NUL", fn, name);
     if (!(o->l2 >= 0.0f) || !isfinite(o->l2))
         return tfrs__fail(TFRS_EINVAL, "%s: feature '%s': l2 must be finite and >= 0", fn,
                           name);

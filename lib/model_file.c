@@ -367,7 +367,9 @@ int tfrs_model_save(const tfrs_model *model, const char *path, unsigned flags)
     if (!model->built)
         return tfrs__fail(TFRS_ESTATE, "tfrs_model_save: call tfrs_model_build first");
     for (size_t i = 0; i < model->g.nfeat; i++)
-        if (!utf8_ok(model->g.feat[i].name) || !utf8_ok(tfrs__vocab_mask_token(model->g.feat[i].vocab)))
+        if (!utf8_ok(model->g.feat[i].name) ||
+            (model->g.feat[i].vocab != NULL &&
+             !utf8_ok(tfrs__vocab_mask_token(model->g.feat[i].vocab))))
             return tfrs__fail(TFRS_EINVAL, "tfrs_model_save: feature %zu: name or mask token "
                               "is not valid UTF-8", i);
     if (!utf8_ok(model->label) || !utf8_ok(model->weight))
