@@ -826,7 +826,11 @@ typedef struct tfrs_scored {
  * equally by the F features: the feature is cached only if F x rows x units
  * <= 8 x tfrs_model_num_parameters().  A feature over its share is not
  * cached; each call then computes its candidates' parts a block at a time,
- * with the same results up to float rounding. */
+ * with the same results up to float rounding.
+ * When the first layer is not dense (a cross or dropout layer) or the
+ * structure is parallel, there is no cache: each block of candidates runs
+ * through the full forward pass with the query's values repeated (scratch
+ * bounded per block), the same computation as predict. */
 TFRS_API int tfrs_model_rank(const tfrs_model *model, const char *const *query,
                              const char *candidate_feature, const char *const *candidates,
                              size_t n, size_t top_k, tfrs_scored *out, size_t *n_out);
