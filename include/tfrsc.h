@@ -711,6 +711,66 @@ TFRS_API int tfrs_model_feature_options(const tfrs_model *model, size_t i,
  * total loss, as Keras' L2 regularizer).  The last layer must have 1 unit. */
 TFRS_API int tfrs_model_add_dense(tfrs_model *model, size_t units, tfrs_activation act, float l2);
 
+/* Layers and structure.  Besides dense layers a model may hold DCN-v2
+ * cross layers (tfrs.layers.dcn.Cross) and dropout layers (Keras
+ * Dropout), in the order they are added; docs/keras-semantics.md has the
+ * formulas.  Parameter tensors are named by kind: dense.<j>.* counts dense
+ * layers only, cross.<k>.* cross layers only. */
+typedef enum tfrs_layer_kind {
+    TFRS_LAYER_DENSE   = 0,
+    TFRS_LAYER_CROSS   = 1,
+    TFRS_LAYER_DROPOUT = 2
+} tfrs_layer_kind;
+
+/* How the layers connect (tfrs_model_set_structure):
+ *   STACKED   (default) each layer takes the previous one's output, the
+ *             first takes the concatenated features x0; cross layers also
+ *             take x0 as their x0, so their input must be x0's width D.
+ *   PARALLEL  the DCN-v2 paper's: the cross layers form one tower on x0,
+ *             the dense layers except the last a deep tower on x0, and the
+ *             last dense layer (1 unit) takes the concatenation of the
+ *             cross tower's output and the deep tower's (just the cross
+ *             tower's if there is no other dense layer).  A dropout layer
+ *             belongs to the tower of the layer added just before it.
+ *             Needs at least one cross layer. */
+typedef enum tfrs_structure {
+    TFRS_STRUCTURE_STACKED  = 0,
+    TFRS_STRUCTURE_PARALLEL = 1
+} tfrs_structure;
+
+/* Appends a DCN-v2 cross layer: x_{l+1} = x0 * (x_l W + b) + x_l
+ * (elementwise product, row vectors) with W [D, D] (projection_dim 0, full
+ * rank) or W = U V, U [D, r] and V [r, D] (projection_dim r, low rank, at
+ * most D / 2 as in TFRS: checked by build), D the width of x0.  Kernels
+ * are initialised truncated-normal (stddev 0.05), the bias [D] to zero; l2
+ * (>= 0, finite) adds l2 * sum(W^2) (low rank: of U and of V) to the
+ * loss.  TFRS_EINVAL (NULL model, bad l2, projection_dim > 2^31 - 1),
+ * TFRS_ESTATE (built), TFRS_ENOMEM.  Not thread-safe on the model. */
+TFRS_API int tfrs_model_add_cross(tfrs_model *model, size_t projection_dim, float l2);
+
+/* Appends a dropout layer: during training (fit, train_step) each unit is
+ * zeroed with probability `rate` and the others scaled by 1 / (1 - rate);
+ * predict, rank, evaluate and test_step use it as the identity.  Masks
+ * are a hash of (model seed, layer position, optimizer steps taken, row
+ * index within the batch, unit): reproducible, the same for any thread
+ * count, and continued exactly by a model resumed from a checkpoint.
+ * TFRS_EINVAL (NULL model, rate not in [0, 1)), TFRS_ESTATE (built),
+ * TFRS_ENOMEM. */
+TFRS_API int tfrs_model_add_dropout(tfrs_model *model, float rate);
+
+/* Chooses how the layers connect (see tfrs_structure); allowed until
+ * build.  TFRS_EINVAL (NULL model, unknown structure), TFRS_ESTATE
+ * (built). */
+TFRS_API int tfrs_model_set_structure(tfrs_model *model, tfrs_structure structure);
+
+/* Introspection: the model's structure (STACKED for NULL), its number of
+ * layers of all kinds, and the kind of layer i (-1 if model is NULL or
+ * i is out of range).  tfrs_model_num_dense and tfrs_model_dense count
+ * dense layers only. */
+TFRS_API tfrs_structure tfrs_model_structure(const tfrs_model *model);
+TFRS_API size_t tfrs_model_num_layers(const tfrs_model *model);
+TFRS_API int tfrs_model_layer_kind(const tfrs_model *model, size_t i);
+
 /* Uses a copy of the task's configuration (not its metric state). */
 TFRS_API int tfrs_model_set_task(tfrs_model *model, const tfrs_ranking_task *task);
 
@@ -725,7 +785,8 @@ TFRS_API int tfrs_model_set_label(tfrs_model *model, const char *label_column,
                                   const char *weight_column);
 
 /* Allocates and initialises the parameters.  Needs at least one feature and
- * a last dense layer of 1 unit (TFRS_ESTATE otherwise). */
+ * a last dense layer of 1 unit, and layers that fit the structure
+ * (tfrs_model_set_structure); TFRS_ESTATE otherwise, naming the layer. */
 TFRS_API int tfrs_model_build(tfrs_model *model);
 
 /* Introspection. */
@@ -862,7 +923,11 @@ typedef struct tfrs_scored {
  * equally by the F features: the feature is cached only if F x rows x units
  * <= 8 x tfrs_model_num_parameters().  A feature over its share is not
  * cached; each call then computes its candidates' parts a block at a time,
- * with the same results up to float rounding. */
+ * with the same results up to float rounding.
+ * When the first layer is not dense (a cross or dropout layer) or the
+ * structure is parallel, there is no cache: each block of candidates runs
+ * through the full forward pass with the query's values repeated (scratch
+ * bounded per block), the same computation as predict. */
 TFRS_API int tfrs_model_rank(const tfrs_model *model, const char *const *query,
                              const char *candidate_feature, const char *const *candidates,
                              size_t n, size_t top_k, tfrs_scored *out, size_t *n_out);

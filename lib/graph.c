@@ -16,7 +16,9 @@
 #include "util/kernels.h"
 #include "util/rng.h"
 #include "util/status.h"
+#include "cross.h"
 #include "dense.h"
+#include "dropout.h"
 #include "embedding.h"
 #include "graph.h"
 #include "param.h"
@@ -51,17 +53,65 @@ int tfrs__graph_add_feature(tfrs__graph *g, tfrs__feature *f)
     return TFRS_OK;
 }
 
+static int add_layer(tfrs__graph *g, const tfrs__layer *l)
+{
+    if (TFRS__GROW(g->layers, g->layer_cap, g->nlayers + 1) < 0)
+        return TFRS_ENOMEM;
+    g->layers[g->nlayers++] = *l;
+    return TFRS_OK;
+}
+
 int tfrs__graph_add_dense(tfrs__graph *g, size_t units, tfrs_activation act, float l2)
 {
     tfrs__layer l = { 0 };
 
+    l.kind = TFRS_LAYER_DENSE;
     l.units = units;
     l.act = act;
     l.l2 = l2;
-    if (TFRS__GROW(g->layers, g->layer_cap, g->nlayers + 1) < 0)
-        return TFRS_ENOMEM;
-    g->layers[g->nlayers++] = l;
-    return TFRS_OK;
+    return add_layer(g, &l);
+}
+
+int tfrs__graph_add_cross(tfrs__graph *g, size_t projection_dim, float l2)
+{
+    tfrs__layer l = { 0 };
+
+    l.kind = TFRS_LAYER_CROSS;
+    l.proj = projection_dim;
+    l.l2 = l2;
+    return add_layer(g, &l);
+}
+
+int tfrs__graph_add_dropout(tfrs__graph *g, float rate)
+{
+    tfrs__layer l = { 0 };
+
+    l.kind = TFRS_LAYER_DROPOUT;
+    l.rate = rate;
+    return add_layer(g, &l);
+}
+
+size_t tfrs__graph_count_kind(const tfrs__graph *g, tfrs_layer_kind kind)
+{
+    size_t n = 0;
+
+    for (size_t j = 0; j < g->nlayers; j++)
+        n += g->layers[j].kind == kind;
+    return n;
+}
+
+size_t tfrs__graph_kth_layer(const tfrs__graph *g, tfrs_layer_kind kind, size_t i)
+{
+    for (size_t j = 0; j < g->nlayers; j++)
+        if (g->layers[j].kind == kind && i-- == 0)
+            return j;
+    return SIZE_MAX;
+}
+
+int tfrs__graph_first_dense(const tfrs__graph *g)
+{
+    return g->structure == TFRS_STRUCTURE_STACKED && g->nlayers > 0 &&
+           g->layers[0].kind == TFRS_LAYER_DENSE;
 }
 
 size_t tfrs__graph_find_feature(const tfrs__graph *g, const char *name)
@@ -85,6 +135,8 @@ void tfrs__graph_unbuild(tfrs__graph *g)
     for (size_t j = 0; j < g->nlayers; j++) {
         tfrs_dense_free(g->layers[j].dense);
         g->layers[j].dense = NULL;
+        tfrs__cross_free(g->layers[j].cross);
+        g->layers[j].cross = NULL;
     }
 }
 
@@ -99,10 +151,110 @@ void tfrs__graph_free(tfrs__graph *g)
     memset(g, 0, sizeof(*g));
 }
 
+/* The wiring of the layers, one at a time in order (see graph.h): where
+ * each takes its input from and how wide its input and output are. */
+typedef struct wiring {
+    size_t D;
+    size_t prev;            /* stacked: width of the previous output       */
+    size_t src_c, src_d;    /* parallel: the towers' current outputs       */
+    size_t width_d;         /* parallel: the deep tower's current width    */
+    int    tower;           /* parallel: the tower of the last layer: 'c',
+                               'd' or 0 (none yet)                        */
+} wiring;
+
+static void wire_init(wiring *w, size_t D)
+{
+    memset(w, 0, sizeof(*w));
+    w->D = w->prev = w->width_d = D;
+}
+
+/* Sets l->in, l->out and l->src of layer j (of L). */
+static void wire(wiring *w, tfrs_structure st, size_t j, size_t L, tfrs__layer *l)
+{
+    if (st == TFRS_STRUCTURE_STACKED) {
+        l->src = j;
+        l->in = w->prev;
+    } else if (j == L - 1) {
+        l->src = TFRS__SRC_CONCAT;
+        l->in = w->D + (w->src_d != 0 ? w->width_d : 0);
+    } else {
+        int tower = l->kind == TFRS_LAYER_CROSS ? 'c' : l->kind == TFRS_LAYER_DENSE ? 'd'
+                                                                                   : w->tower;
+        if (tower == 0)
+            tower = 'd';    /* a leading dropout: refused by check_layers */
+        l->src = tower == 'c' ? w->src_c : w->src_d;
+        l->in = tower == 'c' ? w->D : w->width_d;
+        if (tower == 'c')
+            w->src_c = j + 1;
+        else
+            w->src_d = j + 1;
+        w->tower = tower;
+    }
+    l->out = l->kind == TFRS_LAYER_DENSE ? l->units : l->kind == TFRS_LAYER_CROSS ? w->D : l->in;
+    if (st == TFRS_STRUCTURE_STACKED)
+        w->prev = l->out;
+    else if (j != L - 1 && w->tower == 'd')
+        w->width_d = l->out;
+}
+
+/* TFRS_ESTATE unless layer l (j of L, wired) fits its place. */
+static int check_layer(const tfrs__graph *g, const tfrs__layer *l, size_t j, size_t D,
+                       const char *fn)
+{
+    size_t L = g->nlayers;
+
+    if (j == L - 1 && (l->kind != TFRS_LAYER_DENSE || l->units != 1))
+        return tfrs__fail(TFRS_ESTATE, "%s: the last layer must be a dense layer of 1 unit", fn);
+    if (l->kind == TFRS_LAYER_DROPOUT && g->structure == TFRS_STRUCTURE_PARALLEL && j == 0)
+        return tfrs__fail(TFRS_ESTATE, "%s: in the parallel structure a dropout layer must "
+                          "follow a cross or dense layer (layer 0 is a dropout layer)", fn);
+    if (l->kind != TFRS_LAYER_CROSS)
+        return TFRS_OK;
+    if (l->in != D)
+        return tfrs__fail(TFRS_ESTATE, "%s: layer %zu is a cross layer on an input of width "
+                          "%zu, but a cross layer needs the width of the features' "
+                          "concatenation (%zu); put cross layers before the dense layers, or "
+                          "use the parallel structure", fn, j, l->in, D);
+    if (l->proj > D / 2)
+        return tfrs__fail(TFRS_ESTATE, "%s: layer %zu: a cross layer's projection_dim (%zu) "
+                          "must be at most half its input width %zu (as in "
+                          "tfrs.layers.dcn.Cross)", fn, j, l->proj, D);
+    return TFRS_OK;
+}
+
+/* Appends a dense layer's or a cross layer's entries; the j-th of its
+ * kind, wired. */
+static int plan_layer(tfrs__params *plan, const tfrs__layer *l, size_t k)
+{
+    char name[TFRS__PARAM_NAME_MAX];
+    int rc;
+
+    if (l->kind == TFRS_LAYER_DENSE) {
+        snprintf(name, sizeof(name), "dense.%zu.kernel", k);
+        if ((rc = tfrs__params_add(plan, name, l->in, l->units, NULL, NULL, NULL, l->l2)) != TFRS_OK)
+            return rc;
+        snprintf(name, sizeof(name), "dense.%zu.bias", k);
+        return tfrs__params_add(plan, name, l->units, 0, NULL, NULL, NULL, 0.0f);
+    }
+    if (l->proj == 0) {
+        snprintf(name, sizeof(name), "cross.%zu.kernel", k);
+        rc = tfrs__params_add(plan, name, l->in, l->in, NULL, NULL, NULL, l->l2);
+    } else {
+        snprintf(name, sizeof(name), "cross.%zu.u", k);
+        rc = tfrs__params_add(plan, name, l->in, l->proj, NULL, NULL, NULL, l->l2);
+        snprintf(name, sizeof(name), "cross.%zu.v", k);
+        if (rc == TFRS_OK)
+            rc = tfrs__params_add(plan, name, l->proj, l->in, NULL, NULL, NULL, l->l2);
+    }
+    snprintf(name, sizeof(name), "cross.%zu.bias", k);
+    return rc != TFRS_OK ? rc : tfrs__params_add(plan, name, l->in, 0, NULL, NULL, NULL, 0.0f);
+}
+
 int tfrs__graph_plan(const tfrs__graph *g, tfrs__params *plan, const char *fn)
 {
     char name[TFRS__PARAM_NAME_MAX];
-    size_t in = 0;
+    size_t in = 0, ndense = 0, ncross = 0;
+    wiring w;
     int rc;
 
     int wide = 0;
@@ -129,25 +281,78 @@ int tfrs__graph_plan(const tfrs__graph *g, tfrs__params *plan, const char *fn)
     if (in == 0)
         return tfrs__fail(TFRS_EINVAL, "%s: the features feed no input to the layers (every "
                           "feature has embedding_dim 0)", fn);
+    if (g->structure == TFRS_STRUCTURE_PARALLEL &&
+        tfrs__graph_count_kind(g, TFRS_LAYER_CROSS) == 0)
+        return tfrs__fail(TFRS_ESTATE, "%s: the parallel structure needs at least one cross "
+                          "layer", fn);
+    if (g->nlayers == 0)
+        return tfrs__fail(TFRS_ESTATE, "%s: the last layer must be a dense layer of 1 unit", fn);
+    if (g->structure == TFRS_STRUCTURE_PARALLEL && in > SIZE_MAX - INT32_MAX)
+        return tfrs__fail(TFRS_EINVAL, "%s: embedding sizes overflow", fn);
+    wire_init(&w, in);
     for (size_t j = 0; j < g->nlayers; j++) {
-        const tfrs__layer *l = &g->layers[j];
+        tfrs__layer l = g->layers[j];
 
-        snprintf(name, sizeof(name), "dense.%zu.kernel", j);
-        if ((rc = tfrs__params_add(plan, name, in, l->units, NULL, NULL, NULL, l->l2)) != TFRS_OK)
+        wire(&w, g->structure, j, g->nlayers, &l);
+        if ((rc = check_layer(g, &l, j, in, fn)) != TFRS_OK)
             return rc;
-        snprintf(name, sizeof(name), "dense.%zu.bias", j);
-        if ((rc = tfrs__params_add(plan, name, l->units, 0, NULL, NULL, NULL, 0.0f)) != TFRS_OK)
+        if (l.kind == TFRS_LAYER_DROPOUT)
+            continue;
+        rc = plan_layer(plan, &l, l.kind == TFRS_LAYER_DENSE ? ndense++ : ncross++);
+        if (rc != TFRS_OK)
             return rc;
-        in = l->units;
     }
     if (wide && (rc = tfrs__params_add(plan, "bias", 1, 0, NULL, NULL, NULL, 0.0f)) != TFRS_OK)
         return rc;
     return TFRS_OK;
 }
 
+/* Allocates layer l (wired) over the plan's entries from p on and
+ * initialises it from the generator streams of its entries; advances *p. */
+static int build_layer(tfrs__graph *g, tfrs__layer *l, tfrs__param **pp, uint64_t seed)
+{
+    tfrs__param *p = *pp;
+    tfrs__rng r;
+    int rc;
+
+    l->kernel = (size_t)(p - g->params.p);
+    if (l->kind == TFRS_LAYER_DENSE) {
+        if ((rc = tfrs__dense_alloc(&l->dense, p[0].shape[0], l->units, l->act)) != TFRS_OK)
+            return rc;
+        l->bias = l->kernel + 1;
+        p[0].w = l->dense->w;
+        p[0].g = l->dense->dw;
+        p[1].w = l->dense->b;
+        p[1].g = l->dense->db;
+        tfrs__rng_seed(&r, seed, l->kernel);
+        tfrs__dense_init(l->dense, &r);
+        *pp = p + 2;
+        return TFRS_OK;
+    }
+    if ((rc = tfrs__cross_alloc(&l->cross, l->in, l->proj)) != TFRS_OK)
+        return rc;
+    p[0].w = l->cross->w;
+    p[0].g = l->cross->dw;
+    tfrs__rng_seed(&r, seed, l->kernel);
+    tfrs__cross_init_kernel(p[0].w, p[0].n, &r);
+    if (l->proj != 0) {
+        l->v = l->kernel + 1;
+        p[1].w = l->cross->v;
+        p[1].g = l->cross->dv;
+        tfrs__rng_seed(&r, seed, l->v);
+        tfrs__cross_init_kernel(p[1].w, p[1].n, &r);
+    }
+    l->bias = l->kernel + (l->proj != 0 ? 2 : 1);
+    g->params.p[l->bias].w = l->cross->b;    /* zero: allocated so */
+    g->params.p[l->bias].g = l->cross->db;
+    *pp = g->params.p + l->bias + 1;
+    return TFRS_OK;
+}
+
 int tfrs__graph_build(tfrs__graph *g, uint64_t seed, const char *fn)
 {
     tfrs__param *p;
+    wiring w;
     int rc;
 
     if ((rc = tfrs__graph_plan(g, &g->params, fn)) != TFRS_OK)
@@ -155,6 +360,7 @@ int tfrs__graph_build(tfrs__graph *g, uint64_t seed, const char *fn)
     p = g->params.p;
     g->concat_dim = 0;
     g->needs_input = 0;
+    g->seed = seed;
     for (size_t i = 0; i < g->nfeat; i++) {
         tfrs__feature *f = &g->feat[i];
         tfrs__rng r;
@@ -182,21 +388,18 @@ int tfrs__graph_build(tfrs__graph *g, uint64_t seed, const char *fn)
         f->offset = g->concat_dim;
         g->concat_dim += f->dim;        /* cannot overflow: checked by the plan */
     }
-    for (size_t j = 0; j < g->nlayers; j++, p += 2) {
+    wire_init(&w, g->concat_dim);
+    for (size_t j = 0; j < g->nlayers; j++) {
         tfrs__layer *l = &g->layers[j];
-        tfrs__rng r;
 
-        if ((rc = tfrs__dense_alloc(&l->dense, p[0].shape[0], l->units, l->act)) != TFRS_OK)
+        wire(&w, g->structure, j, g->nlayers, l);
+        if (l->kind != TFRS_LAYER_DROPOUT && (rc = build_layer(g, l, &p, seed)) != TFRS_OK)
             goto fail;
-        l->kernel = (size_t)(p - g->params.p);
-        l->bias = l->kernel + 1;
-        p[0].w = l->dense->w;
-        p[0].g = l->dense->dw;
-        p[1].w = l->dense->b;
-        p[1].g = l->dense->db;
-        tfrs__rng_seed(&r, seed, l->kernel);
-        tfrs__dense_init(l->dense, &r);
     }
+    g->cat_c = w.src_c;
+    g->cat_d = w.src_d;
+    g->dx0_acc = g->structure == TFRS_STRUCTURE_PARALLEL ||
+                 tfrs__graph_count_kind(g, TFRS_LAYER_CROSS) > 0;
     if (g->wide) {
         g->gbias_entry = (size_t)(p - g->params.p);
         p->w = &g->gbias;
@@ -210,13 +413,34 @@ fail:
 
 /* ---- forward, backward, L2 --------------------------------------------- */
 
+/* Floats per row of a layer's saved intermediates (cross: t and h). */
+static size_t aux_floats(const tfrs__layer *l)
+{
+    return l->kind == TFRS_LAYER_CROSS ? l->in + l->proj : 0;
+}
+
+/* Width of the parallel structure's concatenation (0 when stacked). */
+static size_t concat_width(const tfrs__graph *g)
+{
+    return g->structure == TFRS_STRUCTURE_PARALLEL ? g->layers[g->nlayers - 1].in : 0;
+}
+
 size_t tfrs__graph_ws_floats(const tfrs__graph *g, size_t B, int train)
 {
-    size_t per_row = g->concat_dim;
+    size_t fwd = g->concat_dim + concat_width(g), bwd = concat_width(g), tmp = 0;
 
-    for (size_t j = 0; j < g->nlayers; j++)
-        per_row += g->layers[j].units;
-    return B * per_row * (train ? 2 : 1);
+    for (size_t j = 0; j < g->nlayers; j++) {
+        size_t a = aux_floats(&g->layers[j]);
+        fwd += g->layers[j].out + a;
+        bwd += g->layers[j].out;
+        tmp = a > tmp ? a : tmp;
+    }
+    return B * (fwd + (train ? bwd + tmp : 0));
+}
+
+size_t tfrs__graph_num_acts(const tfrs__graph *g)
+{
+    return 2 * g->nlayers + 2;
 }
 
 /* The message of an invalid key. */
@@ -259,26 +483,101 @@ int tfrs__graph_check_ids(const tfrs__graph *g, const int32_t *ids, const tfrs__
 }
 
 /* Layout of the forward buffers of a B-row batch in ws:
- *   x0 [B, D] | y_0 [B, u_0] | ... | y_{L-1} [B, 1]                       */
-float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, const tfrs__input *in,
-                           size_t B, float *ws, float **acts)
+ *   x0 [B, D] | y_0 [B, out_0] | ... | y_{L-1} [B, 1]
+ *   | aux of each cross layer [B, in + proj] | concat [B, in_{L-1}]
+ * acts[0] = x0, acts[1 + j] = y_j, acts[1 + L + j] = aux of layer j (NULL
+ * for other layers), acts[1 + 2 L] = concat (NULL when stacked). */
+static void lay_out(const tfrs__graph *g, size_t B, float *p, float **acts)
 {
-    float *out;
-
-    float *p = ws;
+    size_t L = g->nlayers;
 
     acts[0] = p;
     p += B * g->concat_dim;
-    for (size_t j = 0; j < g->nlayers; j++) {
+    for (size_t j = 0; j < L; j++) {
         acts[j + 1] = p;
-        p += B * g->layers[j].units;
+        p += B * g->layers[j].out;
     }
+    for (size_t j = 0; j < L; j++) {
+        size_t a = aux_floats(&g->layers[j]);
+        acts[L + 1 + j] = a != 0 ? p : NULL;
+        p += B * a;
+    }
+    acts[2 * L + 1] = g->structure == TFRS_STRUCTURE_PARALLEL ? p : NULL;
+}
+
+/* The input of layer j: an activation, or the concatenation. */
+static float *input_of(const tfrs__graph *g, float *const *acts, const tfrs__layer *l)
+{
+    return l->src == TFRS__SRC_CONCAT ? acts[2 * g->nlayers + 1] : acts[l->src];
+}
+
+/* Copies (dir 0) the towers' outputs into the concatenation, or (dir 1)
+ * the concatenation's gradient back into the towers'. */
+static void concat_copy(const tfrs__graph *g, float *cat, float *c, float *d, size_t B, int dir)
+{
+    size_t D = g->concat_dim, W = concat_width(g), Wd = W - D;
+
+    for (size_t i = 0; i < B; i++) {
+        float *row = cat + i * W;
+        if (dir == 0) {
+            memcpy(row, c + i * D, D * sizeof(float));
+            if (Wd != 0)
+                memcpy(row + D, d + i * Wd, Wd * sizeof(float));
+        } else {
+            memcpy(c + i * D, row, D * sizeof(float));
+            if (Wd != 0)
+                memcpy(d + i * Wd, row + D, Wd * sizeof(float));
+        }
+    }
+}
+
+static tfrs__dropout_key dropout_key(const tfrs__graph *g, size_t j, const tfrs__graph_ctx *ctx)
+{
+    tfrs__dropout_key k;
+
+    k.seed = g->seed;
+    k.layer = j;
+    k.step = ctx->step;
+    k.row0 = ctx->row0;
+    return k;
+}
+
+float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, const tfrs__input *in,
+                           size_t B, float *ws, float **acts, const tfrs__graph_ctx *ctx)
+{
+    size_t L = g->nlayers;
+    float *out;
+
+    lay_out(g, B, ws, acts);
     for (size_t f = 0; f < g->nfeat; f++)
         tfrs__feature_gather(&g->feat[f], in != NULL ? &in[f] : NULL, ids + f, g->nfeat, B,
                              acts[0] + g->feat[f].offset, g->concat_dim);
-    for (size_t j = 0; j < g->nlayers; j++)
-        tfrs__dense_forward(g->layers[j].dense, acts[j], B, acts[j + 1]);
-    out = acts[g->nlayers];
+    for (size_t j = 0; j < L; j++) {
+        const tfrs__layer *l = &g->layers[j];
+        float *x;
+
+        if (l->src == TFRS__SRC_CONCAT)
+            concat_copy(g, acts[2 * L + 1], acts[g->cat_c], g->cat_d != 0 ? acts[g->cat_d] : NULL,
+                        B, 0);
+        x = input_of(g, acts, l);
+        switch (l->kind) {
+        case TFRS_LAYER_DENSE:
+            tfrs__dense_forward(l->dense, x, B, acts[j + 1]);
+            break;
+        case TFRS_LAYER_CROSS:
+            tfrs__cross_forward(l->cross, acts[0], x, B, acts[L + 1 + j], acts[j + 1]);
+            break;
+        case TFRS_LAYER_DROPOUT:
+            if (ctx != NULL && l->rate > 0.0f) {
+                tfrs__dropout_key k = dropout_key(g, j, ctx);
+                tfrs__dropout_forward(&k, l->rate, x, B, l->out, acts[j + 1]);
+            } else {
+                acts[j + 1] = x;     /* the identity */
+            }
+            break;
+        }
+    }
+    out = acts[L];
     if (g->wide) {
         for (size_t i = 0; i < B; i++)
             out[i] += g->gbias;
@@ -290,11 +589,12 @@ float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, const tfrs_
     return out;
 }
 
-/* The backward workspace: dy_0 [B, u_0] | ... | dy_{L-1} [B, 1]. */
+/* The backward workspace: dy_0 [B, out_0] | ... | dy_{L-1} [B, 1]
+ * | dconcat [B, in_{L-1}] (parallel) | tmp [B, largest aux]. */
 static float *dy_at(const tfrs__graph *g, float *dws, size_t B, size_t layer)
 {
     for (size_t j = 0; j < layer; j++)
-        dws += B * g->layers[j].units;
+        dws += B * g->layers[j].out;
     return dws;
 }
 
@@ -304,17 +604,53 @@ float *tfrs__graph_dscores(const tfrs__graph *g, float *dws, size_t B)
 }
 
 void tfrs__graph_backward(const tfrs__graph *g, float *const *acts, size_t B, float *dws,
-                          float *const *grads, float *dx0)
+                          float *const *grads, float *dx0, const tfrs__graph_ctx *ctx)
 {
-    for (size_t j = g->nlayers; j-- > 0;) {
-        const tfrs__layer *l = &g->layers[j];
-        const tfrs__param *pk = &g->params.p[l->kernel], *pb = &g->params.p[l->bias];
-        float *dx = j > 0 ? dy_at(g, dws, B, j - 1) : dx0;
+    size_t L = g->nlayers, D = g->concat_dim;
+    float *dcat = dy_at(g, dws, B, L), *tmp = dcat + B * concat_width(g);
 
-        tfrs__dense_backward_to(l->dense, acts[j], acts[j + 1], dy_at(g, dws, B, j), B, dx,
-                                grads != NULL ? grads[l->kernel] : pk->g,
-                                grads != NULL ? grads[l->bias] : pb->g);
+#define GRAD(k) (grads != NULL ? grads[k] : g->params.p[k].g)
+    if (g->dx0_acc)
+        memset(dx0, 0, B * D * sizeof(float));
+    for (size_t j = L; j-- > 0;) {
+        const tfrs__layer *l = &g->layers[j];
+        float *dy = dy_at(g, dws, B, j), *x = input_of(g, acts, l), *dx;
+        int acc = 0;
+
+        if (l->src == TFRS__SRC_CONCAT)
+            dx = dcat;
+        else if (l->src == 0)
+            dx = dx0, acc = g->dx0_acc;
+        else
+            dx = dy_at(g, dws, B, l->src - 1);
+        switch (l->kind) {
+        case TFRS_LAYER_DENSE:
+            tfrs__dense_backward_to(l->dense, x, acts[j + 1], dy, B, acc ? NULL : dx,
+                                    GRAD(l->kernel), GRAD(l->bias));
+            if (acc)   /* dx += dy W^T */
+                tfrs__gemm(0, 1, B, l->in, l->out, 1.0f, dy, l->out, l->dense->w, l->out, 1.0f,
+                           dx, l->in);
+            break;
+        case TFRS_LAYER_CROSS:
+            tfrs__cross_backward(l->cross, acts[0], x, acts[L + 1 + j], dy, B, tmp, dx0, 1, dx,
+                                 acc, GRAD(l->kernel), l->proj != 0 ? GRAD(l->v) : NULL,
+                                 GRAD(l->bias));
+            break;
+        case TFRS_LAYER_DROPOUT:
+            if (ctx != NULL && l->rate > 0.0f) {
+                tfrs__dropout_key k = dropout_key(g, j, ctx);
+                tfrs__dropout_backward(&k, l->rate, dy, B, l->out, dx, acc);
+            } else {
+                for (size_t i = 0; i < B * l->out; i++)
+                    dx[i] = acc ? dx[i] + dy[i] : dy[i];
+            }
+            break;
+        }
+        if (l->src == TFRS__SRC_CONCAT)
+            concat_copy(g, dcat, dy_at(g, dws, B, g->cat_c - 1),
+                        g->cat_d != 0 ? dy_at(g, dws, B, g->cat_d - 1) : NULL, B, 1);
     }
+#undef GRAD
 }
 
 void tfrs__graph_scatter_input_grad(tfrs__graph *g, const int32_t *ids, const tfrs__input *in,
@@ -402,7 +738,7 @@ int tfrs__graph_scratch_alloc(const tfrs__graph *g, size_t rows, tfrs__scratch *
     if (tfrs__mul(tfrs__graph_ws_floats(g, 1, 0), rows, &nfloats) < 0)
         return tfrs__fail(TFRS_ENOMEM, "scratch for %zu rows is too large", rows);
     sc->ws = tfrs__calloc(nfloats, sizeof(float));
-    sc->acts = tfrs__calloc(g->nlayers + 1, sizeof(float *));
+    sc->acts = tfrs__calloc(tfrs__graph_num_acts(g), sizeof(float *));
     if (sc->ws == NULL || sc->acts == NULL) {
         tfrs__graph_scratch_free(sc);
         return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", rows);
@@ -423,7 +759,8 @@ void tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t
 {
     for (size_t i = 0; i < n; i += sc->rows) {
         size_t b = n - i < sc->rows ? n - i : sc->rows;
-        const float *s = tfrs__graph_forward(g, ids + i * g->nfeat, in, b, sc->ws, sc->acts);
+        const float *s = tfrs__graph_forward(g, ids + i * g->nfeat, in, b, sc->ws, sc->acts,
+                                             NULL);
         memcpy(scores + i, s, b * sizeof(float));
     }
 }
@@ -491,7 +828,7 @@ size_t tfrs__graph_max_units(const tfrs__graph *g)
     size_t u = 0;
 
     for (size_t j = 0; j < g->nlayers; j++)
-        u = g->layers[j].units > u ? g->layers[j].units : u;
+        u = g->layers[j].out > u ? g->layers[j].out : u;
     return u;
 }
 

@@ -298,6 +298,98 @@ int tfrs__json_get_double(const tfrs__json *obj, const char *key, double *out)
     return tfrs__json_double(tfrs__json_get(obj, key), out);
 }
 
+int tfrs__json_number(const tfrs__json *item, double *out)
+{
+    if (cJSON_IsNumber(item)) {
+        *out = item->valuedouble;
+        return 0;
+    }
+    return tfrs__json_double(item, out);
+}
+
+/* ---- positions ------------------------------------------------------------ */
+
+/* The index of node among the values of the tree at c in pre-order (an
+ * object or array before its members), counting from *k; -1 if absent.
+ * Recursion is as deep as the tree, which cJSON bounds (1000 levels). */
+static long preorder_index(const cJSON *c, const cJSON *node, long *k)
+{
+    if (c == node)
+        return *k;
+    (*k)++;
+    if (cJSON_IsObject(c) || cJSON_IsArray(c))
+        for (const cJSON *m = c->child; m != NULL; m = m->next) {
+            long r = preorder_index(m, node, k);
+            if (r >= 0)
+                return r;
+        }
+    return -1;
+}
+
+size_t tfrs__json_line(const char *text, size_t n, const tfrs__json *root,
+                       const tfrs__json *node)
+{
+    /* The k-th value of the tree starts at the k-th value token of the text:
+     * scan, telling keys (strings in key position) from values. */
+    long seen = 0, k = 0;
+    unsigned char stack[1024];     /* 1: in an object; cJSON nests <= 1000 */
+    size_t depth = 0, line = 1;
+    int want_key = 0;
+
+    if (root == NULL || node == NULL || (k = preorder_index(root, node, &k)) < 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = text[i];
+        if (ch == '\n') {
+            line++;
+            continue;
+        }
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == ':')
+            continue;
+        if (ch == ',') {
+            want_key = depth > 0 && stack[depth - 1];
+            continue;
+        }
+        if (ch == '}' || ch == ']') {
+            if (depth > 0)
+                depth--;
+            want_key = 0;
+            continue;
+        }
+        if (ch == '"' && want_key) {           /* a key: skip it */
+            for (i++; i < n && text[i] != '"'; i++)
+                if (text[i] == '\\')
+                    i++;
+            want_key = 0;
+            continue;
+        }
+        if (seen++ == k)
+            return line;
+        if (ch == '{' || ch == '[') {
+            if (depth < sizeof(stack))
+                stack[depth++] = ch == '{';
+            want_key = ch == '{';
+        } else if (ch == '"') {
+            for (i++; i < n && text[i] != '"'; i++)
+                if (text[i] == '\\')
+                    i++;
+        } else {
+            while (i + 1 < n && strchr(",}] \t\r\n", text[i + 1]) == NULL)
+                i++;
+        }
+    }
+    return 0;
+}
+
+size_t tfrs__json_offset_line(const char *text, size_t offset)
+{
+    size_t line = 1;
+
+    for (size_t i = 0; i < offset; i++)
+        line += text[i] == '\n';
+    return line;
+}
+
 /* ---- building ----------------------------------------------------------- */
 
 tfrs__json *tfrs__json_new_object(void)

@@ -89,6 +89,21 @@ int tfrs__json_get_float(const tfrs__json *obj, const char *key, float *out);
 int tfrs__json_double(const tfrs__json *item, double *out);
 int tfrs__json_get_double(const tfrs__json *obj, const char *key, double *out);
 
+/* A JSON number (finite) or a string that tfrs__json_double accepts: 0,
+ * else -1.  For hand-written configurations, where 0.1 and "0.1" both
+ * make sense. */
+int tfrs__json_number(const tfrs__json *item, double *out);
+
+/* ---- positions ---------------------------------------------------------- */
+
+/* The 1-based line of text (n bytes, the text root was parsed from) where
+ * the value node starts, or 0 if node is not in the tree.  For messages:
+ * O(n) plus the size of the tree. */
+size_t tfrs__json_line(const char *text, size_t n, const tfrs__json *root,
+                       const tfrs__json *node);
+/* The 1-based line of the byte at offset (a parse error position). */
+size_t tfrs__json_offset_line(const char *text, size_t offset);
+
 /* ---- building ----------------------------------------------------------- */
 
 /* Each builder adds to obj under key (to the array obj if key is NULL) and

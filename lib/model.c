@@ -12,6 +12,7 @@
 #include "util/alloc.h"
 #include "util/status.h"
 #include "dense.h"
+#include "dropout.h"
 #include "graph.h"
 #include "model.h"
 #include "optimizer.h"
@@ -169,6 +170,63 @@ int tfrs_model_add_dense(tfrs_model *m, size_t units, tfrs_activation act, float
     return TFRS_OK;
 }
 
+int tfrs_model_add_cross(tfrs_model *m, size_t projection_dim, float l2)
+{
+    int rc;
+
+    if ((rc = check_unbuilt(m, "tfrs_model_add_cross")) != TFRS_OK)
+        return rc;
+    if (projection_dim > INT32_MAX)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_add_cross: projection_dim must be 0 (full "
+                          "rank) or in 1 .. 2^31-1");
+    if (!(l2 >= 0.0f) || !isfinite(l2))
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_add_cross: l2 must be finite and >= 0");
+    if (tfrs__graph_add_cross(&m->g, projection_dim, l2) != TFRS_OK)
+        return tfrs__fail(TFRS_ENOMEM, "tfrs_model_add_cross: out of memory");
+    return TFRS_OK;
+}
+
+int tfrs_model_add_dropout(tfrs_model *m, float rate)
+{
+    int rc;
+
+    if ((rc = check_unbuilt(m, "tfrs_model_add_dropout")) != TFRS_OK)
+        return rc;
+    if (!tfrs__dropout_rate_ok(rate))
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_add_dropout: rate must be in [0, 1)");
+    if (tfrs__graph_add_dropout(&m->g, rate) != TFRS_OK)
+        return tfrs__fail(TFRS_ENOMEM, "tfrs_model_add_dropout: out of memory");
+    return TFRS_OK;
+}
+
+int tfrs_model_set_structure(tfrs_model *m, tfrs_structure structure)
+{
+    int rc;
+
+    if ((rc = check_unbuilt(m, "tfrs_model_set_structure")) != TFRS_OK)
+        return rc;
+    if (structure != TFRS_STRUCTURE_STACKED && structure != TFRS_STRUCTURE_PARALLEL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_set_structure: unknown structure %d",
+                          (int)structure);
+    m->g.structure = structure;
+    return TFRS_OK;
+}
+
+tfrs_structure tfrs_model_structure(const tfrs_model *m)
+{
+    return m == NULL ? TFRS_STRUCTURE_STACKED : m->g.structure;
+}
+
+size_t tfrs_model_num_layers(const tfrs_model *m)
+{
+    return m == NULL ? 0 : m->g.nlayers;
+}
+
+int tfrs_model_layer_kind(const tfrs_model *m, size_t i)
+{
+    return m == NULL || i >= m->g.nlayers ? -1 : (int)m->g.layers[i].kind;
+}
+
 int tfrs_model_set_task(tfrs_model *m, const tfrs_ranking_task *task)
 {
     tfrs_task_options o;
@@ -241,8 +299,6 @@ int tfrs_model_build(tfrs_model *m)
         return rc;
     if (m->g.nfeat == 0)
         return tfrs__fail(TFRS_ESTATE, "tfrs_model_build: add at least one feature");
-    if (m->g.nlayers == 0 || m->g.layers[m->g.nlayers - 1].units != 1)
-        return tfrs__fail(TFRS_ESTATE, "tfrs_model_build: the last dense layer must have 1 unit");
     if ((rc = tfrs__graph_build(&m->g, m->seed, "tfrs_model_build")) != TFRS_OK)
         return rc;
     if ((rc = tfrs__optimizer_init_slots(&m->opt, &m->g.params)) != TFRS_OK) {
@@ -276,12 +332,14 @@ const tfrs_embedding *tfrs_model_feature_embedding(const tfrs_model *m, size_t i
 
 size_t tfrs_model_num_dense(const tfrs_model *m)
 {
-    return m == NULL ? 0 : m->g.nlayers;
+    return m == NULL ? 0 : tfrs__graph_count_kind(&m->g, TFRS_LAYER_DENSE);
 }
 
 const tfrs_dense *tfrs_model_dense(const tfrs_model *m, size_t i)
 {
-    return m == NULL || i >= m->g.nlayers ? NULL : m->g.layers[i].dense;
+    size_t j = m == NULL ? SIZE_MAX : tfrs__graph_kth_layer(&m->g, TFRS_LAYER_DENSE, i);
+
+    return j == SIZE_MAX ? NULL : m->g.layers[j].dense;
 }
 
 size_t tfrs_model_num_parameters(const tfrs_model *m)

@@ -13,7 +13,9 @@
  * Tensors: per feature i "features.<i>.embedding" [rows, dim] F32 and its
  * vocabulary as "features.<i>.vocab.bytes" (U8, the tokens concatenated) and
  * "features.<i>.vocab.offsets" (I64, ntokens + 1 offsets); per dense layer j
- * "dense.<j>.kernel" [in, units] and "dense.<j>.bias" [units]; with
+ * "dense.<j>.kernel" [in, units] and "dense.<j>.bias" [units]; per cross
+ * layer k "cross.<k>.kernel" [D, D] (or "cross.<k>.u" [D, r] and
+ * "cross.<k>.v" [r, D]) and "cross.<k>.bias" [D]; with
  * optimizer state, "optimizer.<param>.<slot>" of each parameter's shape.
  *
  * The loader trusts nothing: the container checks sizes and offsets, and
@@ -57,13 +59,15 @@ typedef struct arch_feature {
 } arch_feature;
 
 typedef struct arch_layer {
-    size_t          units, in;
+    tfrs_layer_kind kind;
+    size_t          units, in, proj;
     tfrs_activation act;
-    float           l2;
+    float           l2, rate;
 } arch_layer;
 
 typedef struct arch {
     size_t                 nfeat, nlayers;
+    tfrs_structure         structure;
     arch_feature          *feat;
     arch_layer            *layers;
     tfrs_task_options      task;
@@ -100,14 +104,19 @@ static int arch_plan(const arch *a, tfrs__params *plan)
         f.l2 = a->feat[i].o.l2;
         rc = tfrs__graph_add_feature(&g, &f);
     }
-    for (size_t j = 0; j < a->nlayers && rc == TFRS_OK; j++)
-        rc = tfrs__graph_add_dense(&g, a->layers[j].units, a->layers[j].act, a->layers[j].l2);
+    for (size_t j = 0; j < a->nlayers && rc == TFRS_OK; j++) {
+        const arch_layer *l = &a->layers[j];
+        rc = l->kind == TFRS_LAYER_CROSS     ? tfrs__graph_add_cross(&g, l->proj, l->l2)
+             : l->kind == TFRS_LAYER_DROPOUT ? tfrs__graph_add_dropout(&g, l->rate)
+                                             : tfrs__graph_add_dense(&g, l->units, l->act, l->l2);
+    }
+    g.structure = a->structure;
     if (rc == TFRS_OK)
         rc = tfrs__graph_plan(&g, plan, "model file: architecture");
     else
         rc = tfrs__fail(TFRS_ENOMEM, "model file: out of memory");
     tfrs__graph_free(&g);
-    if (rc == TFRS_EINVAL) {
+    if (rc == TFRS_EINVAL || rc == TFRS_ESTATE) {
         char msg[256];
         snprintf(msg, sizeof(msg), "%s", tfrs_last_error());
         rc = BAD("architecture: %s", msg);
@@ -131,6 +140,11 @@ static const named loss_names[] = { { "mse", TFRS_LOSS_MSE }, { "bce", TFRS_LOSS
                                     { "huber", TFRS_LOSS_HUBER } };
 static const named kind_names[] = { { "adagrad", TFRS_OPT_ADAGRAD }, { "sgd", TFRS_OPT_SGD },
                                     { "adam", TFRS_OPT_ADAM } };
+static const named kind_names_layer[] = { { "dense", TFRS_LAYER_DENSE },
+                                          { "cross", TFRS_LAYER_CROSS },
+                                          { "dropout", TFRS_LAYER_DROPOUT } };
+static const named structure_names[] = { { "stacked", TFRS_STRUCTURE_STACKED },
+                                         { "parallel", TFRS_STRUCTURE_PARALLEL } };
 static const named metric_names[] = { { "rmse", TFRS_METRIC_RMSE }, { "mae", TFRS_METRIC_MAE },
                                       { "auc", TFRS_METRIC_AUC } };
 
@@ -281,11 +295,26 @@ static char *arch_text(const tfrs_model *m)
         feature_json(&m->g.feat[i], tfrs__json_add_object(arr, NULL, &ok), &ok);
     arr = tfrs__json_add_array(a, "layers", &ok);
     for (size_t j = 0; j < m->g.nlayers; j++) {
+        const tfrs__layer *l = &m->g.layers[j];
         o = tfrs__json_add_object(arr, NULL, &ok);
-        tfrs__json_add_size(o, "units", m->g.layers[j].units, &ok);
-        tfrs__json_add_str(o, "activation", name_of(NAMES(act_names), m->g.layers[j].act), &ok);
-        tfrs__json_add_float(o, "l2", m->g.layers[j].l2, &ok);
+        /* dense layers have no "kind": files of dense-only models are as
+         * before cross and dropout layers existed */
+        if (l->kind != TFRS_LAYER_DENSE)
+            tfrs__json_add_str(o, "kind", name_of(NAMES(kind_names_layer), l->kind), &ok);
+        if (l->kind == TFRS_LAYER_DENSE) {
+            tfrs__json_add_size(o, "units", l->units, &ok);
+            tfrs__json_add_str(o, "activation", name_of(NAMES(act_names), l->act), &ok);
+        } else if (l->kind == TFRS_LAYER_CROSS) {
+            tfrs__json_add_size(o, "projection_dim", l->proj, &ok);
+        } else {
+            tfrs__json_add_float(o, "rate", l->rate, &ok);
+        }
+        if (l->kind != TFRS_LAYER_DROPOUT)
+            tfrs__json_add_float(o, "l2", l->l2, &ok);
     }
+    if (m->g.structure != TFRS_STRUCTURE_STACKED)   /* absent: stacked */
+        tfrs__json_add_str(a, "structure", name_of(NAMES(structure_names), m->g.structure),
+                           &ok);
     o = tfrs__json_add_object(a, "task", &ok);
     tfrs__json_add_str(o, "loss", name_of(NAMES(loss_names), m->task.loss), &ok);
     tfrs__json_add_bool(o, "from_logits", m->task.from_logits != 0, &ok);
@@ -559,12 +588,30 @@ static int read_feature(const tfrs__json *c, size_t i, void *item)
     return TFRS_OK;
 }
 
-/* Dense layer i of the architecture, from its JSON object c. */
+/* Layer i of the architecture, from its JSON object c: "kind" is
+ * "cross" or "dropout", or absent for a dense layer. */
 static int read_layer(const tfrs__json *c, size_t i, void *item)
 {
     arch_layer *l = item;
-    unsigned act;
+    const tfrs__json *kind = tfrs__json_get(c, "kind");
+    unsigned act, k = TFRS_LAYER_DENSE;
 
+    if (kind != NULL &&
+        value_of(NAMES(kind_names_layer), tfrs__json_get_str(c, "kind"), &k) < 0)
+        return BAD("architecture: layer %zu: \"kind\" must be \"dense\", \"cross\" or "
+                   "\"dropout\"", i);
+    l->kind = (tfrs_layer_kind)k;
+    if (l->kind == TFRS_LAYER_CROSS) {
+        if (tfrs__json_get_size(c, "projection_dim", &l->proj) < 0 ||
+            tfrs__json_get_float(c, "l2", &l->l2) < 0)
+            return BAD("architecture: layer %zu: a cross layer needs projection_dim and l2", i);
+        return TFRS_OK;
+    }
+    if (l->kind == TFRS_LAYER_DROPOUT) {
+        if (tfrs__json_get_float(c, "rate", &l->rate) < 0)
+            return BAD("architecture: layer %zu: a dropout layer needs a rate", i);
+        return TFRS_OK;
+    }
     if (value_of(NAMES(act_names), tfrs__json_get_str(c, "activation"), &act) < 0 ||
         tfrs__json_get_size(c, "units", &l->units) < 0 ||
         tfrs__json_get_float(c, "l2", &l->l2) < 0)
@@ -639,6 +686,13 @@ static int read_arch(reader *r, arch *a)
         (rc = read_task(tfrs__json_get(r->arch_root, "task"), &a->task)) != TFRS_OK ||
         (rc = read_optimizer(tfrs__json_get(r->arch_root, "optimizer"), &a->opt)) != TFRS_OK)
         return rc;
+    if (tfrs__json_get(r->arch_root, "structure") != NULL) {
+        unsigned st;
+        if (value_of(NAMES(structure_names), tfrs__json_get_str(r->arch_root, "structure"),
+                     &st) < 0)
+            return BAD("architecture: \"structure\" must be \"stacked\" or \"parallel\"");
+        a->structure = (tfrs_structure)st;
+    }
     a->label = tfrs__json_get_str(r->arch_root, "label");
     w = tfrs__json_get(r->arch_root, "weight");
     if (a->label == NULL || !(tfrs__json_is_null(w) || tfrs__json_is_string(w)))
@@ -719,9 +773,15 @@ static int check_tensors(reader *r, arch *a)
     for (size_t i = 0; i < a->nfeat; i++)
         if (tfrs__add(in, a->feat[i].dim, &in) < 0)
             return BAD("architecture: feature %zu: bad embedding_dim", i);
-    for (size_t j = 0; j < a->nlayers; j++)
-        if (a->layers[j].units == 0)
+    for (size_t j = 0; j < a->nlayers; j++) {
+        const arch_layer *l = &a->layers[j];
+        if (l->kind == TFRS_LAYER_DENSE && l->units == 0)
             return BAD("architecture: layer %zu has 0 units", j);
+        if (l->kind == TFRS_LAYER_DROPOUT && !(l->rate >= 0.0f && l->rate < 1.0f))
+            return BAD("architecture: layer %zu: dropout rate must be in [0, 1)", j);
+        if (l->kind == TFRS_LAYER_CROSS && l->proj > INT32_MAX)
+            return BAD("architecture: layer %zu: projection_dim is too large", j);
+    }
     if ((rc = arch_plan(a, &plan)) != TFRS_OK)
         goto done;
     for (size_t k = 0, last = SIZE_MAX; k < plan.n; k++) {
@@ -873,9 +933,16 @@ static int rebuild(const reader *r, const arch *a, tfrs_model **out)
         tfrs__free(b);
         REBUILD(rc, "adding a feature");
     }
-    for (size_t j = 0; j < a->nlayers; j++)
-        REBUILD(tfrs_model_add_dense(m, a->layers[j].units, a->layers[j].act, a->layers[j].l2),
-                "adding a dense layer");
+    for (size_t j = 0; j < a->nlayers; j++) {
+        const arch_layer *l = &a->layers[j];
+        if (l->kind == TFRS_LAYER_CROSS)
+            REBUILD(tfrs_model_add_cross(m, l->proj, l->l2), "adding a cross layer");
+        else if (l->kind == TFRS_LAYER_DROPOUT)
+            REBUILD(tfrs_model_add_dropout(m, l->rate), "adding a dropout layer");
+        else
+            REBUILD(tfrs_model_add_dense(m, l->units, l->act, l->l2), "adding a dense layer");
+    }
+    REBUILD(tfrs_model_set_structure(m, a->structure), "setting the structure");
     REBUILD(tfrs_ranking_task_create(&task, &a->task), "setting the task");
     REBUILD(tfrs_model_set_task(m, task), "setting the task");
     REBUILD(tfrs_model_set_optimizer(m, &a->opt), "setting the optimizer");

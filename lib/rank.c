@@ -82,10 +82,25 @@ static int get_cache(const tfrs_model *m, size_t f, const tfrs__proj **out)
     return rc;
 }
 
+/* 1 if rank scores through the first layer by parts (and the serving
+ * cache); otherwise (the first layer is not dense, or the structure is
+ * parallel) each block of candidates goes through the full forward pass,
+ * the query's ids repeated: the same computation as predict. */
+static int by_parts(const tfrs_model *m)
+{
+    return tfrs__graph_first_dense(&m->g);
+}
+
+/* Floats per candidate of a block's scratch. */
+static size_t block_row_floats(const tfrs_model *m)
+{
+    return by_parts(m) ? tfrs__graph_max_units(&m->g) : tfrs__graph_ws_floats(&m->g, 1, 0);
+}
+
 /* Candidates per block for n candidates. */
 static size_t rank_block(const tfrs_model *m, size_t n)
 {
-    size_t per_row = tfrs__graph_max_units(&m->g), block = RANK_BLOCK_FLOATS / per_row;
+    size_t per_row = block_row_floats(m), block = RANK_BLOCK_FLOATS / per_row;
 
     block = block < 1 ? 1 : block > RANK_BLOCK ? RANK_BLOCK : block;
     return n < block ? n : block;
@@ -94,8 +109,31 @@ static size_t rank_block(const tfrs_model *m, size_t n)
 /* Floats of scratch rank_scores needs for n candidates. */
 static size_t rank_scratch_floats(const tfrs_model *m, size_t n)
 {
+    if (!by_parts(m))
+        return rank_block(m, n) * block_row_floats(m);
     return m->g.concat_dim + m->g.layers[0].units +
            2 * rank_block(m, n) * tfrs__graph_max_units(&m->g);
+}
+
+/* The fallback of rank_scores: blocks of candidates through the full
+ * forward pass in ws, with ids (block x F) and acts (num_acts) scratch.
+ * The query's keys (and side tables qin) are repeated in every row. */
+static void rank_scores_forward(const tfrs_model *m, size_t c, const int32_t *qids,
+                                const tfrs__input *qin, const int32_t *cids, size_t n,
+                                float *scores, float *ws, int32_t *ids, float **acts)
+{
+    size_t F = m->g.nfeat, block = rank_block(m, n);
+
+    for (size_t i = 0; i < n; i += block) {
+        size_t nb = n - i < block ? n - i : block;
+        const float *s;
+        for (size_t r = 0; r < nb; r++) {
+            memcpy(ids + r * F, qids, F * sizeof(*ids));
+            ids[r * F + c] = cids[i + r];
+        }
+        s = tfrs__graph_forward(&m->g, ids, qin, nb, ws, acts, NULL);
+        memcpy(scores + i, s, nb * sizeof(float));
+    }
 }
 
 /* Scores n candidates (ids cids) of feature c for a query (keys qids, one
@@ -188,7 +226,7 @@ static size_t carve(size_t *total, size_t count, size_t size)
 
 /* Offsets of rank's per-call buffers in one allocation. */
 typedef struct rank_layout {
-    size_t total, o_idx, o_keys, o_cids, o_qids, o_scores, o_all, o_hq;
+    size_t total, o_idx, o_keys, o_cids, o_qids, o_scores, o_all, o_hq, o_fids, o_acts;
 } rank_layout;
 
 static int rank_alloc(const tfrs_model *m, size_t n, size_t k, rank_layout *L,
@@ -202,6 +240,9 @@ static int rank_alloc(const tfrs_model *m, size_t n, size_t k, rank_layout *L,
     L->o_scores = carve(&L->total, n, sizeof(float));
     L->o_all = carve(&L->total, k < n ? n : 0, sizeof(tfrs_scored));
     L->o_hq = carve(&L->total, rank_scratch_floats(m, n), sizeof(float));
+    L->o_fids = carve(&L->total, by_parts(m) ? 0 : rank_block(m, n) * m->g.nfeat,
+                      sizeof(int32_t));
+    L->o_acts = carve(&L->total, by_parts(m) ? 0 : tfrs__graph_num_acts(&m->g), sizeof(float *));
     *mem = NULL;
     if (L->total == SIZE_MAX)
         return tfrs__fail(TFRS_EINVAL, "rank: too many candidates (%zu)", n);
@@ -222,10 +263,14 @@ static int rank_finish(const tfrs_model *m, size_t c, const int32_t *qids,
     tfrs_scored *all = k < n ? (tfrs_scored *)(mem + L->o_all) : out;
     size_t *idx = (size_t *)(mem + L->o_idx);
     uint32_t *keys = (uint32_t *)(mem + L->o_keys);
-    int rc;
+    int rc = TFRS_OK;
 
-    if ((rc = rank_scores(m, c, qids, qin, cids, n, scores, (float *)(mem + L->o_hq))) != TFRS_OK ||
-        (rc = tfrs__graph_check_scores(scores, n, 0, 1, "rank")) != TFRS_OK)
+    if (by_parts(m))
+        rc = rank_scores(m, c, qids, qin, cids, n, scores, (float *)(mem + L->o_hq));
+    else
+        rank_scores_forward(m, c, qids, qin, cids, n, scores, (float *)(mem + L->o_hq),
+                            (int32_t *)(mem + L->o_fids), (float **)(mem + L->o_acts));
+    if (rc != TFRS_OK || (rc = tfrs__graph_check_scores(scores, n, 0, 1, "rank")) != TFRS_OK)
         return rc;
     sort_scored(scores, n, all, keys, keys + n, idx, idx + n);
     if (all != out)

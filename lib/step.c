@@ -56,6 +56,7 @@ struct tfrs__stepper {
     const tfrs__input *in;
     const float      *labels, *weights;
     size_t            B;
+    uint64_t          step;      /* optimizer steps before this one (dropout) */
     /* Workers wait for a new generation, run their share, count down. */
     pthread_mutex_t   lock;
     pthread_cond_t    go, finished;
@@ -74,15 +75,16 @@ static double slice(struct tfrs__stepper *s, worker *w, size_t r0, size_t S)
     const float *wt = s->weights != NULL ? s->weights + r0 : NULL;
     float *out, *dws = w->ws + tfrs__graph_ws_floats(g, TFRS__SLICE, 0);
     double loss;
+    tfrs__graph_ctx ctx = { s->step, r0 };
 
-    out = tfrs__graph_forward(g, s->ids + r0 * g->nfeat, s->in, S, w->ws, w->acts);
+    out = tfrs__graph_forward(g, s->ids + r0 * g->nfeat, s->in, S, w->ws, w->acts, &ctx);
     memcpy(s->scores + r0, out, S * sizeof(float));
     tfrs__task_loss(s->task, out, s->labels + r0, wt, S, s->B, &loss,
                     tfrs__graph_dscores(g, dws, S));
     if (g->wide)     /* the wide part's gradient is scattered after the batch */
         memcpy(s->dsc + r0, tfrs__graph_dscores(g, dws, S), S * sizeof(float));
     tfrs__graph_backward(g, w->acts, S, dws, w->index == 0 ? NULL : w->grads,
-                         s->dx0 + r0 * g->concat_dim);
+                         s->dx0 + r0 * g->concat_dim, &ctx);
     return loss;
 }
 
@@ -141,7 +143,7 @@ static int alloc_worker(struct tfrs__stepper *s, worker *w)
     size_t total = 0;
 
     w->ws = tfrs__calloc(tfrs__graph_ws_floats(g, TFRS__SLICE, 1), sizeof(float));
-    w->acts = tfrs__calloc(g->nlayers + 1, sizeof(float *));
+    w->acts = tfrs__calloc(tfrs__graph_num_acts(g), sizeof(float *));
     if (w->ws == NULL || w->acts == NULL)
         return -1;
     if (w->index == 0)
@@ -306,6 +308,7 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
     s->labels = labels;
     s->weights = weights;
     s->B = B;
+    s->step = opt->steps;
     if (s->T > 1) {
         pthread_mutex_lock(&s->lock);
         s->pending = s->T - 1;

@@ -1167,6 +1167,67 @@ START_TEST(misuse_tfrs_model_add_dense)
 }
 END_TEST
 
+START_TEST(misuse_tfrs_model_add_cross)
+{
+    FAILS(TFRS_EINVAL, tfrs_model_add_cross(NULL, 0, 0.0f));
+    FAILS(TFRS_EINVAL, tfrs_model_add_cross(U, (size_t)INT32_MAX + 1, 0.0f));
+    FAILS(TFRS_EINVAL, tfrs_model_add_cross(U, 0, -1.0f));
+    FAILS(TFRS_EINVAL, tfrs_model_add_cross(U, 0, NAN));
+    FAILS(TFRS_EINVAL, tfrs_model_add_cross(U, 2, INFINITY));
+    ck_assert_uint_eq(tfrs_model_num_layers(U), 2);
+    FAILS(TFRS_ESTATE, tfrs_model_add_cross(M, 0, 0.0f));
+    ck_assert_uint_eq(tfrs_model_num_layers(M), 2);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_model_add_dropout)
+{
+    FAILS(TFRS_EINVAL, tfrs_model_add_dropout(NULL, 0.1f));
+    FAILS(TFRS_EINVAL, tfrs_model_add_dropout(U, 1.0f));
+    FAILS(TFRS_EINVAL, tfrs_model_add_dropout(U, -0.1f));
+    FAILS(TFRS_EINVAL, tfrs_model_add_dropout(U, NAN));
+    ck_assert_uint_eq(tfrs_model_num_layers(U), 2);
+    FAILS(TFRS_ESTATE, tfrs_model_add_dropout(M, 0.1f));
+    ck_assert_uint_eq(tfrs_model_num_layers(M), 2);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_model_set_structure)
+{
+    FAILS(TFRS_EINVAL, tfrs_model_set_structure(NULL, TFRS_STRUCTURE_PARALLEL));
+    FAILS(TFRS_EINVAL, tfrs_model_set_structure(U, (tfrs_structure)2));
+    FAILS(TFRS_EINVAL, tfrs_model_set_structure(U, (tfrs_structure)-1));
+    ck_assert_int_eq(tfrs_model_structure(U), TFRS_STRUCTURE_STACKED);
+    FAILS(TFRS_ESTATE, tfrs_model_set_structure(M, TFRS_STRUCTURE_PARALLEL));
+    ck_assert_int_eq(tfrs_model_structure(M), TFRS_STRUCTURE_STACKED);
+    /* parallel without a cross layer: refused by build, model unbuilt */
+    OK(tfrs_model_set_structure(U, TFRS_STRUCTURE_PARALLEL));
+    FAILS(TFRS_ESTATE, tfrs_model_build(U));
+    ck_assert_uint_eq(tfrs_model_num_parameters(U), 0);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_model_structure)
+{
+    ck_assert_int_eq(tfrs_model_structure(NULL), TFRS_STRUCTURE_STACKED);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_model_num_layers)
+{
+    ck_assert_uint_eq(tfrs_model_num_layers(NULL), 0);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_model_layer_kind)
+{
+    ck_assert_int_eq(tfrs_model_layer_kind(NULL, 0), -1);
+    ck_assert_int_eq(tfrs_model_layer_kind(M, 2), -1);
+    ck_assert_int_eq(tfrs_model_layer_kind(M, SIZE_MAX), -1);
+    ck_assert_int_eq(tfrs_model_layer_kind(M, 1), TFRS_LAYER_DENSE);
+}
+END_TEST
+
 START_TEST(misuse_tfrs_model_set_task)
 {
     FAILS(TFRS_EINVAL, tfrs_model_set_task(NULL, T));
@@ -1630,6 +1691,12 @@ static const struct {
     CASE(tfrs_model_feature_name),
     CASE(tfrs_model_feature_vocab),
     CASE(tfrs_model_feature_embedding),
+    CASE(tfrs_model_add_cross),
+    CASE(tfrs_model_add_dropout),
+    CASE(tfrs_model_set_structure),
+    CASE(tfrs_model_structure),
+    CASE(tfrs_model_num_layers),
+    CASE(tfrs_model_layer_kind),
     CASE(tfrs_model_num_dense),
     CASE(tfrs_model_dense),
     CASE(tfrs_model_num_parameters),

@@ -1130,6 +1130,124 @@ START_TEST(save_and_load)
 }
 END_TEST
 
+/* ---- cross and dropout layers, the parallel structure --------------------- */
+
+typedef struct layers_ctx {
+    tfrs_vocab    *v;
+    tfrs_model    *m, *loaded;
+    int32_t        ids[8 * 2];
+    float          labels[8];
+    unsigned char *buf;
+    size_t         buf_n;
+} layers_ctx;
+
+static int build_layers_model(layers_ctx *c)
+{
+    tfrs_model *m = NULL;
+    int rc;
+
+    if ((rc = tfrs_model_create(&m, 5)) == TFRS_OK &&
+        (rc = tfrs_model_add_feature(m, "a", c->v, 4)) == TFRS_OK &&
+        (rc = tfrs_model_add_feature(m, "b", c->v, 4)) == TFRS_OK &&
+        (rc = tfrs_model_add_cross(m, 0, 0.01f)) == TFRS_OK &&
+        (rc = tfrs_model_add_dropout(m, 0.2f)) == TFRS_OK &&
+        (rc = tfrs_model_add_cross(m, 2, 0.0f)) == TFRS_OK &&
+        (rc = tfrs_model_add_dense(m, 4, TFRS_ACT_RELU, 0.0f)) == TFRS_OK &&
+        (rc = tfrs_model_add_dropout(m, 0.3f)) == TFRS_OK &&
+        (rc = tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f)) == TFRS_OK &&
+        (rc = tfrs_model_set_structure(m, TFRS_STRUCTURE_PARALLEL)) == TFRS_OK)
+        rc = tfrs_model_build(m);
+    if (rc != TFRS_OK)
+        tfrs_model_free(m);
+    else
+        c->m = m;
+    return rc;
+}
+
+static int call_layers_build(void *p)
+{
+    return build_layers_model(p);
+}
+
+static void setup_layers_model(void *p)
+{
+    ck_assert_int_eq(build_layers_model(p), TFRS_OK);
+}
+
+static int call_layers_step(void *p)
+{
+    layers_ctx *c = p;
+    double loss;
+
+    return tfrs_model_train_step(c->m, c->ids, c->labels, NULL, 8, &loss);
+}
+
+static int call_layers_rank(void *p)
+{
+    layers_ctx *c = p;
+    int32_t q[2] = { 1, 0 }, cand[4] = { 0, 1, 2, 3 };
+    tfrs_scored out[4];
+
+    return tfrs_model_rank_ids(c->m, q, 1, cand, 4, 2, out, NULL);
+}
+
+static int call_layers_load(void *p)
+{
+    layers_ctx *c = p;
+
+    return tfrs_model_load_buffer(&c->loaded, c->buf, c->buf_n);
+}
+
+static void check_layers(void *p, int rc)
+{
+    layers_ctx *c = p;
+    float s[8];
+
+    if (c->m != NULL) {
+        ck_assert_int_eq(tfrs_model_predict_ids(c->m, c->ids, 8, s), TFRS_OK);
+        tfrs_model_free(c->m);
+        c->m = NULL;
+    }
+    if (rc == TFRS_OK && c->loaded != NULL)
+        ck_assert_int_eq(tfrs_model_predict_ids(c->loaded, c->ids, 8, s), TFRS_OK);
+    tfrs_model_free(c->loaded);
+    c->loaded = NULL;
+}
+
+START_TEST(cross_and_dropout_layers)
+{
+    static const char *toks[] = { "x", "y", "z" };
+    layers_ctx c = { 0 };
+    oom_op build = { "cross/dropout model build", NULL, call_layers_build, check_layers };
+    oom_op step = { "cross/dropout train_step", setup_layers_model, call_layers_step,
+                    check_layers };
+    oom_op rank = { "cross/dropout rank (full forward)", setup_layers_model, call_layers_rank,
+                    check_layers };
+    oom_op load = { "cross/dropout load", NULL, call_layers_load, check_layers };
+    const char *path = tu_tmp_path("layers.tfrs");
+
+    ck_assert_int_eq(tfrs_vocab_create(&c.v, toks, 3, NULL), TFRS_OK);
+    for (size_t i = 0; i < 8; i++) {
+        c.ids[2 * i] = (int32_t)(i % 4);
+        c.ids[2 * i + 1] = (int32_t)((i * 3) % 4);
+        c.labels[i] = (float)i;
+    }
+    oom_run(&build, &c);
+    oom_run(&step, &c);
+    oom_run(&rank, &c);
+    setup_layers_model(&c);
+    ck_assert_int_eq(tfrs_model_save(c.m, path, TFRS_SAVE_OPTIMIZER), TFRS_OK);
+    tfrs_model_free(c.m);
+    c.m = NULL;
+    c.buf = tu_read_file(path, &c.buf_n);
+    oom_run(&load, &c);
+    free(c.buf);
+    ck_assert_int_eq(unlink(path), 0);
+    tfrs_vocab_free(c.v);
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
 /* Without realloc_fn the library emulates it: the same guarantees hold. */
 START_TEST(allocator_without_realloc)
 {
@@ -1299,7 +1417,7 @@ static Suite *oom_suite(void)
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
 
     tc = tu_tcase(s, "model", model_create_configure_build, fit, train_step_and_optimizer,
-                  evaluate_predict_rank, task_and_layers);
+                  evaluate_predict_rank, task_and_layers, cross_and_dropout_layers);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
 
     tc = tu_tcase(s, "features", feature_columns);
