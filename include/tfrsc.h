@@ -182,6 +182,20 @@ struct tfrs_dataset;
 TFRS_API int tfrs_vocab_adapt_column(tfrs_vocab **out, const struct tfrs_dataset *ds,
                                      const char *column, const tfrs_vocab_options *opts);
 
+/* As tfrs_vocab_adapt_column over the tokens of a bag column: a string
+ * column whose values are bags, tokens joined by `separator` (an ASCII byte
+ * other than NUL; the empty string is the empty bag and empty tokens, as in
+ * "a||b" or a leading or trailing separator, are skipped).  The tokens are
+ * the distinct tokens of every bag that occurs in the rows, sorted as
+ * tfrs_vocab_adapt sorts them, without the mask token and "[UNK]".  Time
+ * O(B + T log T) and memory O(B) for B bytes of distinct bags and T
+ * distinct tokens.  TFRS_EINVAL for a bad separator (or as adapt_column),
+ * TFRS_ENOTFOUND for a missing column, TFRS_ERANGE past 2^32 - 2 tokens,
+ * TFRS_ENOMEM.  Threads: as adapt_column (reads ds only). */
+TFRS_API int tfrs_vocab_adapt_bags(tfrs_vocab **out, const struct tfrs_dataset *ds,
+                                   const char *column, char separator,
+                                   const tfrs_vocab_options *opts);
+
 /* Releases a vocabulary.  NULL is a no-op. */
 TFRS_API void tfrs_vocab_free(tfrs_vocab *vocab);
 
@@ -298,6 +312,64 @@ TFRS_API int tfrs_dataset_shuffle(tfrs_dataset *ds, uint64_t seed);
  * in order of first use.  `ds` is unchanged. */
 TFRS_API int tfrs_dataset_slice(tfrs_dataset **out, const tfrs_dataset *ds, size_t start,
                                 size_t count);
+
+/* --- features derived from a dataset ------------------------------------ */
+
+/* Implicit feedback (SVD++): adds to `target` the string column
+ * `new_column` (copied) whose value in each target row is a bag (tokens
+ * joined by `separator`): the distinct values of `item_column` among the
+ * rows of `source` whose `key_column` equals that target row's
+ * `key_column`.  For each user the items they rated (key "user_id", item
+ * "movie_id"); with the roles swapped, for each item the users who rated
+ * it.  Only the rows of `source` count: pass the training rows, never the
+ * test rows.  `target` may be `source` itself or another dataset (e.g. the
+ * test set) that has a string column `key_column`; the keys are matched by
+ * their string values.  A key absent from source gets the empty bag "".
+ *   Tokens of a bag are in order of first occurrence in source's rows; a
+ * value of item_column is used as is, so one containing the separator or
+ * empty (which the bag encoding could not hold) is refused: TFRS_EINVAL
+ * naming it.  separator must be an ASCII byte other than NUL (TFRS_EINVAL).
+ *   The new column is interned like any string column (each distinct bag
+ * once, in order of first use by target's rows) and behaves as one under
+ * shuffle, slice and the views; existing views stay valid.  Cost
+ * O(source rows + target rows + distinct keys and items + total bytes of
+ * the distinct bags); each target key's bag is built and interned once.
+ * Errors: TFRS_EINVAL (NULL, empty name, bad separator, a key or item
+ * column that is not a string column, a bad token), TFRS_ENOTFOUND (a
+ * missing column), TFRS_EDUPLICATE (new_column exists in target),
+ * TFRS_ENOMEM; on failure target is unchanged.  Threads: needs exclusive
+ * access to target; source is only read. */
+TFRS_API int tfrs_dataset_add_implicit_bags(tfrs_dataset *target, const char *new_column,
+                                            const tfrs_dataset *source, const char *key_column,
+                                            const char *item_column, char separator);
+
+/* Keras Normalization.adapt: the mean and the population variance (divided
+ * by n, as Keras) of a float or int64 column over all rows, accumulated in
+ * double in two passes (mean, then the squared deviations).  int64 values
+ * are converted to double (exact up to 2^53).  TFRS_EINVAL for NULL, a
+ * string column or a dataset without rows; TFRS_ENOTFOUND for a missing
+ * column.  O(n) time, no allocation.  Threads: reads ds only. */
+TFRS_API int tfrs_dataset_column_moments(const tfrs_dataset *ds, const char *column,
+                                         double *mean, double *variance);
+
+/* Keras Discretization.adapt: bin boundaries at the quantiles of a float or
+ * int64 column, for num_bins bins.  Exact, where Keras approximates them
+ * with a quantile sketch: with the n values sorted (v[0] <= ... <=
+ * v[n - 1]), boundary j (1 <= j < num_bins) is v[floor(j * n / num_bins)],
+ * so that with distinct values exactly floor(j * n / num_bins) rows fall
+ * below it (Discretization puts x in bin i when boundary[i - 1] <= x <
+ * boundary[i]).  Repeated boundaries, and boundaries equal to the minimum
+ * v[0] (which would leave the first bin empty), are dropped, so
+ * *num_boundaries (<= num_bins - 1) may be smaller than num_bins - 1 and
+ * the boundaries written to boundaries[0 .. *num_boundaries) are strictly
+ * increasing.  boundaries needs room for num_bins - 1 values (it may be
+ * NULL when num_bins is 1).  int64 values are converted to double.
+ * O(n log n) time, O(n) memory, whatever num_bins.  TFRS_EINVAL for NULL,
+ * num_bins 0, a string column or a dataset without rows; TFRS_ENOTFOUND for
+ * a missing column; TFRS_ENOMEM.  Threads: reads ds only. */
+TFRS_API int tfrs_dataset_column_quantiles(const tfrs_dataset *ds, const char *column,
+                                           size_t num_bins, double *boundaries,
+                                           size_t *num_boundaries);
 
 /* Options of the text loaders. */
 #define TFRS_LOAD_OPTIONS_VERSION 1
