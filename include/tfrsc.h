@@ -372,14 +372,24 @@ TFRS_API int tfrs_dataset_column_quantiles(const tfrs_dataset *ds, const char *c
                                            size_t *num_boundaries);
 
 /* Options of the text loaders. */
-#define TFRS_LOAD_OPTIONS_VERSION 1
+#define TFRS_LOAD_OPTIONS_VERSION 2
 typedef struct tfrs_load_options {
     unsigned int version;
     int          skip_bad_lines;  /* 0 (default): the first bad line fails   */
     size_t       bad_lines;       /* out: lines skipped when skip_bad_lines  */
+    /* Version 2: */
+    unsigned     movielens_features; /* tfrs_dataset_load_movielens's side
+                                        features: 0 (default, none) or
+                                        TFRS_MOVIELENS_*_FEATURES bits   */
 } tfrs_load_options;
 
-/* Fills `opts` with defaults.  TFRS_EINVAL on NULL or an unknown version. */
+/* Bits of tfrs_load_options.movielens_features. */
+#define TFRS_MOVIELENS_USER_FEATURES 0x1u  /* join u.user                    */
+#define TFRS_MOVIELENS_ITEM_FEATURES 0x2u  /* u.item's dates and genres, u.genre */
+
+/* Fills `opts` with defaults.  TFRS_EINVAL on NULL or an unknown version.
+ * With version 1 only the fields of version 1 are written (a program built
+ * against that header has no room for the others). */
 TFRS_API int tfrs_load_options_init(tfrs_load_options *opts, unsigned int version);
 
 /* Loads MovieLens 100K from directory `dir`: u.data (user, item, rating,
@@ -391,10 +401,42 @@ TFRS_API int tfrs_load_options_init(tfrs_load_options *opts, unsigned int versio
  *   string  "movie_title"  the title, UTF-8
  *   float   "user_rating"  1..5 (written 4 or as an integral decimal, 4.0)
  *   int64   "timestamp"    seconds since 1970, exact (0 .. 2^63 - 1)
- * A UTF-8 byte order mark at the start of either file is skipped.
+ * With opts->movielens_features (options version 2), side-feature columns
+ * follow, in this order (TFDS's names where TFDS has the feature):
+ *   TFRS_MOVIELENS_USER_FEATURES, from u.user (id|age|gender|occupation|zip,
+ *   Latin-1; every user of u.data must be there):
+ *   float   "raw_user_age"          the age, 0 .. 200
+ *   float   "bucketized_user_age"   TFDS's age group: the largest of 18, 25,
+ *                                   35, 45, 50, 56 not above the age, else 1
+ *   string  "user_gender"           "M" or "F" as in the file (TFDS has a
+ *                                   bool, true for "M")
+ *   string  "user_occupation_text"  the occupation, as in the file (UTF-8)
+ *   string  "user_zip_code"         the zip code, as in the file (UTF-8;
+ *                                   some are not numbers)
+ *   TFRS_MOVIELENS_ITEM_FEATURES, from u.item and u.genre:
+ *   string  "movie_genres"          a bag (see the bag encoding): the names
+ *                                   of u.genre (UTF-8, e.g. "Children's",
+ *                                   "unknown", not TFDS's ids) of the genres
+ *                                   whose flag is 1, in u.genre's index
+ *                                   order, joined by '|'; "" for none
+ *   int64   "movie_release_date"    the release date (field 3, D-Mon-YYYY or
+ *                                   DD-Mon-YYYY, English month abbreviations)
+ *                                   at 00:00 UTC, in seconds since 1970 as
+ *                                   "timestamp"; an item with no date (one
+ *                                   in MovieLens 100K) gets 0, i.e. as if
+ *                                   released on 01-Jan-1970
+ *   int64   "movie_release_year"    its year (1970 for no date)
+ * TFDS's "user_occupation_label" (its own merge of occupations into the 1M
+ * categories) is not provided: use "user_occupation_text".
+ * u.genre holds "name|index" lines for indices 0 .. 18, each once, names
+ * distinct, 1 to 100 bytes; u.item's 19 genre flags must be 0 or 1 and its
+ * date empty or valid.  Without movielens_features the output and the
+ * checks are exactly those of version 1 (u.user and u.genre are not read).
+ * A UTF-8 byte order mark at the start of any file is skipped.
  * Malformed input gives TFRS_EPARSE with "file:line: reason"; a missing file
  * or one that is not a regular file (a FIFO, a device, a directory)
- * TFRS_EIO.  opts may be NULL. */
+ * TFRS_EIO; unknown movielens_features bits TFRS_EINVAL.  opts may be
+ * NULL. */
 TFRS_API int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir,
                                          tfrs_load_options *opts);
 
