@@ -453,6 +453,256 @@ START_TEST(vocab_of_implicit_bags)
 }
 END_TEST
 
+
+/* ---- MovieLens side features, on invented files ------------------------------ */
+
+/* Four genres would not do: the format has 19 flags.  Names are invented;
+ * one is Latin-1 ("Caf\xe9"). */
+static char genre_text[1024];
+static const char item_text[] =
+    "1|First Film (1990)|01-Jan-1990||http://x/1|0|1|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|1\n"
+    "2|Second (1971)|4-Feb-1971||http://x/2|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
+    "3|Third|||http://x/3|1|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n"
+    "4|Leap (2000)|29-Feb-2000||http://x/4|0|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n";
+static const char user_text[] =
+    "1|23|M|engineer|12345\n"
+    "2|52|F|retired|9404A\n"
+    "3|17|M|\xe9tudiant|\n"
+    "7|56|F|writer|00000\n";
+static const char data_text[] =
+    "1\t1\t5\t900000001\n"
+    "2\t4\t3\t900000301\n"
+    "3\t2\t1\t899990001\n"
+    "7\t3\t2\t899995001\n"
+    "1\t4\t4\t900000101\n";
+
+static void write_side_files(const char *genre, const char *item, const char *user,
+                             const char *data)
+{
+    tu_tmpdir_make();
+    tu_tmp_write_text("u.genre", genre);
+    tu_tmp_write_text("u.item", item);
+    tu_tmp_write_text("u.user", user);
+    tu_tmp_write_text("u.data", data);
+}
+
+static const char *make_genres(int latin1_at, const char *sep)
+{
+    size_t o = 0;
+
+    for (int g = 0; g < 19; g++)
+        o += (size_t)snprintf(genre_text + o, sizeof(genre_text) - o, "%s%d|%d%s",
+                              g == latin1_at ? "Caf\xe9" : "G", g, g, sep);
+    return genre_text;
+}
+
+static int load_side(tfrs_dataset **ds, unsigned features, tfrs_load_options *lo_out)
+{
+    tfrs_load_options lo;
+
+    OK(tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION));
+    lo.movielens_features = features;
+    {
+        int rc = tfrs_dataset_load_movielens(ds, tu_tmpdir, &lo);
+        if (lo_out != NULL)
+            *lo_out = lo;
+        return rc;
+    }
+}
+
+static int64_t i64_at(const tfrs_dataset *ds, const char *col, size_t r)
+{
+    const int64_t *v;
+
+    OK(tfrs_dataset_int64s(ds, col, &v));
+    return v[r];
+}
+
+static float f_at(const tfrs_dataset *ds, const char *col, size_t r)
+{
+    const float *v;
+
+    OK(tfrs_dataset_floats(ds, col, &v));
+    return v[r];
+}
+
+START_TEST(movielens_side_columns)
+{
+    static const char *const names[] = {
+        "user_id", "movie_id", "movie_title", "user_rating", "timestamp", "raw_user_age",
+        "bucketized_user_age", "user_gender", "user_occupation_text", "user_zip_code",
+        "movie_genres", "movie_release_date", "movie_release_year",
+    };
+    static const tfrs_column_type types[] = {
+        TFRS_COLUMN_STRING, TFRS_COLUMN_STRING, TFRS_COLUMN_STRING, TFRS_COLUMN_FLOAT,
+        TFRS_COLUMN_INT64, TFRS_COLUMN_FLOAT, TFRS_COLUMN_FLOAT, TFRS_COLUMN_STRING,
+        TFRS_COLUMN_STRING, TFRS_COLUMN_STRING, TFRS_COLUMN_STRING, TFRS_COLUMN_INT64,
+        TFRS_COLUMN_INT64,
+    };
+    tfrs_dataset *ds = NULL;
+
+    write_side_files(make_genres(5, "\n"), item_text, user_text, data_text);
+    OK(load_side(&ds, TFRS_MOVIELENS_USER_FEATURES | TFRS_MOVIELENS_ITEM_FEATURES, NULL));
+    ck_assert_uint_eq(tfrs_dataset_num_rows(ds), 5);
+    ck_assert_uint_eq(tfrs_dataset_num_columns(ds), TU_NELEM(names));
+    for (size_t i = 0; i < TU_NELEM(names); i++) {
+        const char *n;
+        tfrs_column_type t;
+        OK(tfrs_dataset_column_info(ds, i, &n, &t));
+        ck_assert_str_eq(n, names[i]);
+        ck_assert_int_eq(t, types[i]);
+    }
+    /* Users. */
+    ck_assert_float_eq(f_at(ds, "raw_user_age", 0), 23.0f);
+    ck_assert_float_eq(f_at(ds, "bucketized_user_age", 0), 18.0f);
+    ck_assert_float_eq(f_at(ds, "bucketized_user_age", 1), 50.0f);
+    ck_assert_float_eq(f_at(ds, "bucketized_user_age", 2), 1.0f);
+    ck_assert_float_eq(f_at(ds, "bucketized_user_age", 3), 56.0f);
+    ck_assert_str_eq(str_at(ds, "user_gender", 0), "M");
+    ck_assert_str_eq(str_at(ds, "user_gender", 1), "F");
+    ck_assert_str_eq(str_at(ds, "user_occupation_text", 2), "\xc3\xa9tudiant");
+    ck_assert_str_eq(str_at(ds, "user_zip_code", 1), "9404A");
+    ck_assert_str_eq(str_at(ds, "user_zip_code", 2), "");
+    ck_assert_str_eq(str_at(ds, "user_zip_code", 4), "12345");
+    /* Items: genre names in index order, Latin-1 transcoded; no genre: "". */
+    ck_assert_str_eq(str_at(ds, "movie_genres", 0), "G1|G18");
+    ck_assert_str_eq(str_at(ds, "movie_genres", 1), "G1|G2");
+    ck_assert_str_eq(str_at(ds, "movie_genres", 2), "");
+    ck_assert_str_eq(str_at(ds, "movie_genres", 3), "G0");
+    ck_assert_uint_eq(num_strings(ds, "movie_genres"), 4);
+    ck_assert_int_eq(i64_at(ds, "movie_release_date", 0), 631152000);   /* 1990-01-01 */
+    ck_assert_int_eq(i64_at(ds, "movie_release_year", 0), 1990);
+    ck_assert_int_eq(i64_at(ds, "movie_release_date", 1), 951782400);   /* 2000-02-29 */
+    ck_assert_int_eq(i64_at(ds, "movie_release_date", 2), 34473600);    /* 1971-02-04 */
+    ck_assert_int_eq(i64_at(ds, "movie_release_year", 2), 1971);
+    ck_assert_int_eq(i64_at(ds, "movie_release_date", 3), 0);           /* no date */
+    ck_assert_int_eq(i64_at(ds, "movie_release_year", 3), 1970);
+    tfrs_dataset_free(ds);
+
+    /* The Latin-1 genre name, and only one side at a time. */
+    write_side_files(make_genres(1, "\r\n"), item_text, user_text, data_text);
+    OK(load_side(&ds, TFRS_MOVIELENS_ITEM_FEATURES, NULL));
+    ck_assert_uint_eq(tfrs_dataset_num_columns(ds), 8);
+    ck_assert_str_eq(str_at(ds, "movie_genres", 0), "Caf\xc3\xa9" "1|G18");
+    tfrs_dataset_free(ds);
+    OK(load_side(&ds, TFRS_MOVIELENS_USER_FEATURES, NULL));
+    ck_assert_uint_eq(tfrs_dataset_num_columns(ds), 10);
+    tfrs_dataset_free(ds);
+    tu_tmpdir_remove();
+}
+END_TEST
+
+/* Without the option, nothing changes: u.user and u.genre are not read. */
+START_TEST(movielens_side_off)
+{
+    tfrs_dataset *ds = NULL;
+    tfrs_load_options lo;
+
+    write_side_files("junk\n", item_text, "junk\n", data_text);
+    OK(load_side(&ds, 0, NULL));
+    ck_assert_uint_eq(tfrs_dataset_num_columns(ds), 5);
+    tfrs_dataset_free(ds);
+    /* A version 1 options struct: the field is not read, and init does not
+     * write past the version 1 fields. */
+    memset(&lo, 0x5a, sizeof(lo));
+    OK(tfrs_load_options_init(&lo, 1));
+    ck_assert_uint_eq(lo.movielens_features, 0x5a5a5a5au);
+    OK(tfrs_dataset_load_movielens(&ds, tu_tmpdir, &lo));
+    ck_assert_uint_eq(tfrs_dataset_num_columns(ds), 5);
+    tfrs_dataset_free(ds);
+    OK(tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION));
+    ck_assert_uint_eq(lo.movielens_features, 0);
+    lo.movielens_features = 4;
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&ds, tu_tmpdir, &lo), TFRS_EINVAL);
+    ck_assert_ptr_null(ds);
+    /* With the option, the junk is an error naming the file and line. */
+    ck_assert_int_eq(load_side(&ds, TFRS_MOVIELENS_USER_FEATURES, NULL), TFRS_EPARSE);
+    assert_error_has("u.user:1:");
+    ck_assert_int_eq(load_side(&ds, TFRS_MOVIELENS_ITEM_FEATURES, NULL), TFRS_EPARSE);
+    assert_error_has("u.genre:1:");
+    tu_tmpdir_remove();
+}
+END_TEST
+
+static void side_error(const char *genre, const char *item, const char *user, const char *data,
+                       const char *needle)
+{
+    tfrs_dataset *ds = NULL;
+    tfrs_load_options lo;
+
+    write_side_files(genre, item, user, data);
+    ck_assert_int_eq(load_side(&ds, TFRS_MOVIELENS_USER_FEATURES | TFRS_MOVIELENS_ITEM_FEATURES,
+                               NULL), TFRS_EPARSE);
+    ck_assert_ptr_null(ds);
+    assert_error_has(needle);
+    /* Skipping bad lines skips it (or fails as before when the genres are
+     * incomplete, which no line explains). */
+    (void)lo;
+    tu_tmpdir_remove();
+}
+
+START_TEST(movielens_side_errors)
+{
+    char buf[2048];
+    const char *g = make_genres(-1, "\n");
+    static char genres[1024];
+
+    snprintf(genres, sizeof(genres), "%s", g);
+    /* u.item: a bad date, a bad flag, too few fields. */
+    snprintf(buf, sizeof(buf), "%s5|X|31-Feb-1990||u|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n",
+             item_text);
+    side_error(genres, buf, user_text, data_text, "u.item:5: bad release date");
+    snprintf(buf, sizeof(buf), "%s5|X|01-Foo-1990||u|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n",
+             item_text);
+    side_error(genres, buf, user_text, data_text, "u.item:5: bad release date");
+    snprintf(buf, sizeof(buf), "%s5|X|29-Feb-1900||u|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0|0\n",
+             item_text);
+    side_error(genres, buf, user_text, data_text, "u.item:5: bad release date");
+    snprintf(buf, sizeof(buf), "%s5|X|||u|0|0|0|0|0|2|0|0|0|0|0|0|0|0|0|0|0|0|0\n", item_text);
+    side_error(genres, buf, user_text, data_text, "u.item:5: bad genre flag");
+    /* u.user: gender, age, a user of u.data missing, a duplicate. */
+    side_error(genres, item_text, "1|24|X|a|b\n2|1|F|a|b\n3|1|F|a|b\n7|1|F|a|b\n", data_text,
+               "u.user:1: bad gender");
+    side_error(genres, item_text, "1|201|M|a|b\n", data_text, "u.user:1: bad age");
+    side_error(genres, item_text, "1|20|M||b\n", data_text, "u.user:1: empty occupation");
+    side_error(genres, item_text, "1|20|M|a|b\n1|20|M|a|b\n", data_text,
+               "u.user:2: duplicate user id 1");
+    side_error(genres, item_text, "1|20|M|a|b\n2|20|M|a|b\n3|20|M|a|b\n", data_text,
+               "u.data:4: user id 7 is not in u.user");
+    /* u.genre: a missing index, a duplicate name, a bad index, a long name. */
+    side_error("a|0\n", item_text, user_text, data_text, "genre 1 is missing");
+    snprintf(buf, sizeof(buf), "%sG0|0\n", "G0|1\n");
+    side_error(buf, item_text, user_text, data_text, "u.genre:2: duplicate genre name");
+    side_error("a|19\n", item_text, user_text, data_text, "u.genre:1: bad genre index");
+    memset(buf, 'x', 101);
+    snprintf(buf + 101, sizeof(buf) - 101, "|0\n");
+    side_error(buf, item_text, user_text, data_text, "u.genre:1: genre name of 101 bytes");
+}
+END_TEST
+
+/* A byte order mark, skipped lines and the counts of bad lines. */
+START_TEST(movielens_side_skip)
+{
+    char genres[1200], users[256];
+    tfrs_dataset *ds = NULL;
+    tfrs_load_options lo;
+
+    snprintf(genres, sizeof(genres), "\xEF\xBB\xBF%sjunk\n", make_genres(-1, "\n"));
+    snprintf(users, sizeof(users), "\xEF\xBB\xBF%s9|x|M|a|b\n", user_text);
+    write_side_files(genres, item_text, users, data_text);
+    OK(tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION));
+    lo.movielens_features = TFRS_MOVIELENS_USER_FEATURES | TFRS_MOVIELENS_ITEM_FEATURES;
+    lo.skip_bad_lines = 1;
+    OK(tfrs_dataset_load_movielens(&ds, tu_tmpdir, &lo));
+    ck_assert_uint_eq(lo.bad_lines, 2);
+    ck_assert_uint_eq(tfrs_dataset_num_rows(ds), 5);
+    ck_assert_float_eq(f_at(ds, "raw_user_age", 0), 23.0f);
+    ck_assert_str_eq(str_at(ds, "movie_genres", 3), "G0");
+    tfrs_dataset_free(ds);
+    tu_tmpdir_remove();
+}
+END_TEST
+
 int main(void)
 {
     const tu_case cases[] = {
@@ -461,7 +711,9 @@ int main(void)
         TU_CASE(bags_shuffle_slice_views), TU_CASE(bags_large),
         TU_CASE(moments),            TU_CASE(quantiles),
         TU_CASE(quantiles_counts),   TU_CASE(vocab_bags),
-        TU_CASE(vocab_of_implicit_bags),
+        TU_CASE(vocab_of_implicit_bags), TU_CASE(movielens_side_columns),
+        TU_CASE(movielens_side_off), TU_CASE(movielens_side_errors),
+        TU_CASE(movielens_side_skip),
     };
 
     return tu_run_cases("features-data", cases, TU_NELEM(cases));
