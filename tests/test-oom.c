@@ -170,6 +170,19 @@ static int write_data_files(void)
         c += (size_t)snprintf(csv + c, sizeof(csv) - c, "%d,%s,%d\n", row_user(r) + 1, t,
                               (int)row_rating(r));
     }
+    /* The side tables: invented genres and users (Latin-1 occupations). */
+    {
+        static char genre[19 * 16], user[NUSERS * 48];
+        size_t g = 0, u = 0;
+        for (int k = 0; k < 19; k++)
+            g += (size_t)snprintf(genre + g, sizeof(genre) - g, "Genre %d|%d\n", k, k);
+        for (int k = 0; k < NUSERS; k++)
+            u += (size_t)snprintf(user + u, sizeof(user) - u, "%d|%d|%c|job%s %d|%05d\n", k + 1,
+                                  10 + k, k % 2 ? 'F' : 'M', k % 4 ? "" : " \xe9", k % 7, k);
+        if (tu_write_file(tu_tmp_path("u.genre"), genre, strlen(genre)) < 0 ||
+            tu_write_file(tu_tmp_path("u.user"), user, strlen(user)) < 0)
+            return -1;
+    }
     /* Run from main, so no ck_assert. */
     if (tu_write_file(tu_tmp_path("u.item"), item, strlen(item)) < 0 ||
         tu_write_file(tu_tmp_path("u.data"), data, strlen(data)) < 0 ||
@@ -354,6 +367,8 @@ static int call_load_movielens(void *p)
     tfrs_load_options lo;
 
     tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION);
+    if (c->flag == 2)
+        lo.movielens_features = TFRS_MOVIELENS_USER_FEATURES | TFRS_MOVIELENS_ITEM_FEATURES;
     c->ds = (tfrs_dataset *)c;      /* must become NULL on failure */
     return tfrs_dataset_load_movielens(&c->ds, tu_tmpdir, c->flag ? &lo : NULL);
 }
@@ -370,6 +385,11 @@ static void check_loaded(void *p, int rc)
     ck_assert_uint_eq(tfrs_dataset_num_rows(c->ds), NROWS);
     ck_assert_int_eq(tfrs_dataset_get_string(c->ds, "movie_title", 0, &title), TFRS_OK);
     ck_assert_str_eq(title, "Movie 1 (1940) \xc3\xa9t\xc3\xa9");
+    if (c->flag == 2) {
+        ck_assert_uint_eq(tfrs_dataset_num_columns(c->ds), 13);
+        ck_assert_int_eq(tfrs_dataset_get_string(c->ds, "movie_genres", 0, &title), TFRS_OK);
+        ck_assert_str_eq(title, "Genre 3|Genre 4");
+    }
     tfrs_dataset_free(c->ds);
     c->ds = NULL;
 }
@@ -382,6 +402,9 @@ START_TEST(load_movielens)
     oom_run(&op, &c);
     c.flag = 1;
     op.name = "tfrs_dataset_load_movielens (options)";
+    oom_run(&op, &c);
+    c.flag = 2;
+    op.name = "tfrs_dataset_load_movielens (side features)";
     oom_run(&op, &c);
     ck_assert_int_eq(fa.live, 0);
 }
