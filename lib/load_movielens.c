@@ -338,8 +338,9 @@ static int ml_parse_genres(ml_genres *g, char *buf, size_t len, tfrs__loader *ld
     }
     for (int j = 0; j < ML_GENRES; j++)
         if (!g->have[j])
-            return tfrs__fail(TFRS_EPARSE, "%s: genre %d is missing (want indices 0 to %d)",
-                              ld->path, j, ML_GENRES - 1);
+            return tfrs__fail(TFRS_EPARSE, "%s:%zu: genre %d is missing at the end of the "
+                              "file (want indices 0 to %d)", ld->path,
+                              it.lineno > 0 ? it.lineno : 1, j, ML_GENRES - 1);
     return TFRS_OK;
 }
 
