@@ -182,6 +182,20 @@ struct tfrs_dataset;
 TFRS_API int tfrs_vocab_adapt_column(tfrs_vocab **out, const struct tfrs_dataset *ds,
                                      const char *column, const tfrs_vocab_options *opts);
 
+/* As tfrs_vocab_adapt_column over the tokens of a bag column: a string
+ * column whose values are bags, tokens joined by `separator` (an ASCII byte
+ * other than NUL; the empty string is the empty bag and empty tokens, as in
+ * "a||b" or a leading or trailing separator, are skipped).  The tokens are
+ * the distinct tokens of every bag that occurs in the rows, sorted as
+ * tfrs_vocab_adapt sorts them, without the mask token and "[UNK]".  Time
+ * O(B + T log T) and memory O(B) for B bytes of distinct bags and T
+ * distinct tokens.  TFRS_EINVAL for a bad separator (or as adapt_column),
+ * TFRS_ENOTFOUND for a missing column, TFRS_ERANGE past 2^32 - 2 tokens,
+ * TFRS_ENOMEM.  Threads: as adapt_column (reads ds only). */
+TFRS_API int tfrs_vocab_adapt_bags(tfrs_vocab **out, const struct tfrs_dataset *ds,
+                                   const char *column, char separator,
+                                   const tfrs_vocab_options *opts);
+
 /* Releases a vocabulary.  NULL is a no-op. */
 TFRS_API void tfrs_vocab_free(tfrs_vocab *vocab);
 
@@ -299,15 +313,83 @@ TFRS_API int tfrs_dataset_shuffle(tfrs_dataset *ds, uint64_t seed);
 TFRS_API int tfrs_dataset_slice(tfrs_dataset **out, const tfrs_dataset *ds, size_t start,
                                 size_t count);
 
+/* --- features derived from a dataset ------------------------------------ */
+
+/* Implicit feedback (SVD++): adds to `target` the string column
+ * `new_column` (copied) whose value in each target row is a bag (tokens
+ * joined by `separator`): the distinct values of `item_column` among the
+ * rows of `source` whose `key_column` equals that target row's
+ * `key_column`.  For each user the items they rated (key "user_id", item
+ * "movie_id"); with the roles swapped, for each item the users who rated
+ * it.  Only the rows of `source` count: pass the training rows, never the
+ * test rows.  `target` may be `source` itself or another dataset (e.g. the
+ * test set) that has a string column `key_column`; the keys are matched by
+ * their string values.  A key absent from source gets the empty bag "".
+ *   Tokens of a bag are in order of first occurrence in source's rows; a
+ * value of item_column is used as is, so one containing the separator or
+ * empty (which the bag encoding could not hold) is refused: TFRS_EINVAL
+ * naming it.  separator must be an ASCII byte other than NUL (TFRS_EINVAL).
+ *   The new column is interned like any string column (each distinct bag
+ * once, in order of first use by target's rows) and behaves as one under
+ * shuffle, slice and the views; existing views stay valid.  Cost
+ * O(source rows + target rows + distinct keys and items + total bytes of
+ * the distinct bags); each target key's bag is built and interned once.
+ * Errors: TFRS_EINVAL (NULL, empty name, bad separator, a key or item
+ * column that is not a string column, a bad token), TFRS_ENOTFOUND (a
+ * missing column), TFRS_EDUPLICATE (new_column exists in target),
+ * TFRS_ENOMEM; on failure target is unchanged.  Threads: needs exclusive
+ * access to target; source is only read. */
+TFRS_API int tfrs_dataset_add_implicit_bags(tfrs_dataset *target, const char *new_column,
+                                            const tfrs_dataset *source, const char *key_column,
+                                            const char *item_column, char separator);
+
+/* Keras Normalization.adapt: the mean and the population variance (divided
+ * by n, as Keras) of a float or int64 column over all rows, accumulated in
+ * double in two passes (mean, then the squared deviations).  int64 values
+ * are converted to double (exact up to 2^53).  TFRS_EINVAL for NULL, a
+ * string column or a dataset without rows; TFRS_ENOTFOUND for a missing
+ * column.  O(n) time, no allocation.  Threads: reads ds only. */
+TFRS_API int tfrs_dataset_column_moments(const tfrs_dataset *ds, const char *column,
+                                         double *mean, double *variance);
+
+/* Keras Discretization.adapt: bin boundaries at the quantiles of a float or
+ * int64 column, for num_bins bins.  Exact, where Keras approximates them
+ * with a quantile sketch: with the n values sorted (v[0] <= ... <=
+ * v[n - 1]), boundary j (1 <= j < num_bins) is v[floor(j * n / num_bins)],
+ * so that with distinct values exactly floor(j * n / num_bins) rows fall
+ * below it (Discretization puts x in bin i when boundary[i - 1] <= x <
+ * boundary[i]).  Repeated boundaries, and boundaries equal to the minimum
+ * v[0] (which would leave the first bin empty), are dropped, so
+ * *num_boundaries (<= num_bins - 1) may be smaller than num_bins - 1 and
+ * the boundaries written to boundaries[0 .. *num_boundaries) are strictly
+ * increasing.  boundaries needs room for num_bins - 1 values (it may be
+ * NULL when num_bins is 1).  int64 values are converted to double.
+ * O(n log n) time, O(n) memory, whatever num_bins.  TFRS_EINVAL for NULL,
+ * num_bins 0, a string column or a dataset without rows; TFRS_ENOTFOUND for
+ * a missing column; TFRS_ENOMEM.  Threads: reads ds only. */
+TFRS_API int tfrs_dataset_column_quantiles(const tfrs_dataset *ds, const char *column,
+                                           size_t num_bins, double *boundaries,
+                                           size_t *num_boundaries);
+
 /* Options of the text loaders. */
-#define TFRS_LOAD_OPTIONS_VERSION 1
+#define TFRS_LOAD_OPTIONS_VERSION 2
 typedef struct tfrs_load_options {
     unsigned int version;
     int          skip_bad_lines;  /* 0 (default): the first bad line fails   */
     size_t       bad_lines;       /* out: lines skipped when skip_bad_lines  */
+    /* Version 2: */
+    unsigned     movielens_features; /* tfrs_dataset_load_movielens's side
+                                        features: 0 (default, none) or
+                                        TFRS_MOVIELENS_*_FEATURES bits   */
 } tfrs_load_options;
 
-/* Fills `opts` with defaults.  TFRS_EINVAL on NULL or an unknown version. */
+/* Bits of tfrs_load_options.movielens_features. */
+#define TFRS_MOVIELENS_USER_FEATURES 0x1u  /* join u.user                    */
+#define TFRS_MOVIELENS_ITEM_FEATURES 0x2u  /* u.item's dates and genres, u.genre */
+
+/* Fills `opts` with defaults.  TFRS_EINVAL on NULL or an unknown version.
+ * With version 1 only the fields of version 1 are written (a program built
+ * against that header has no room for the others). */
 TFRS_API int tfrs_load_options_init(tfrs_load_options *opts, unsigned int version);
 
 /* Loads MovieLens 100K from directory `dir`: u.data (user, item, rating,
@@ -319,10 +401,42 @@ TFRS_API int tfrs_load_options_init(tfrs_load_options *opts, unsigned int versio
  *   string  "movie_title"  the title, UTF-8
  *   float   "user_rating"  1..5 (written 4 or as an integral decimal, 4.0)
  *   int64   "timestamp"    seconds since 1970, exact (0 .. 2^63 - 1)
- * A UTF-8 byte order mark at the start of either file is skipped.
+ * With opts->movielens_features (options version 2), side-feature columns
+ * follow, in this order (TFDS's names where TFDS has the feature):
+ *   TFRS_MOVIELENS_USER_FEATURES, from u.user (id|age|gender|occupation|zip,
+ *   Latin-1; every user of u.data must be there):
+ *   float   "raw_user_age"          the age, 0 .. 200
+ *   float   "bucketized_user_age"   TFDS's age group: the largest of 18, 25,
+ *                                   35, 45, 50, 56 not above the age, else 1
+ *   string  "user_gender"           "M" or "F" as in the file (TFDS has a
+ *                                   bool, true for "M")
+ *   string  "user_occupation_text"  the occupation, as in the file (UTF-8)
+ *   string  "user_zip_code"         the zip code, as in the file (UTF-8;
+ *                                   some are not numbers)
+ *   TFRS_MOVIELENS_ITEM_FEATURES, from u.item and u.genre:
+ *   string  "movie_genres"          a bag (see the bag encoding): the names
+ *                                   of u.genre (UTF-8, e.g. "Children's",
+ *                                   "unknown", not TFDS's ids) of the genres
+ *                                   whose flag is 1, in u.genre's index
+ *                                   order, joined by '|'; "" for none
+ *   int64   "movie_release_date"    the release date (field 3, D-Mon-YYYY or
+ *                                   DD-Mon-YYYY, English month abbreviations)
+ *                                   at 00:00 UTC, in seconds since 1970 as
+ *                                   "timestamp"; an item with no date (one
+ *                                   in MovieLens 100K) gets 0, i.e. as if
+ *                                   released on 01-Jan-1970
+ *   int64   "movie_release_year"    its year (1970 for no date)
+ * TFDS's "user_occupation_label" (its own merge of occupations into the 1M
+ * categories) is not provided: use "user_occupation_text".
+ * u.genre holds "name|index" lines for indices 0 .. 18, each once, names
+ * distinct, 1 to 100 bytes; u.item's 19 genre flags must be 0 or 1 and its
+ * date empty or valid.  Without movielens_features the output and the
+ * checks are exactly those of version 1 (u.user and u.genre are not read).
+ * A UTF-8 byte order mark at the start of any file is skipped.
  * Malformed input gives TFRS_EPARSE with "file:line: reason"; a missing file
  * or one that is not a regular file (a FIFO, a device, a directory)
- * TFRS_EIO.  opts may be NULL. */
+ * TFRS_EIO; unknown movielens_features bits TFRS_EINVAL.  opts may be
+ * NULL. */
 TFRS_API int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir,
                                          tfrs_load_options *opts);
 

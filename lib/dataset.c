@@ -10,6 +10,7 @@
  * store through dataset.h.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util/alloc.h"
@@ -549,4 +550,307 @@ void tfrs__dataset_append_interned(tfrs_dataset *ds, const uint32_t *ids, const 
             c->i64[r] = *i64++;
     }
     ds->nrows = r + 1;
+}
+
+/* ---- implicit-feedback bags --------------------------------------------- */
+
+/* The distinct items of each source key, in order of first occurrence:
+ * dist[start[k] .. start[k + 1]) for key id k.  Counting sort of the rows
+ * by key (stable), then one pass that keeps an item the first time its key
+ * meets it (mark[item] = key + 1).  An item is checked the first time any
+ * key meets it.  O(rows + keys + items). */
+typedef struct bag_index {
+    size_t   *start;   /* nk + 1 */
+    uint32_t *dist;    /* rows   */
+    uint32_t *mark;    /* ni     */
+} bag_index;
+
+static void bag_index_free(bag_index *b)
+{
+    tfrs__free(b->start);
+    tfrs__free(b->dist);
+    tfrs__free(b->mark);
+}
+
+static int bag_index_build(bag_index *b, const tfrs_dataset *src, const col_t *key,
+                           const col_t *item, char sep, const char *what)
+{
+    size_t nk = tfrs__strtab_count(&key->p), ni = tfrs__strtab_count(&item->p);
+    size_t n = src->nrows, w = 0;
+
+    b->start = tfrs__calloc(nk + 1, sizeof(*b->start));
+    b->dist = tfrs__malloc((n > 0 ? n : 1) * sizeof(*b->dist));
+    b->mark = tfrs__calloc(ni > 0 ? ni : 1, sizeof(*b->mark));
+    if (b->start == NULL || b->dist == NULL || b->mark == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
+    for (size_t r = 0; r < n; r++)
+        b->start[key->ids[r] + 1]++;
+    for (size_t k = 0; k < nk; k++)
+        b->start[k + 1] += b->start[k];
+    /* start[k] walks to the end of k's run, which is where k + 1 begins. */
+    for (size_t r = 0; r < n; r++)
+        b->dist[b->start[key->ids[r]]++] = item->ids[r];
+    for (size_t k = nk; k > 0; k--)
+        b->start[k] = b->start[k - 1];
+    b->start[0] = 0;
+    for (size_t k = 0; k < nk; k++) {
+        size_t from = b->start[k], to = b->start[k + 1];
+        b->start[k] = w;
+        for (size_t j = from; j < to; j++) {
+            uint32_t i = b->dist[j];
+            if (b->mark[i] == (uint32_t)k + 1)
+                continue;
+            if (b->mark[i] == 0) {
+                size_t len;
+                const char *s = tfrs__strtab_at(&item->p, i, &len);
+                if (len == 0)
+                    return tfrs__fail(TFRS_EINVAL, "%s: an empty value of \"%s\" cannot be a "
+                                      "bag token", what, item->name);
+                if (memchr(s, sep, len) != NULL)
+                    return tfrs__fail(TFRS_EINVAL, "%s: value \"%.64s\" of \"%s\" contains the "
+                                      "separator (byte 0x%02x)", what, s, item->name,
+                                      (unsigned)(unsigned char)sep);
+            }
+            b->mark[i] = (uint32_t)k + 1;
+            b->dist[w++] = i;
+        }
+    }
+    b->start[nk] = w;
+    return TFRS_OK;
+}
+
+/* Writes key k's bag into *buf (NUL-terminated); *len gets its length. */
+static int bag_string(const bag_index *b, const col_t *item, uint32_t k, char sep, char **buf,
+                      size_t *cap, size_t *len)
+{
+    size_t need = 1, o = 0;
+
+    for (size_t j = b->start[k]; j < b->start[k + 1]; j++) {
+        size_t l;
+        (void)tfrs__strtab_at(&item->p, b->dist[j], &l);
+        if (tfrs__add(need, l + 1, &need) < 0)
+            return -1;
+    }
+    if (TFRS__GROW(*buf, *cap, need) < 0)
+        return -1;
+    for (size_t j = b->start[k]; j < b->start[k + 1]; j++) {
+        size_t l;
+        const char *s = tfrs__strtab_at(&item->p, b->dist[j], &l);
+        if (o > 0)
+            (*buf)[o++] = sep;
+        memcpy(*buf + o, s, l);
+        o += l;
+    }
+    (*buf)[o] = '\0';
+    *len = o;
+    return 0;
+}
+
+int tfrs_dataset_add_implicit_bags(tfrs_dataset *target, const char *new_column,
+                                   const tfrs_dataset *source, const char *key_column,
+                                   const char *item_column, char separator)
+{
+    static const char what[] = "tfrs_dataset_add_implicit_bags";
+    const col_t *skey, *sitem, *tkey;
+    bag_index b = { NULL, NULL, NULL };
+    tfrs__strtab bags;
+    uint32_t *ids = NULL, *tmap = NULL;
+    char *buf = NULL;
+    size_t cap = 0, tp, tn;
+    int rc, dummy = 0;
+
+    if (target == NULL || new_column == NULL || source == NULL || key_column == NULL ||
+        item_column == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what,
+                          target == NULL ? "target" : new_column == NULL ? "new_column"
+                          : source == NULL ? "source" : key_column == NULL ? "key_column"
+                          : "item_column");
+    if (new_column[0] == '\0')
+        return tfrs__fail(TFRS_EINVAL, "%s: empty column name", what);
+    if (separator == '\0' || (unsigned char)separator >= 0x80)
+        return tfrs__fail(TFRS_EINVAL, "%s: the separator must be an ASCII byte other than NUL "
+                          "(got 0x%02x)", what, (unsigned)(unsigned char)separator);
+    skey = get_column(source, key_column, TFRS_COLUMN_STRING, what, &dummy, "", &rc);
+    if (skey == NULL)
+        return rc;
+    sitem = get_column(source, item_column, TFRS_COLUMN_STRING, what, &dummy, "", &rc);
+    if (sitem == NULL)
+        return rc;
+    tkey = get_column(target, key_column, TFRS_COLUMN_STRING, what, &dummy, "", &rc);
+    if (tkey == NULL)
+        return rc;
+    if (column_index(target, new_column) >= 0)
+        return tfrs__fail(TFRS_EDUPLICATE, "%s: column \"%s\" exists", what, new_column);
+
+    tfrs__strtab_init(&bags);
+    tn = target->nrows;
+    tp = tfrs__strtab_count(&tkey->p);
+    rc = bag_index_build(&b, source, skey, sitem, separator, what);
+    if (rc < 0)
+        goto done;
+    ids = tfrs__malloc((tn > 0 ? tn : 1) * sizeof(*ids));
+    tmap = tfrs__malloc((tp > 0 ? tp : 1) * sizeof(*tmap));
+    if (ids == NULL || tmap == NULL)
+        goto nomem;
+    for (size_t t = 0; t < tp; t++)
+        tmap[t] = TFRS__STRTAB_NONE;
+    /* In row order, so that the new pool is in order of first use; each
+     * target key's bag is built and interned once. */
+    for (size_t r = 0; r < tn; r++) {
+        uint32_t t = tkey->ids[r];
+        if (tmap[t] == TFRS__STRTAB_NONE) {
+            uint32_t k = t;
+            size_t len = 0;
+            if (target != source) {
+                size_t klen;
+                const char *ks = tfrs__strtab_at(&tkey->p, t, &klen);
+                k = tfrs__strtab_find(&skey->p, ks, klen);
+            }
+            if (k == TFRS__STRTAB_NONE) {
+                if (TFRS__GROW(buf, cap, 1) < 0)
+                    goto nomem;
+                buf[0] = '\0';
+            } else if (bag_string(&b, sitem, k, separator, &buf, &cap, &len) < 0) {
+                goto nomem;
+            }
+            rc = table_status(tfrs__strtab_intern(&bags, buf, len, &tmap[t]));
+            if (rc < 0)
+                goto done;
+        }
+        ids[r] = tmap[t];
+    }
+    /* Everything is built: adding the column is the only change, and the
+     * last step that can fail. */
+    rc = add_column(target, new_column, TFRS_COLUMN_STRING);
+    if (rc == 0) {
+        col_t *c = &target->cols[target->ncols - 1];
+        c->ids = ids;
+        c->cap = tn > 0 ? tn : 1;
+        c->p = bags;
+        ids = NULL;
+        tfrs__strtab_init(&bags);
+    }
+    goto done;
+nomem:
+    rc = tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
+done:
+    bag_index_free(&b);
+    tfrs__strtab_free(&bags);
+    tfrs__free(ids);
+    tfrs__free(tmap);
+    tfrs__free(buf);
+    return rc;
+}
+
+/* ---- numeric adapters --------------------------------------------------- */
+
+/* The values of a float or int64 column as doubles (int64: rounded to the
+ * nearest double beyond 2^53), or NULL with *rc set. */
+static const col_t *numeric_column(const tfrs_dataset *ds, const char *column, const char *what,
+                                   int *rc)
+{
+    ptrdiff_t i;
+
+    if (ds == NULL || column == NULL) {
+        *rc = tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, ds == NULL ? "ds" : "column");
+        return NULL;
+    }
+    i = column_index(ds, column);
+    if (i < 0) {
+        *rc = tfrs__fail(TFRS_ENOTFOUND, "%s: no column \"%s\"", what, column);
+        return NULL;
+    }
+    if (ds->cols[i].type == TFRS_COLUMN_STRING) {
+        *rc = tfrs__fail(TFRS_EINVAL, "%s: column \"%s\" is not a float or int64 column", what,
+                         column);
+        return NULL;
+    }
+    if (ds->nrows == 0) {
+        *rc = tfrs__fail(TFRS_EINVAL, "%s: the dataset has no rows", what);
+        return NULL;
+    }
+    *rc = TFRS_OK;
+    return &ds->cols[i];
+}
+
+static inline double value_at(const col_t *c, size_t r)
+{
+    return c->type == TFRS_COLUMN_FLOAT ? (double)c->vals[r] : (double)c->i64[r];
+}
+
+int tfrs_dataset_column_moments(const tfrs_dataset *ds, const char *column, double *mean,
+                                double *variance)
+{
+    static const char what[] = "tfrs_dataset_column_moments";
+    const col_t *c;
+    double sum = 0.0, m, ss = 0.0;
+    size_t n;
+    int rc;
+
+    if (mean == NULL || variance == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, mean == NULL ? "mean" : "variance");
+    c = numeric_column(ds, column, what, &rc);
+    if (c == NULL)
+        return rc;
+    n = ds->nrows;
+    /* Two passes: the squares of the deviations, not the difference of two
+     * large sums (which loses the variance of a column far from 0). */
+    for (size_t r = 0; r < n; r++)
+        sum += value_at(c, r);
+    m = sum / (double)n;
+    for (size_t r = 0; r < n; r++) {
+        double d = value_at(c, r) - m;
+        ss += d * d;
+    }
+    *mean = m;
+    *variance = ss / (double)n;
+    return TFRS_OK;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+
+    return (x > y) - (x < y);
+}
+
+int tfrs_dataset_column_quantiles(const tfrs_dataset *ds, const char *column, size_t num_bins,
+                                  double *boundaries, size_t *num_boundaries)
+{
+    static const char what[] = "tfrs_dataset_column_quantiles";
+    const col_t *c;
+    double *v;
+    size_t n, w = 0;
+    int rc;
+
+    if (num_boundaries == NULL || (boundaries == NULL && num_bins > 1))
+        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what,
+                          num_boundaries == NULL ? "num_boundaries" : "boundaries");
+    if (num_bins == 0)
+        return tfrs__fail(TFRS_EINVAL, "%s: num_bins is 0", what);
+    c = numeric_column(ds, column, what, &rc);
+    if (c == NULL)
+        return rc;
+    n = ds->nrows;
+    v = tfrs__malloc(n * sizeof(*v));   /* n <= 2^32 - 1: no overflow */
+    if (v == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
+    for (size_t r = 0; r < n; r++)
+        v[r] = value_at(c, r);
+    qsort(v, n, sizeof(*v), cmp_double);
+    /* Boundary j (1 <= j < num_bins) is the value of sorted rank
+     * floor(j n / num_bins): with distinct values, exactly that many rows
+     * fall below it.  Repeats and the minimum (below which no row falls)
+     * are dropped.  With num_bins >= n every rank is some boundary's, so
+     * the loop runs over the ranks: O(n) whatever num_bins is. */
+    for (size_t j = 1; j < (num_bins < n ? num_bins : n); j++) {
+        /* j < num_bins < n < 2^32: the product fits 64 bits. */
+        size_t k = num_bins < n ? (size_t)((uint64_t)j * n / num_bins) : j;
+        double b = v[k];
+        if (b > v[0] && (w == 0 || b > boundaries[w - 1]))
+            boundaries[w++] = b;
+    }
+    tfrs__free(v);
+    *num_boundaries = w;
+    return TFRS_OK;
 }

@@ -5,6 +5,7 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "util/alloc.h"
@@ -23,10 +24,18 @@ static const tfrs_delimited_options delimited_defaults = {
 
 int tfrs_delimited_options_init(tfrs_delimited_options *opts, unsigned int version)
 {
-    int rc = tfrs__options_init(opts, &delimited_defaults, sizeof(*opts), version,
-                                TFRS_DELIMITED_OPTIONS_VERSION, "tfrs_delimited_options_init");
+    /* Version 1 holds a version 1 tfrs_load_options (a program built
+     * against that header has no room for more): only that much is written,
+     * and the load options are of version 1, which the delimited loader
+     * needs (movielens_features is the MovieLens loader's). */
+    size_t size = offsetof(tfrs_delimited_options, load) +
+                  offsetof(tfrs_load_options, movielens_features);
+    int rc = tfrs__options_init(opts, &delimited_defaults, version == 1 ? size : sizeof(*opts),
+                                version, TFRS_DELIMITED_OPTIONS_VERSION,
+                                "tfrs_delimited_options_init");
 
-    return rc == TFRS_OK ? tfrs_load_options_init(&opts->load, TFRS_LOAD_OPTIONS_VERSION) : rc;
+    return rc == TFRS_OK ? tfrs_load_options_init(&opts->load, version == 1 ? 1
+                                                  : TFRS_LOAD_OPTIONS_VERSION) : rc;
 }
 
 static int delimited_options(const tfrs_delimited_options *opts, const char *what)

@@ -6,6 +6,7 @@
  * SPDX-License-Identifier: Apache-2.0
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,7 +21,11 @@ static const tfrs_load_options load_defaults = { .skip_bad_lines = 0 };
 
 int tfrs_load_options_init(tfrs_load_options *opts, unsigned int version)
 {
-    return tfrs__options_init(opts, &load_defaults, sizeof(*opts), version,
+    /* A version 1 struct ends before movielens_features. */
+    size_t size = version == 1 ? offsetof(tfrs_load_options, movielens_features)
+                               : sizeof(*opts);
+
+    return tfrs__options_init(opts, &load_defaults, size, version,
                               TFRS_LOAD_OPTIONS_VERSION, "tfrs_load_options_init");
 }
 

@@ -419,3 +419,82 @@ int tfrs_vocab_token(const tfrs_vocab *vocab, int32_t index, const char **token_
         *token_out = tfrs__strtab_at(&vocab->tokens, (uint32_t)(i - m - vocab->num_oov), NULL);
     return TFRS_OK;
 }
+
+int tfrs_vocab_adapt_bags(tfrs_vocab **out, const struct tfrs_dataset *ds, const char *column,
+                          char separator, const tfrs_vocab_options *opts)
+{
+    static const char what[] = "tfrs_vocab_adapt_bags";
+    tfrs_vocab_options o;
+    tfrs__strtab seen;
+    const uint32_t *ids;
+    const char **u = NULL;
+    unsigned char *used = NULL;
+    size_t nstr, nrows, nu;
+    int rc;
+
+    rc = begin(out, ds == NULL ? "ds" : column == NULL ? "column" : NULL, opts, &o, what);
+    if (rc < 0)
+        return rc;
+    if (separator == '\0' || (unsigned char)separator >= 0x80)
+        return tfrs__fail(TFRS_EINVAL, "%s: the separator must be an ASCII byte other than NUL "
+                          "(got 0x%02x)", what, (unsigned)(unsigned char)separator);
+    rc = tfrs_dataset_string_ids(ds, column, &ids, &nstr);
+    if (rc < 0)
+        return rc;
+    nrows = tfrs_dataset_num_rows(ds);
+    tfrs__strtab_init(&seen);
+    used = tfrs__calloc(nstr > 0 ? nstr : 1, 1);
+    if (used == NULL)
+        goto nomem;
+    for (size_t r = 0; r < nrows; r++)
+        used[ids[r]] = 1;
+    /* Each distinct bag once, each of its tokens once: linear in the bytes
+     * of the distinct bags. */
+    for (size_t i = 0; i < nstr; i++) {
+        const char *s, *end, *t;
+        if (!used[i])
+            continue;
+        rc = tfrs_dataset_string(ds, column, (uint32_t)i, &s);
+        if (rc < 0)
+            goto done;
+        end = s + strlen(s);
+        for (t = s; t <= end; ) {
+            const char *e = memchr(t, separator, (size_t)(end - t));
+            size_t len;
+            uint32_t id;
+            if (e == NULL)
+                e = end;
+            len = (size_t)(e - t);
+            /* Empty tokens are no tokens; the mask and "[UNK]" are left
+             * out as adapt leaves them out. */
+            if (len > 0 && !(len == strlen(OOV_TOKEN) && memcmp(t, OOV_TOKEN, len) == 0) &&
+                !(o.mask_token != NULL && len == strlen(o.mask_token) &&
+                  memcmp(t, o.mask_token, len) == 0)) {
+                int irc = tfrs__strtab_intern(&seen, t, len, &id);
+                if (irc == TFRS_ERANGE) {
+                    rc = tfrs__fail(TFRS_ERANGE, "%s: more than %zu distinct tokens", what,
+                                    TFRS__STRTAB_MAX);
+                    goto done;
+                }
+                if (irc < 0)
+                    goto nomem;
+            }
+            t = e + 1;
+        }
+    }
+    nu = tfrs__strtab_count(&seen);
+    u = tfrs__malloc((nu > 0 ? nu : 1) * sizeof(*u));
+    if (u == NULL)
+        goto nomem;
+    for (size_t i = 0; i < nu; i++)
+        u[i] = tfrs__strtab_at(&seen, (uint32_t)i, NULL);
+    rc = build_sorted(out, u, nu, &o, what);
+    goto done;
+nomem:
+    rc = tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
+done:
+    tfrs__strtab_free(&seen);
+    tfrs__free(used);
+    tfrs__free(u);
+    return rc;
+}

@@ -610,13 +610,13 @@ START_TEST(delimited_options_and_io)
                      TFRS_EINVAL);
     ck_assert_int_eq(tfrs_delimited_options_init(&o, 0), TFRS_EINVAL);
     ck_assert_int_eq(tfrs_load_options_init(NULL, TFRS_LOAD_OPTIONS_VERSION), TFRS_EINVAL);
-    ck_assert_int_eq(tfrs_load_options_init(&lo, 2), TFRS_EINVAL);
+    ck_assert_int_eq(tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION + 1), TFRS_EINVAL);
     ck_assert_int_eq(tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION), TFRS_OK);
     ck_assert_int_eq(lo.skip_bad_lines, 0);
     ck_assert_int_eq(tfrs_delimited_options_init(&o, TFRS_DELIMITED_OPTIONS_VERSION), TFRS_OK);
     ck_assert_int_eq(o.delimiter, ',');
     ck_assert_uint_eq(o.num_float_columns, 0);
-    ck_assert_uint_eq(o.load.version, TFRS_LOAD_OPTIONS_VERSION);
+    ck_assert_uint_eq(o.load.version, 1);   /* delimited version 1 holds load options v1 */
 
     tu_tmpdir_make();
     path = tu_tmp_write_text("o.csv", "a\n1\n");

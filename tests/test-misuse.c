@@ -288,6 +288,31 @@ START_TEST(misuse_tfrs_vocab_adapt_column)
 }
 END_TEST
 
+START_TEST(misuse_tfrs_vocab_adapt_bags)
+{
+    tfrs_vocab_options o;
+    tfrs_vocab *v = JUNK(tfrs_vocab);
+
+    FAILS(TFRS_EINVAL, tfrs_vocab_adapt_bags(NULL, D, "user", '|', NULL));
+    FAILS(TFRS_EINVAL, tfrs_vocab_adapt_bags(&v, NULL, "user", '|', NULL));
+    ck_assert_ptr_null(v);
+    v = JUNK(tfrs_vocab);
+    FAILS(TFRS_EINVAL, tfrs_vocab_adapt_bags(&v, D, NULL, '|', NULL));
+    ck_assert_ptr_null(v);
+    FAILS(TFRS_ENOTFOUND, tfrs_vocab_adapt_bags(&v, D, "nope", '|', NULL));
+    FAILS(TFRS_EINVAL, tfrs_vocab_adapt_bags(&v, D, "rating", '|', NULL));
+    FAILS(TFRS_EINVAL, tfrs_vocab_adapt_bags(&v, D, "user", '\0', NULL));
+    FAILS(TFRS_EINVAL, tfrs_vocab_adapt_bags(&v, D, "user", (char)0xFF, NULL));
+    OK(tfrs_vocab_options_init(&o, TFRS_VOCAB_OPTIONS_VERSION));
+    o.version = 0;
+    FAILS(TFRS_EINVAL, tfrs_vocab_adapt_bags(&v, D, "user", '|', &o));
+    ck_assert_ptr_null(v);
+    OK(tfrs_vocab_adapt_bags(&v, D, "user", '|', NULL));
+    ck_assert_uint_eq(tfrs_vocab_num_tokens(v), 3);
+    tfrs_vocab_free(v);
+}
+END_TEST
+
 START_TEST(misuse_tfrs_vocab_free)
 {
     tfrs_vocab_free(NULL);
@@ -574,6 +599,76 @@ START_TEST(misuse_tfrs_dataset_slice)
     ck_assert_uint_eq(tfrs_dataset_num_rows(s), 0);
     ck_assert_uint_eq(tfrs_dataset_num_columns(s), 3);
     tfrs_dataset_free(s);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_dataset_add_implicit_bags)
+{
+    tfrs_dataset *t = NULL;
+
+    OK(tfrs_dataset_slice(&t, D, 0, 4));
+    FAILS(TFRS_EINVAL, tfrs_dataset_add_implicit_bags(NULL, "h", D, "user", "item", '|'));
+    FAILS(TFRS_EINVAL, tfrs_dataset_add_implicit_bags(t, NULL, D, "user", "item", '|'));
+    FAILS(TFRS_EINVAL, tfrs_dataset_add_implicit_bags(t, "h", NULL, "user", "item", '|'));
+    FAILS(TFRS_EINVAL, tfrs_dataset_add_implicit_bags(t, "h", D, NULL, "item", '|'));
+    FAILS(TFRS_EINVAL, tfrs_dataset_add_implicit_bags(t, "h", D, "user", NULL, '|'));
+    FAILS(TFRS_EINVAL, tfrs_dataset_add_implicit_bags(t, "", D, "user", "item", '|'));
+    FAILS(TFRS_EINVAL, tfrs_dataset_add_implicit_bags(t, "h", D, "user", "item", '\0'));
+    FAILS(TFRS_EINVAL, tfrs_dataset_add_implicit_bags(t, "h", D, "user", "item", (char)0x80));
+    FAILS(TFRS_ENOTFOUND, tfrs_dataset_add_implicit_bags(t, "h", D, "nope", "item", '|'));
+    FAILS(TFRS_ENOTFOUND, tfrs_dataset_add_implicit_bags(t, "h", D, "user", "nope", '|'));
+    FAILS(TFRS_EINVAL, tfrs_dataset_add_implicit_bags(t, "h", D, "user", "rating", '|'));
+    FAILS(TFRS_EINVAL, tfrs_dataset_add_implicit_bags(t, "h", D, "rating", "item", '|'));
+    FAILS(TFRS_EDUPLICATE, tfrs_dataset_add_implicit_bags(t, "item", D, "user", "item", '|'));
+    ck_assert_uint_eq(tfrs_dataset_num_columns(t), 3);
+    OK(tfrs_dataset_add_implicit_bags(t, "h", D, "user", "item", '|'));
+    ck_assert_uint_eq(tfrs_dataset_num_columns(t), 4);
+    ck_assert_uint_eq(tfrs_dataset_num_columns(D), 3);
+    tfrs_dataset_free(t);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_dataset_column_moments)
+{
+    double m = 7.0, v = 7.0;
+    tfrs_dataset *e = NULL;
+
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_moments(NULL, "rating", &m, &v));
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_moments(D, NULL, &m, &v));
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_moments(D, "rating", NULL, &v));
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_moments(D, "rating", &m, NULL));
+    FAILS(TFRS_ENOTFOUND, tfrs_dataset_column_moments(D, "nope", &m, &v));
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_moments(D, "user", &m, &v));
+    OK(tfrs_dataset_slice(&e, D, 4, 0));
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_moments(e, "rating", &m, &v));
+    ck_assert_double_eq(m, 7.0);
+    OK(tfrs_dataset_column_moments(D, "rating", &m, &v));
+    ck_assert_double_eq(m, 2.5);
+    tfrs_dataset_free(e);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_dataset_column_quantiles)
+{
+    double b[3];
+    size_t n = 9;
+    tfrs_dataset *e = NULL;
+
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_quantiles(NULL, "rating", 4, b, &n));
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_quantiles(D, NULL, 4, b, &n));
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_quantiles(D, "rating", 4, NULL, &n));
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_quantiles(D, "rating", 4, b, NULL));
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_quantiles(D, "rating", 0, b, &n));
+    FAILS(TFRS_ENOTFOUND, tfrs_dataset_column_quantiles(D, "nope", 4, b, &n));
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_quantiles(D, "user", 4, b, &n));
+    OK(tfrs_dataset_slice(&e, D, 4, 0));
+    FAILS(TFRS_EINVAL, tfrs_dataset_column_quantiles(e, "rating", 4, b, &n));
+    ck_assert_uint_eq(n, 9);
+    OK(tfrs_dataset_column_quantiles(D, "rating", 1, NULL, &n));
+    ck_assert_uint_eq(n, 0);
+    OK(tfrs_dataset_column_quantiles(D, "rating", 4, b, &n));
+    ck_assert_uint_eq(n, 3);
+    tfrs_dataset_free(e);
 }
 END_TEST
 
@@ -1618,6 +1713,7 @@ static const struct {
     CASE(tfrs_vocab_create),
     CASE(tfrs_vocab_adapt),
     CASE(tfrs_vocab_adapt_column),
+    CASE(tfrs_vocab_adapt_bags),
     CASE(tfrs_vocab_free),
     CASE(tfrs_vocab_size),
     CASE(tfrs_vocab_num_tokens),
@@ -1641,6 +1737,9 @@ static const struct {
     CASE(tfrs_dataset_int64s),
     CASE(tfrs_dataset_shuffle),
     CASE(tfrs_dataset_slice),
+    CASE(tfrs_dataset_add_implicit_bags),
+    CASE(tfrs_dataset_column_moments),
+    CASE(tfrs_dataset_column_quantiles),
     CASE(tfrs_load_options_init),
     CASE(tfrs_dataset_load_movielens),
     CASE(tfrs_delimited_options_init),

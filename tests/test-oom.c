@@ -170,6 +170,19 @@ static int write_data_files(void)
         c += (size_t)snprintf(csv + c, sizeof(csv) - c, "%d,%s,%d\n", row_user(r) + 1, t,
                               (int)row_rating(r));
     }
+    /* The side tables: invented genres and users (Latin-1 occupations). */
+    {
+        static char genre[19 * 16], user[NUSERS * 48];
+        size_t g = 0, u = 0;
+        for (int k = 0; k < 19; k++)
+            g += (size_t)snprintf(genre + g, sizeof(genre) - g, "Genre %d|%d\n", k, k);
+        for (int k = 0; k < NUSERS; k++)
+            u += (size_t)snprintf(user + u, sizeof(user) - u, "%d|%d|%c|job%s %d|%05d\n", k + 1,
+                                  10 + k, k % 2 ? 'F' : 'M', k % 4 ? "" : " \xe9", k % 7, k);
+        if (tu_write_file(tu_tmp_path("u.genre"), genre, strlen(genre)) < 0 ||
+            tu_write_file(tu_tmp_path("u.user"), user, strlen(user)) < 0)
+            return -1;
+    }
     /* Run from main, so no ck_assert. */
     if (tu_write_file(tu_tmp_path("u.item"), item, strlen(item)) < 0 ||
         tu_write_file(tu_tmp_path("u.data"), data, strlen(data)) < 0 ||
@@ -354,6 +367,8 @@ static int call_load_movielens(void *p)
     tfrs_load_options lo;
 
     tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION);
+    if (c->flag == 2)
+        lo.movielens_features = TFRS_MOVIELENS_USER_FEATURES | TFRS_MOVIELENS_ITEM_FEATURES;
     c->ds = (tfrs_dataset *)c;      /* must become NULL on failure */
     return tfrs_dataset_load_movielens(&c->ds, tu_tmpdir, c->flag ? &lo : NULL);
 }
@@ -370,6 +385,11 @@ static void check_loaded(void *p, int rc)
     ck_assert_uint_eq(tfrs_dataset_num_rows(c->ds), NROWS);
     ck_assert_int_eq(tfrs_dataset_get_string(c->ds, "movie_title", 0, &title), TFRS_OK);
     ck_assert_str_eq(title, "Movie 1 (1940) \xc3\xa9t\xc3\xa9");
+    if (c->flag == 2) {
+        ck_assert_uint_eq(tfrs_dataset_num_columns(c->ds), 13);
+        ck_assert_int_eq(tfrs_dataset_get_string(c->ds, "movie_genres", 0, &title), TFRS_OK);
+        ck_assert_str_eq(title, "Genre 3|Genre 4");
+    }
     tfrs_dataset_free(c->ds);
     c->ds = NULL;
 }
@@ -382,6 +402,9 @@ START_TEST(load_movielens)
     oom_run(&op, &c);
     c.flag = 1;
     op.name = "tfrs_dataset_load_movielens (options)";
+    oom_run(&op, &c);
+    c.flag = 2;
+    op.name = "tfrs_dataset_load_movielens (side features)";
     oom_run(&op, &c);
     ck_assert_int_eq(fa.live, 0);
 }
@@ -622,6 +645,124 @@ START_TEST(vocab_build)
         oom_run(&adapt, &c);
         oom_run(&column, &c);
     }
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
+/* ---- derived features: implicit bags, quantiles, bag vocabularies --------- */
+
+/* flag 0: the bags of the dataset's own users; flag 1: of a slice's users,
+ * from the whole dataset. */
+static void setup_bags(void *p)
+{
+    out_ctx *c = p;
+
+    c->ds = make_dataset();
+    c->aux = NULL;
+    if (c->flag)
+        ck_assert_int_eq(tfrs_dataset_slice((tfrs_dataset **)&c->aux, c->ds, 0, 300), TFRS_OK);
+}
+
+static int call_bags(void *p)
+{
+    out_ctx *c = p;
+
+    return tfrs_dataset_add_implicit_bags(c->flag ? c->aux : c->ds, "history", c->ds,
+                                          "user_id", "movie_title", '|');
+}
+
+static void check_bags(void *p, int rc)
+{
+    out_ctx *c = p;
+    tfrs_dataset *t = c->flag ? c->aux : c->ds;
+    size_t i;
+
+    /* On failure the target is unchanged. */
+    ck_assert_uint_eq(tfrs_dataset_num_columns(t), rc == TFRS_OK ? 6 : 5);
+    ck_assert_int_eq(tfrs_dataset_find_column(t, "history", &i),
+                     rc == TFRS_OK ? TFRS_OK : TFRS_ENOTFOUND);
+    if (rc == TFRS_OK) {
+        const uint32_t *ids;
+        size_t n;
+        ck_assert_int_eq(tfrs_dataset_string_ids(t, "history", &ids, &n), TFRS_OK);
+        ck_assert_uint_le(n, NUSERS);
+    }
+    tfrs_dataset_free(c->aux);
+    tfrs_dataset_free(c->ds);
+    c->aux = NULL;
+    c->ds = NULL;
+}
+
+static int call_quantiles(void *p)
+{
+    out_ctx *c = p;
+    double b[9];
+    size_t n = 0;
+    int rc = tfrs_dataset_column_quantiles(c->ds, "user_rating", 10, b, &n);
+
+    if (rc == TFRS_OK)
+        ck_assert_uint_ge(n, 1);
+    return rc;
+}
+
+static void check_dataset_only(void *p, int rc)
+{
+    out_ctx *c = p;
+
+    (void)rc;
+    ck_assert_uint_eq(tfrs_dataset_num_rows(c->ds), NROWS);
+    tfrs_dataset_free(c->ds);
+    c->ds = NULL;
+}
+
+static void setup_bag_column(void *p)
+{
+    out_ctx *c = p;
+
+    c->ds = make_dataset();
+    ck_assert_int_eq(tfrs_dataset_add_implicit_bags(c->ds, "history", c->ds, "user_id",
+                                                    "movie_title", '|'), TFRS_OK);
+}
+
+static int call_vocab_adapt_bags(void *p)
+{
+    out_ctx *c = p;
+
+    c->v = (tfrs_vocab *)c;
+    return tfrs_vocab_adapt_bags(&c->v, c->ds, "history", '|', NULL);
+}
+
+static void check_vocab_bags(void *p, int rc)
+{
+    out_ctx *c = p;
+
+    if (rc != TFRS_OK) {
+        ck_assert_ptr_null(c->v);
+    } else {
+        tfrs_vocab *col = column_vocab(c->ds, "movie_title");
+        ck_assert_uint_eq(tfrs_vocab_num_tokens(c->v), tfrs_vocab_num_tokens(col));
+        tfrs_vocab_free(col);
+    }
+    tfrs_vocab_free(c->v);
+    tfrs_dataset_free(c->ds);
+    c->v = NULL;
+    c->ds = NULL;
+}
+
+START_TEST(derived_features)
+{
+    out_ctx c = { 0 };
+    oom_op bags = { "tfrs_dataset_add_implicit_bags", setup_bags, call_bags, check_bags };
+    oom_op quant = { "tfrs_dataset_column_quantiles", setup_dataset, call_quantiles,
+                     check_dataset_only };
+    oom_op vbags = { "tfrs_vocab_adapt_bags", setup_bag_column, call_vocab_adapt_bags,
+                     check_vocab_bags };
+
+    for (c.flag = 0; c.flag < 2; c.flag++)
+        oom_run(&bags, &c);
+    c.flag = 0;
+    oom_run(&quant, &c);
+    oom_run(&vbags, &c);
     ck_assert_int_eq(fa.live, 0);
 }
 END_TEST
@@ -1410,7 +1551,8 @@ static Suite *oom_suite(void)
     Suite *s = suite_create("oom");
     TCase *tc;
 
-    tc = tu_tcase(s, "dataset", load_movielens, load_delimited, dataset_build_slice_shuffle);
+    tc = tu_tcase(s, "dataset", load_movielens, load_delimited, dataset_build_slice_shuffle,
+                  derived_features);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
 
     tc = tu_tcase(s, "vocab", vocab_build);
