@@ -678,7 +678,10 @@ TFRS_API int tfrs_model_set_task(tfrs_model *model, const tfrs_ranking_task *tas
 
 /* Sets the optimizer (copied).  Allowed before build, and after build only
  * while no step has been taken with another kind (TFRS_ESTATE). The learning
- * rate may be changed at any time. */
+ * rate, the schedule and the clipping may be changed at any time; the
+ * schedule is evaluated at the model's step counter, which a change of
+ * settings keeps (a new schedule takes over at the current step).
+ * TFRS_EINVAL for settings refused as documented with the options. */
 TFRS_API int tfrs_model_set_optimizer(tfrs_model *model, const tfrs_optimizer_options *opts);
 
 /* Names the float label column and the optional sample-weight column
