@@ -668,6 +668,103 @@ TFRS_API void tfrs_model_free(tfrs_model *model);
 TFRS_API int tfrs_model_add_feature(tfrs_model *model, const char *name, const tfrs_vocab *vocab,
                                     size_t embedding_dim);
 
+/* Kinds of feature column (see tfrs_feature_options and
+ * docs/featurization.md). */
+typedef enum tfrs_feature_kind {
+    TFRS_FEATURE_STRING     = 0, /* token -> vocabulary index (StringLookup) */
+    TFRS_FEATURE_HASHED     = 1, /* token -> hash bucket (Keras Hashing)     */
+    TFRS_FEATURE_NUMERIC    = 2, /* number -> normalized value (Normalization) */
+    TFRS_FEATURE_BUCKETIZED = 3  /* number -> bucket (Discretization)        */
+} tfrs_feature_kind;
+
+/* Pooling of a bag (a row holding several tokens of a STRING or HASHED
+ * feature).  With n tokens whose rows are e_1 .. e_n:
+ *   SUM    e_1 + ... + e_n
+ *   MEAN   (e_1 + ... + e_n) / n
+ *   SQRTN  (e_1 + ... + e_n) / sqrt(n)   (SVD++'s |N(u)|^-1/2; TF's "sqrtn")
+ * An empty bag (n = 0) pools to zeros.  A token that occurs twice counts
+ * twice. */
+typedef enum tfrs_pooling {
+    TFRS_POOL_NONE  = 0,  /* one token per row (not a bag)                  */
+    TFRS_POOL_SUM   = 1,
+    TFRS_POOL_MEAN  = 2,
+    TFRS_POOL_SQRTN = 3
+} tfrs_pooling;
+
+/* How a feature column reads its dataset column and what it feeds into the
+ * model's input (the concatenation x0 of every feature's columns).
+ *
+ *   kind STRING      string column; the token's index in `vocab` (copied)
+ *                    selects a row of a table of tfrs_vocab_size(vocab) rows.
+ *   kind HASHED      string column; the token's bucket fnv1a64(token) mod
+ *                    num_buckets selects a row of a num_buckets-row table
+ *                    (Keras Hashing uses FarmHash: buckets differ from
+ *                    Keras').  No vocabulary.
+ *   kind NUMERIC     float or int64 column; feeds 1 column of x0, the value
+ *                    (x - mean) / max(sqrt(variance), 1e-7) as Keras'
+ *                    Normalization.  No table; embedding_dim, pooling, l2
+ *                    and bias do not apply.
+ *   kind BUCKETIZED  float or int64 column; the bucket of x is the number of
+ *                    boundaries <= x (Keras Discretization: bucket 0 below
+ *                    the first boundary, num_boundaries at or above the
+ *                    last), selecting a row of a num_boundaries + 1-row table.
+ *
+ * Bags (STRING and HASHED with pooling other than NONE): the column's
+ * value is a bag's tokens joined by `separator` ("Action|Comedy"); the
+ * empty string is the empty bag and empty tokens are skipped ("a||b" is the
+ * bag a, b).  The bag's rows are pooled as tfrs_pooling says.
+ *
+ * Every table feature is embedded in embedding_dim columns of x0 (Keras'
+ * uniform initializer, as tfrs_model_add_feature).  `l2` > 0 adds
+ * l2 * sum(e^2) over the distinct table rows a training batch uses to that
+ * batch's loss (TFRS/Keras regularize through the batch's embeddings); it
+ * is reported in tfrs_metrics.regularization_loss.  `bias` != 0 gives the
+ * feature a second table of one scalar per row (zero-initialized), pooled
+ * like the embedding and added to the score: the "wide" part of a wide and
+ * deep model.  A model with at least one such feature also gets a global
+ * scalar bias (zero-initialized) added to every score.  embedding_dim may
+ * be 0 when bias is set: the feature then only feeds the wide part. */
+#define TFRS_FEATURE_OPTIONS_VERSION 1
+typedef struct tfrs_feature_options {
+    unsigned int      version;        /* set by tfrs_feature_options_init     */
+    tfrs_feature_kind kind;           /* default TFRS_FEATURE_STRING          */
+    size_t            embedding_dim;  /* default 32                           */
+    const tfrs_vocab *vocab;          /* STRING: required (copied)            */
+    size_t            num_buckets;    /* HASHED: 1 .. 2^31 - 1                */
+    tfrs_pooling      pooling;        /* STRING, HASHED: default NONE         */
+    char              separator;      /* bags: default '|'; ASCII, not NUL    */
+    double            mean;           /* NUMERIC: default 0                   */
+    double            variance;       /* NUMERIC: default 1; finite, >= 0     */
+    const double     *boundaries;     /* BUCKETIZED: finite, strictly         */
+    size_t            num_boundaries; /*   increasing (copied); 0 .. 2^31 - 2 */
+    float             l2;             /* default 0: no embedding L2           */
+    int               bias;           /* default 0: no wide path              */
+} tfrs_feature_options;
+
+/* Fills `opts` with the defaults above.  TFRS_EINVAL on NULL or an unknown
+ * version. */
+TFRS_API int tfrs_feature_options_init(tfrs_feature_options *opts, unsigned int version);
+
+/* Adds a feature column `name` (copied; bound to the dataset column of the
+ * same name) described by opts.  TFRS_EDUPLICATE for a repeated name;
+ * TFRS_EINVAL for settings that do not fit the kind (a STRING feature
+ * without vocab, num_buckets 0, boundaries not strictly increasing, a
+ * negative or non-finite l2, mean or variance, embedding_dim 0 without
+ * bias, an unknown kind or pooling, pooling on a number); TFRS_ESTATE after
+ * build.  tfrs_model_add_feature(m, name, vocab, dim) is this with kind
+ * STRING, that vocab and that dim.  Calls that take looked-up ids
+ * (train_step, test_step, predict_ids, rank_ids, lookup_dataset) need
+ * every feature to have one table row per example: they return TFRS_EINVAL
+ * for a model with a bag or a NUMERIC feature. */
+TFRS_API int tfrs_model_add_feature_ex(tfrs_model *model, const char *name,
+                                       const tfrs_feature_options *opts);
+
+/* The options of feature i, as given (views valid while the model lives;
+ * opts->vocab is the model's copy).  TFRS_ERANGE if i >= the number of
+ * features. */
+TFRS_API int tfrs_model_feature_options(const tfrs_model *model, size_t i,
+                                        tfrs_feature_options *opts);
+
 /* Appends a dense layer of `units` outputs with activation `act` and an L2
  * kernel regularizer of strength `l2` (0 for none; adds l2 * sum(W^2) to the
  * total loss, as Keras' L2 regularizer).  The last layer must have 1 unit. */

@@ -24,10 +24,9 @@
 
 /* ---- configuration and build ------------------------------------------ */
 
-int tfrs__graph_add_feature(tfrs__graph *g, char *name, tfrs_vocab *vocab, size_t rows,
-                            size_t dim)
+int tfrs__graph_add_feature(tfrs__graph *g, tfrs__feature *f)
 {
-    tfrs__feature *f;
+    const char *name = f->name;
     size_t len = name != NULL ? strlen(name) : 0;
     uint32_t id;
     int rc = TFRS_OK;
@@ -44,16 +43,11 @@ int tfrs__graph_add_feature(tfrs__graph *g, char *name, tfrs_vocab *vocab, size_
              (name != NULL && tfrs__strtab_intern(&g->names, name, len, &id) < 0))
         rc = TFRS_ENOMEM;
     if (rc != TFRS_OK) {
-        tfrs__free(name);
-        tfrs_vocab_free(vocab);
+        tfrs__feature_clear(f);
         return rc;
     }
-    f = &g->feat[g->nfeat++];
+    g->feat[g->nfeat++] = *f;
     memset(f, 0, sizeof(*f));
-    f->name = name;
-    f->vocab = vocab;
-    f->rows = rows;
-    f->dim = dim;
     return TFRS_OK;
 }
 
@@ -82,8 +76,12 @@ void tfrs__graph_unbuild(tfrs__graph *g)
     tfrs__params_clear(&g->params);
     for (size_t i = 0; i < g->nfeat; i++) {
         tfrs_embedding_free(g->feat[i].emb);
+        tfrs_embedding_free(g->feat[i].bemb);
         g->feat[i].emb = NULL;
+        g->feat[i].bemb = NULL;
     }
+    g->wide = 0;
+    g->gbias = g->gbias_g = 0.0f;
     for (size_t j = 0; j < g->nlayers; j++) {
         tfrs_dense_free(g->layers[j].dense);
         g->layers[j].dense = NULL;
@@ -93,10 +91,8 @@ void tfrs__graph_unbuild(tfrs__graph *g)
 void tfrs__graph_free(tfrs__graph *g)
 {
     tfrs__graph_unbuild(g);
-    for (size_t i = 0; i < g->nfeat; i++) {
-        tfrs__free(g->feat[i].name);
-        tfrs_vocab_free(g->feat[i].vocab);
-    }
+    for (size_t i = 0; i < g->nfeat; i++)
+        tfrs__feature_clear(&g->feat[i]);
     tfrs__free(g->feat);
     tfrs__free(g->layers);
     tfrs__strtab_free(&g->names);
@@ -109,16 +105,30 @@ int tfrs__graph_plan(const tfrs__graph *g, tfrs__params *plan, const char *fn)
     size_t in = 0;
     int rc;
 
+    int wide = 0;
+
     for (size_t i = 0; i < g->nfeat; i++) {
-        snprintf(name, sizeof(name), "features.%zu.embedding", i);
-        rc = tfrs__params_add(plan, name, g->feat[i].rows, g->feat[i].dim, NULL, NULL, NULL,
-                              0.0f);
-        if (rc != TFRS_OK)
-            return rc;
-        plan->p[plan->n - 1].feature = i;
-        if (tfrs__add(in, g->feat[i].dim, &in) < 0)
+        const tfrs__feature *f = &g->feat[i];
+        if (f->rows > 0 && f->dim > 0) {
+            snprintf(name, sizeof(name), "features.%zu.embedding", i);
+            rc = tfrs__params_add(plan, name, f->rows, f->dim, NULL, NULL, NULL, f->l2);
+            if (rc != TFRS_OK)
+                return rc;
+            plan->p[plan->n - 1].feature = i;
+        }
+        if (f->rows > 0 && f->bias) {
+            snprintf(name, sizeof(name), "features.%zu.bias", i);
+            if ((rc = tfrs__params_add(plan, name, f->rows, 1, NULL, NULL, NULL, 0.0f)) != TFRS_OK)
+                return rc;
+            plan->p[plan->n - 1].feature = i;
+            wide = 1;
+        }
+        if (tfrs__add(in, f->dim, &in) < 0)
             return tfrs__fail(TFRS_EINVAL, "%s: embedding sizes overflow", fn);
     }
+    if (in == 0)
+        return tfrs__fail(TFRS_EINVAL, "%s: the features feed no input to the layers (every "
+                          "feature has embedding_dim 0)", fn);
     for (size_t j = 0; j < g->nlayers; j++) {
         const tfrs__layer *l = &g->layers[j];
 
@@ -130,6 +140,8 @@ int tfrs__graph_plan(const tfrs__graph *g, tfrs__params *plan, const char *fn)
             return rc;
         in = l->units;
     }
+    if (wide && (rc = tfrs__params_add(plan, "bias", 1, 0, NULL, NULL, NULL, 0.0f)) != TFRS_OK)
+        return rc;
     return TFRS_OK;
 }
 
@@ -142,17 +154,31 @@ int tfrs__graph_build(tfrs__graph *g, uint64_t seed, const char *fn)
         goto fail;
     p = g->params.p;
     g->concat_dim = 0;
-    for (size_t i = 0; i < g->nfeat; i++, p++) {
+    g->needs_input = 0;
+    for (size_t i = 0; i < g->nfeat; i++) {
         tfrs__feature *f = &g->feat[i];
         tfrs__rng r;
 
-        if ((rc = tfrs__embedding_alloc(&f->emb, p->shape[0], p->shape[1])) != TFRS_OK)
-            goto fail;
-        p->w = f->emb->w;
-        p->g = f->emb->g;
-        p->emb = f->emb;
-        tfrs__rng_seed(&r, seed, (uint64_t)(p - g->params.p));
-        tfrs__embedding_init(f->emb, &r);
+        if (f->rows > 0 && f->dim > 0) {
+            if ((rc = tfrs__embedding_alloc(&f->emb, p->shape[0], p->shape[1])) != TFRS_OK)
+                goto fail;
+            p->w = f->emb->w;
+            p->g = f->emb->g;
+            p->emb = f->emb;
+            tfrs__rng_seed(&r, seed, (uint64_t)(p - g->params.p));
+            tfrs__embedding_init(f->emb, &r);
+            p++;
+        }
+        if (f->rows > 0 && f->bias) {      /* zero-initialized */
+            if ((rc = tfrs__embedding_alloc(&f->bemb, p->shape[0], 1)) != TFRS_OK)
+                goto fail;
+            p->w = f->bemb->w;
+            p->g = f->bemb->g;
+            p->emb = f->bemb;
+            g->wide = 1;
+            p++;
+        }
+        g->needs_input |= tfrs__feature_needs_input(f);
         f->offset = g->concat_dim;
         g->concat_dim += f->dim;        /* cannot overflow: checked by the plan */
     }
@@ -171,6 +197,11 @@ int tfrs__graph_build(tfrs__graph *g, uint64_t seed, const char *fn)
         tfrs__rng_seed(&r, seed, l->kernel);
         tfrs__dense_init(l->dense, &r);
     }
+    if (g->wide) {
+        g->gbias_entry = (size_t)(p - g->params.p);
+        p->w = &g->gbias;
+        p->g = &g->gbias_g;
+    }
     return TFRS_OK;
 fail:
     tfrs__graph_unbuild(g);
@@ -188,20 +219,40 @@ size_t tfrs__graph_ws_floats(const tfrs__graph *g, size_t B, int train)
     return B * per_row * (train ? 2 : 1);
 }
 
-int tfrs__graph_id_ok(const tfrs__graph *g, size_t f, int32_t id)
+/* The message of an invalid key. */
+static int tfrs__single_range(const tfrs__feature *f, const char *fn, size_t i, int32_t id)
 {
-    return id >= 0 && (size_t)id < g->feat[f].emb->rows;
+    if (tfrs__feature_is_single(f))
+        return tfrs__fail(TFRS_ERANGE, "%s: example %zu: id %ld of feature '%s' is outside "
+                          "0 .. %zu", fn, i, (long)id, f->name, f->rows - 1);
+    return tfrs__fail(TFRS_ERANGE, "%s: example %zu: key %ld of feature '%s' is not one of "
+                      "its %s", fn, i, (long)id, f->name,
+                      f->kind == TFRS_FEATURE_NUMERIC ? "values" : "bags");
 }
 
-int tfrs__graph_check_ids(const tfrs__graph *g, const int32_t *ids, size_t n, const char *fn)
+int tfrs__graph_id_ok(const tfrs__graph *g, size_t f, int32_t id)
 {
+    return id >= 0 && (size_t)id < g->feat[f].rows;
+}
+
+int tfrs__graph_check_ids(const tfrs__graph *g, const int32_t *ids, const tfrs__input *in,
+                          size_t n, const char *fn)
+{
+    if (g->needs_input && in == NULL) {
+        for (size_t f = 0; f < g->nfeat; f++)
+            if (tfrs__feature_needs_input(&g->feat[f]))
+                return tfrs__fail(TFRS_EINVAL, "%s: feature '%s' is %s; calls that take ids "
+                                  "need one table row per example and feature: use the "
+                                  "dataset or string calls", fn, g->feat[f].name,
+                                  g->feat[f].kind == TFRS_FEATURE_NUMERIC ? "numeric"
+                                                                          : "a bag");
+    }
     for (size_t i = 0; i < n; i++) {
         for (size_t f = 0; f < g->nfeat; f++) {
+            const tfrs__feature *ft = &g->feat[f];
             int32_t id = ids[i * g->nfeat + f];
-            if (!tfrs__graph_id_ok(g, f, id))
-                return tfrs__fail(TFRS_ERANGE, "%s: example %zu: id %ld of feature '%s' is "
-                                  "outside 0 .. %zu", fn, i, (long)id, g->feat[f].name,
-                                  g->feat[f].emb->rows - 1);
+            if (!tfrs__feature_key_ok(ft, in != NULL ? &in[f] : NULL, id))
+                return tfrs__single_range(ft, fn, i, id);
         }
     }
     return TFRS_OK;
@@ -209,9 +260,11 @@ int tfrs__graph_check_ids(const tfrs__graph *g, const int32_t *ids, size_t n, co
 
 /* Layout of the forward buffers of a B-row batch in ws:
  *   x0 [B, D] | y_0 [B, u_0] | ... | y_{L-1} [B, 1]                       */
-float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, size_t B, float *ws,
-                           float **acts)
+float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, const tfrs__input *in,
+                           size_t B, float *ws, float **acts)
 {
+    float *out;
+
     float *p = ws;
 
     acts[0] = p;
@@ -221,11 +274,20 @@ float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, size_t B, f
         p += B * g->layers[j].units;
     }
     for (size_t f = 0; f < g->nfeat; f++)
-        tfrs__embedding_gather(g->feat[f].emb, ids + f, g->nfeat, B, acts[0] + g->feat[f].offset,
-                               g->concat_dim);
+        tfrs__feature_gather(&g->feat[f], in != NULL ? &in[f] : NULL, ids + f, g->nfeat, B,
+                             acts[0] + g->feat[f].offset, g->concat_dim);
     for (size_t j = 0; j < g->nlayers; j++)
         tfrs__dense_forward(g->layers[j].dense, acts[j], B, acts[j + 1]);
-    return acts[g->nlayers];
+    out = acts[g->nlayers];
+    if (g->wide) {
+        for (size_t i = 0; i < B; i++)
+            out[i] += g->gbias;
+        for (size_t f = 0; f < g->nfeat; f++)
+            if (g->feat[f].bemb != NULL)
+                tfrs__feature_bias_add(&g->feat[f], in != NULL ? &in[f] : NULL, ids + f,
+                                       g->nfeat, B, out);
+    }
+    return out;
 }
 
 /* The backward workspace: dy_0 [B, u_0] | ... | dy_{L-1} [B, 1]. */
@@ -255,12 +317,19 @@ void tfrs__graph_backward(const tfrs__graph *g, float *const *acts, size_t B, fl
     }
 }
 
-void tfrs__graph_scatter_input_grad(tfrs__graph *g, const int32_t *ids, size_t B,
-                                    const float *dx0)
+void tfrs__graph_scatter_input_grad(tfrs__graph *g, const int32_t *ids, const tfrs__input *in,
+                                    size_t B, const float *dx0, const float *dscores)
 {
-    for (size_t f = 0; f < g->nfeat; f++)
-        tfrs__embedding_scatter_add(g->feat[f].emb, ids + f, g->nfeat, B,
-                                    dx0 + g->feat[f].offset, g->concat_dim);
+    for (size_t f = 0; f < g->nfeat; f++) {
+        const tfrs__input *fin = in != NULL ? &in[f] : NULL;
+        tfrs__feature_scatter(&g->feat[f], fin, ids + f, g->nfeat, B, dx0 + g->feat[f].offset,
+                              g->concat_dim);
+        if (g->feat[f].bemb != NULL)
+            tfrs__feature_bias_scatter(&g->feat[f], fin, ids + f, g->nfeat, B, dscores);
+    }
+    if (g->wide)
+        for (size_t i = 0; i < B; i++)
+            g->gbias_g += dscores[i];
 }
 
 void tfrs__graph_zero_grad(tfrs__graph *g)
@@ -274,6 +343,23 @@ void tfrs__graph_zero_grad(tfrs__graph *g)
     }
 }
 
+/* The values of entry p that carry its L2 penalty: all of them, or for an
+ * embedding table the rows its gradient touched; calls fn on each run of
+ * n values at offset off. */
+#define FOR_L2_RUNS(p, off, n, body)                                           \
+    do {                                                                       \
+        if ((p)->emb == NULL) {                                                \
+            size_t off = 0, n = (p)->n;                                        \
+            body;                                                              \
+        } else {                                                               \
+            for (size_t t_ = 0; t_ < (p)->emb->ntouched; t_++) {               \
+                size_t off = (size_t)(p)->emb->touched[t_] * (p)->emb->dim;    \
+                size_t n = (p)->emb->dim;                                      \
+                body;                                                          \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
+
 double tfrs__graph_l2_loss(const tfrs__graph *g)
 {
     double reg = 0.0;
@@ -283,8 +369,10 @@ double tfrs__graph_l2_loss(const tfrs__graph *g)
         double s = 0.0;
         if (p->l2 == 0.0f)
             continue;
-        for (size_t i = 0; i < p->n; i++)
-            s += (double)p->w[i] * p->w[i];
+        FOR_L2_RUNS(p, off, n, {
+            for (size_t i = off; i < off + n; i++)
+                s += (double)p->w[i] * p->w[i];
+        });
         reg += (double)p->l2 * s;
     }
     return reg;
@@ -295,9 +383,12 @@ void tfrs__graph_l2_grad(tfrs__graph *g)
 {
     for (size_t k = 0; k < g->params.n; k++) {
         tfrs__param *p = &g->params.p[k];
-        if (p->l2 != 0.0f)
-            for (size_t i = 0; i < p->n; i++)
+        if (p->l2 == 0.0f)
+            continue;
+        FOR_L2_RUNS(p, off, n, {
+            for (size_t i = off; i < off + n; i++)
                 p->g[i] += 2.0f * p->l2 * p->w[i];
+        });
     }
 }
 
@@ -327,24 +418,24 @@ void tfrs__graph_scratch_free(tfrs__scratch *sc)
     memset(sc, 0, sizeof(*sc));
 }
 
-void tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t *ids, size_t n,
-                          float *scores)
+void tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t *ids,
+                          const tfrs__input *in, size_t n, float *scores)
 {
     for (size_t i = 0; i < n; i += sc->rows) {
         size_t b = n - i < sc->rows ? n - i : sc->rows;
-        const float *s = tfrs__graph_forward(g, ids + i * g->nfeat, b, sc->ws, sc->acts);
+        const float *s = tfrs__graph_forward(g, ids + i * g->nfeat, in, b, sc->ws, sc->acts);
         memcpy(scores + i, s, b * sizeof(float));
     }
 }
 
-int tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, size_t n, size_t block,
-                      float *scores)
+int tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, const tfrs__input *in, size_t n,
+                      size_t block, float *scores)
 {
     tfrs__scratch sc;
     int rc = tfrs__graph_scratch_alloc(g, n < block ? n : block, &sc);
 
     if (rc == TFRS_OK)
-        tfrs__graph_score_in(g, &sc, ids, n, scores);
+        tfrs__graph_score_in(g, &sc, ids, in, n, scores);
     tfrs__graph_scratch_free(&sc);
     return rc;
 }
@@ -378,7 +469,7 @@ int tfrs__graph_project(const tfrs__graph *g, size_t f, tfrs__proj **out)
     size_t n;
 
     *out = NULL;
-    if (tfrs__mul(e->rows, d->out, &n) < 0)
+    if (tfrs__mul(g->feat[f].rows, d->out, &n) < 0)
         return tfrs__fail(TFRS_ENOMEM, "rank: candidate cache too large");
     c = tfrs__calloc(1, sizeof(*c));
     if (c == NULL || (c->proj = tfrs__calloc(n, sizeof(float))) == NULL) {
@@ -386,9 +477,10 @@ int tfrs__graph_project(const tfrs__graph *g, size_t f, tfrs__proj **out)
         return tfrs__fail(TFRS_ENOMEM, "rank: out of memory for the candidate cache");
     }
     c->feature = f;
-    c->rows = e->rows;
+    c->rows = g->feat[f].rows;
     c->units = d->out;
-    tfrs__gemm(0, 0, e->rows, d->out, e->dim, 1.0f, e->w, e->dim,
+    if (e != NULL)
+        tfrs__gemm(0, 0, e->rows, d->out, e->dim, 1.0f, e->w, e->dim,
                d->w + g->feat[f].offset * d->out, d->out, 0.0f, c->proj, d->out);
     *out = c;
     return TFRS_OK;
@@ -408,9 +500,12 @@ static void add_row_times_w1(const tfrs__graph *g, size_t f, int32_t id, float *
 {
     const tfrs_embedding *e = g->feat[f].emb;
     const tfrs_dense *d0 = g->layers[0].dense;
-    const float *row = e->w + (size_t)id * e->dim;
+    const float *row;
     size_t U = d0->out;
 
+    if (e == NULL)
+        return;
+    row = e->w + (size_t)id * e->dim;
     for (size_t k = 0; k < e->dim; k++) {
         const float *wk = d0->w + (g->feat[f].offset + k) * U;
         for (size_t u = 0; u < U; u++)
@@ -418,14 +513,42 @@ static void add_row_times_w1(const tfrs__graph *g, size_t f, int32_t id, float *
     }
 }
 
-void tfrs__graph_query_part(const tfrs__graph *g, size_t c, const int32_t *qids, float *hq)
+void tfrs__graph_query_part(const tfrs__graph *g, size_t c, const int32_t *qids,
+                            const tfrs__input *qin, float *x, float *hq, float *wide)
 {
     const tfrs_dense *d0 = g->layers[0].dense;
+    size_t U = d0->out;
 
-    memcpy(hq, d0->b, d0->out * sizeof(float));
+    /* x = the query's x0 row; the candidate's columns count zero. */
     for (size_t f = 0; f < g->nfeat; f++)
-        if (f != c)
-            add_row_times_w1(g, f, qids[f], hq);
+        tfrs__feature_gather(&g->feat[f], qin != NULL ? &qin[f] : NULL, qids + f, g->nfeat, 1,
+                             x + g->feat[f].offset, g->concat_dim);
+    memcpy(hq, d0->b, U * sizeof(float));
+    for (size_t f = 0; f < g->nfeat; f++) {
+        if (f == c)
+            continue;
+        for (size_t k = 0; k < g->feat[f].dim; k++) {
+            float v = x[g->feat[f].offset + k];
+            const float *wk = d0->w + (g->feat[f].offset + k) * U;
+            for (size_t u = 0; u < U; u++)
+                hq[u] += v * wk[u];
+        }
+    }
+    *wide = 0.0f;
+    if (g->wide) {
+        *wide = g->gbias;
+        for (size_t f = 0; f < g->nfeat; f++)
+            if (f != c && g->feat[f].bemb != NULL)
+                tfrs__feature_bias_add(&g->feat[f], qin != NULL ? &qin[f] : NULL, qids + f,
+                                       g->nfeat, 1, wide);
+    }
+}
+
+void tfrs__graph_candidate_bias(const tfrs__graph *g, size_t c, const int32_t *cids, size_t nb,
+                                float *out)
+{
+    if (g->feat[c].bemb != NULL)
+        tfrs__feature_bias_add(&g->feat[c], NULL, cids, 1, nb, out);
 }
 
 void tfrs__graph_project_rows(const tfrs__graph *g, size_t f, const int32_t *ids, size_t nb,

@@ -20,16 +20,8 @@
 #include "util/strtab.h"
 #include "dense.h"
 #include "embedding.h"
+#include "feature.h"
 #include "param.h"
-
-typedef struct tfrs__feature {
-    char           *name;
-    tfrs_vocab     *vocab;    /* owned                                     */
-    size_t          rows;     /* vocabulary size: rows of the table        */
-    size_t          dim;
-    size_t          offset;   /* first column in x0 (after build)          */
-    tfrs_embedding *emb;      /* NULL before build                         */
-} tfrs__feature;
 
 typedef struct tfrs__layer {
     size_t          units;
@@ -47,6 +39,10 @@ typedef struct tfrs__graph {
     size_t         nlayers, layer_cap;
     tfrs__layer   *layers;
     size_t         concat_dim;   /* D                                      */
+    int            wide;         /* a feature has a bias: global bias too  */
+    float          gbias, gbias_g; /* the global bias and its gradient     */
+    size_t         gbias_entry;  /* its entry in params                    */
+    int            needs_input;  /* a feature needs a tfrs__input          */
     tfrs__params   params;       /* filled by build                        */
 } tfrs__graph;
 
@@ -56,14 +52,13 @@ typedef struct tfrs__graph {
 
 /* ---- configuration and build ------------------------------------------ */
 
-/* Appends a feature column with a table of rows x dim; takes ownership of
- * name and vocab (freed by tfrs__graph_free, also on failure; both may be
- * NULL in a graph that is only planned, never built).  The features of a
- * graph are all named (a model's, found by name through a string table)
- * or all unnamed (a plan).  TFRS_ENOMEM, TFRS_EDUPLICATE (a name already
- * there) or TFRS_EINVAL (named and unnamed mixed); sets no message. */
-int  tfrs__graph_add_feature(tfrs__graph *g, char *name, tfrs_vocab *vocab, size_t rows,
-                             size_t dim);
+/* Appends the feature column *f, taking what it owns (f is zeroed; on
+ * failure its contents are freed).  Name and vocabulary may be NULL in a
+ * graph that is only planned, never built.  The features of a graph are
+ * all named (a model's, found by name through a string table) or all
+ * unnamed (a plan).  TFRS_ENOMEM, TFRS_EDUPLICATE (a name already there)
+ * or TFRS_EINVAL (named and unnamed mixed); sets no message. */
+int  tfrs__graph_add_feature(tfrs__graph *g, tfrs__feature *f);
 int  tfrs__graph_add_dense(tfrs__graph *g, size_t units, tfrs_activation act, float l2);
 /* Index of the feature named `name`, or SIZE_MAX (expected O(length)). */
 size_t tfrs__graph_find_feature(const tfrs__graph *g, const char *name);
@@ -73,10 +68,14 @@ size_t tfrs__graph_find_feature(const tfrs__graph *g, const char *name);
 int  tfrs__graph_plan(const tfrs__graph *g, tfrs__params *plan, const char *fn);
 /* Allocates the layers and fills the parameter table as planned, in this
  * order:
- *   features.<i>.embedding [rows_i, dim_i]   (i < F)
+ *   features.<i>.embedding [rows_i, dim_i]   (i < F, features with a table
+ *                                             and dim_i > 0)
+ *   features.<i>.bias [rows_i, 1]            (features with a bias)
  *   dense.<j>.kernel [in_j, units_j], dense.<j>.bias [units_j]   (j < L)
+ *   bias [1]                                 (if a feature has a bias)
  * Entry k is initialised from the generator (seed, stream k) (Keras'
- * uniform for embeddings, Glorot-uniform kernels, zero biases).  Messages
+ * uniform for embeddings, Glorot-uniform kernels, zero biases and bias
+ * tables).  Messages
  * start with `fn`.  On failure the graph is left unbuilt. */
 int  tfrs__graph_build(tfrs__graph *g, uint64_t seed, const char *fn);
 /* Frees the layers and the parameter table (with its slots). */
@@ -91,13 +90,21 @@ void tfrs__graph_free(tfrs__graph *g);
 size_t tfrs__graph_ws_floats(const tfrs__graph *g, size_t B, int train);
 /* 1 if id is a row of feature f's table. */
 int    tfrs__graph_id_ok(const tfrs__graph *g, size_t f, int32_t id);
-/* TFRS_ERANGE if any of the n * F ids is outside its feature's table. */
-int    tfrs__graph_check_ids(const tfrs__graph *g, const int32_t *ids, size_t n, const char *fn);
-/* Forward pass of B rows of checked ids ([B, F]) in ws (ws_floats(g, B, 0)
+/* Keys and side tables: `ids` are the batch's keys [B, F] (feature.h) and
+ * `in`, when some feature needs one (g->needs_input), the array of the F
+ * features' side tables; NULL otherwise. */
+
+/* TFRS_ERANGE if any of the n * F keys is not valid for its feature (ids
+ * outside the table); TFRS_EINVAL if the graph needs side tables and in
+ * is NULL (an id-only call on a model with bags or numbers). */
+int    tfrs__graph_check_ids(const tfrs__graph *g, const int32_t *ids, const tfrs__input *in,
+                             size_t n, const char *fn);
+/* Forward pass of B rows of checked keys ([B, F]) in ws (ws_floats(g, B, 0)
  * floats).  acts (L + 1 pointers) receives x0 in acts[0] and the output of
- * dense layer j in acts[j + 1]; returns the B scores (acts[L]). */
-float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, size_t B, float *ws,
-                           float **acts);
+ * dense layer j in acts[j + 1]; returns the B scores (acts[L], with the
+ * wide part added). */
+float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, const tfrs__input *in,
+                           size_t B, float *ws, float **acts);
 /* Where the backward pass of B rows expects d loss / d score ([B]) inside
  * dws, the backward workspace (ws_floats(g, B, 1) - ws_floats(g, B, 0)
  * floats). */
@@ -109,13 +116,17 @@ float *tfrs__graph_dscores(const tfrs__graph *g, float *dws, size_t B);
  * used.  dx0 ([B, D]) receives d loss / d x0. */
 void   tfrs__graph_backward(const tfrs__graph *g, float *const *acts, size_t B, float *dws,
                             float *const *grads, float *dx0);
-/* Adds the input gradient dx0 ([B, D]) of B rows of ids into the
- * embeddings' gradients, feature by feature, in row order. */
-void   tfrs__graph_scatter_input_grad(tfrs__graph *g, const int32_t *ids, size_t B,
-                                      const float *dx0);
+/* Adds the input gradient dx0 ([B, D]) of B rows of keys into the
+ * embeddings' gradients, feature by feature, in row order; and with a wide
+ * part, d loss / d score (dscores, [B]) into the bias tables and the
+ * global bias. */
+void   tfrs__graph_scatter_input_grad(tfrs__graph *g, const int32_t *ids, const tfrs__input *in,
+                                      size_t B, const float *dx0, const float *dscores);
 /* Zeroes every gradient of the table (embeddings: their touched rows). */
 void   tfrs__graph_zero_grad(tfrs__graph *g);
-/* sum over entries of l2 * sum(w^2), and its gradient added into g. */
+/* sum over entries of l2 * sum(w^2) (embedding tables: over the rows the
+ * current gradient touched, i.e. the rows of the last training batch),
+ * and its gradient added into g. */
 double tfrs__graph_l2_loss(const tfrs__graph *g);
 void   tfrs__graph_l2_grad(tfrs__graph *g);
 
@@ -131,13 +142,13 @@ typedef struct tfrs__scratch {
 
 int    tfrs__graph_scratch_alloc(const tfrs__graph *g, size_t rows, tfrs__scratch *sc);
 void   tfrs__graph_scratch_free(tfrs__scratch *sc);     /* a zeroed one is a no-op */
-/* Scores n rows of checked ids in sc, sc->rows rows at a time. */
+/* Scores n rows of checked keys in sc, sc->rows rows at a time. */
 void   tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t *ids,
-                            size_t n, float *scores);
-/* Scores n rows of checked ids, `block` rows at a time, with scratch
+                            const tfrs__input *in, size_t n, float *scores);
+/* Scores n rows of checked keys, `block` rows at a time, with scratch
  * allocated for the call. */
-int    tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, size_t n, size_t block,
-                         float *scores);
+int    tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, const tfrs__input *in,
+                         size_t n, size_t block, float *scores);
 
 /* TFRS_ENONFINITE, naming the first one (as example base + i, or
  * candidate base + i when candidates != 0), if any of the n scores is NaN
@@ -164,9 +175,17 @@ int    tfrs__graph_project(const tfrs__graph *g, size_t f, tfrs__proj **out);
 void   tfrs__proj_free(tfrs__proj *p);               /* NULL is a no-op */
 /* Units of the widest layer. */
 size_t tfrs__graph_max_units(const tfrs__graph *g);
-/* hq = b1 + sum over f != c of E_f[qids[f]] W1_f: the first layer's
- * pre-activation for a query, without candidate feature c. */
-void   tfrs__graph_query_part(const tfrs__graph *g, size_t c, const int32_t *qids, float *hq);
+/* hq = b1 + sum over f != c of x0_f W1_f: the first layer's
+ * pre-activation for a query (keys qids, side tables qin), without
+ * candidate feature c; x (D floats) is scratch.  *wide gets the query's
+ * share of the wide part (global bias and the biases of f != c; 0 without
+ * a wide part). */
+void   tfrs__graph_query_part(const tfrs__graph *g, size_t c, const int32_t *qids,
+                              const tfrs__input *qin, float *x, float *hq, float *wide);
+/* out[r] += the bias of candidate cids[r] of feature c, r < nb (nothing
+ * unless c has a bias). */
+void   tfrs__graph_candidate_bias(const tfrs__graph *g, size_t c, const int32_t *cids, size_t nb,
+                                  float *out);
 /* out[r, :] = E_f[ids[r], :] W1_f for r < nb: the rows of
  * tfrs__graph_project for nb rows only (out: nb x units of layer 0), equal
  * to them up to float rounding. */

@@ -283,6 +283,21 @@ int tfrs__json_get_float(const tfrs__json *obj, const char *key, float *out)
     return tfrs__decimal_to_float(s, n, out);
 }
 
+int tfrs__json_double(const tfrs__json *item, double *out)
+{
+    const char *s = tfrs__json_str(item);
+    size_t n;
+
+    if (s == NULL || (n = strlen(s)) == 0 || n >= 64 || !decimal_syntax(s))
+        return -1;
+    return tfrs__decimal_to_double(s, n, out);
+}
+
+int tfrs__json_get_double(const tfrs__json *obj, const char *key, double *out)
+{
+    return tfrs__json_double(tfrs__json_get(obj, key), out);
+}
+
 /* ---- building ----------------------------------------------------------- */
 
 tfrs__json *tfrs__json_new_object(void)
@@ -330,6 +345,14 @@ void tfrs__json_add_float(tfrs__json *obj, const char *key, float x, int *ok)
     char buf[48];
 
     tfrs__float_to_decimal(buf, sizeof(buf), x);
+    tfrs__json_add_str(obj, key, buf, ok);
+}
+
+void tfrs__json_add_double(tfrs__json *obj, const char *key, double x, int *ok)
+{
+    char buf[48];
+
+    tfrs__double_to_decimal(buf, sizeof(buf), x);
     tfrs__json_add_str(obj, key, buf, ok);
 }
 

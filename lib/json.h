@@ -83,6 +83,12 @@ int tfrs__json_get_u64(const tfrs__json *obj, const char *key, uint64_t *out);
  * else -1.  The inverse of tfrs__json_add_float. */
 int tfrs__json_get_float(const tfrs__json *obj, const char *key, float *out);
 
+/* As tfrs__json_get_float, to a double, of the string item itself (an
+ * array element, say) or of member `key`.  Inverse of
+ * tfrs__json_add_double. */
+int tfrs__json_double(const tfrs__json *item, double *out);
+int tfrs__json_get_double(const tfrs__json *obj, const char *key, double *out);
+
 /* ---- building ----------------------------------------------------------- */
 
 /* Each builder adds to obj under key (to the array obj if key is NULL) and
@@ -96,6 +102,8 @@ tfrs__json *tfrs__json_add_str(tfrs__json *obj, const char *key, const char *s, 
 void tfrs__json_add_bool(tfrs__json *obj, const char *key, int b, int *ok);
 /* x as a string of decimal text (tfrs__float_to_decimal). */
 void tfrs__json_add_float(tfrs__json *obj, const char *key, float x, int *ok);
+/* x as a string of decimal text (tfrs__double_to_decimal: exact). */
+void tfrs__json_add_double(tfrs__json *obj, const char *key, double x, int *ok);
 /* v as a JSON number. */
 void tfrs__json_add_size(tfrs__json *obj, const char *key, size_t v, int *ok);
 /* v as a string of decimal digits. */

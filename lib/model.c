@@ -95,38 +95,60 @@ void tfrs_model_free(tfrs_model *m)
     tfrs__free(m);
 }
 
+/* Adds the feature `name` described by o; messages start with fn. */
+static int add_feature(tfrs_model *m, const char *name, const tfrs_feature_options *o,
+                       const char *fn)
+{
+    tfrs__feature f;
+    int rc;
+
+    if ((rc = check_unbuilt(m, fn)) != TFRS_OK)
+        return rc;
+    if (name == NULL || name[0] == '\0' || o == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: a name and options are required", fn);
+    if (o->version == 0 || o->version > TFRS_FEATURE_OPTIONS_VERSION)
+        return tfrs__fail(TFRS_EINVAL, "%s: unknown options version %u", fn, o->version);
+    if (tfrs__graph_find_feature(&m->g, name) != SIZE_MAX)   /* before copying the vocab */
+        return tfrs__fail(TFRS_EDUPLICATE, "%s: feature '%s' exists", fn, name);
+    if ((rc = tfrs__feature_init(&f, name, o, fn)) != TFRS_OK)
+        return rc;
+    rc = tfrs__graph_add_feature(&m->g, &f);
+    if (rc == TFRS_EDUPLICATE)
+        return tfrs__fail(rc, "%s: feature '%s' exists", fn, name);
+    if (rc != TFRS_OK)
+        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", fn);
+    return TFRS_OK;
+}
+
 int tfrs_model_add_feature(tfrs_model *m, const char *name, const tfrs_vocab *vocab,
                            size_t embedding_dim)
 {
-    tfrs_vocab *copy;
-    char *nm;
-    size_t rows;
-    int rc;
+    tfrs_feature_options o;
 
-    if ((rc = check_unbuilt(m, "tfrs_model_add_feature")) != TFRS_OK)
-        return rc;
-    if (name == NULL || name[0] == '\0' || vocab == NULL)
+    tfrs_feature_options_init(&o, TFRS_FEATURE_OPTIONS_VERSION);
+    if (vocab == NULL)
         return tfrs__fail(TFRS_EINVAL, "tfrs_model_add_feature: name and vocab are required");
     if (embedding_dim == 0)
         return tfrs__fail(TFRS_EINVAL, "tfrs_model_add_feature: embedding_dim must be > 0");
-    rows = tfrs_vocab_size(vocab);
-    if (rows == 0 || rows > INT32_MAX)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_model_add_feature: feature '%s' has a vocabulary "
-                          "of %zu indices (needs 1 .. 2^31-1)", name, rows);
-    if (tfrs__graph_find_feature(&m->g, name) != SIZE_MAX)   /* before copying the vocab */
-        return tfrs__fail(TFRS_EDUPLICATE, "tfrs_model_add_feature: feature '%s' exists", name);
-    nm = tfrs__strdup(name);
-    if (nm == NULL)
-        return tfrs__fail(TFRS_ENOMEM, "tfrs_model_add_feature: out of memory");
-    if ((rc = tfrs__vocab_clone(&copy, vocab)) != TFRS_OK) {
-        tfrs__free(nm);
-        return rc;
-    }
-    rc = tfrs__graph_add_feature(&m->g, nm, copy, rows, embedding_dim);
-    if (rc == TFRS_EDUPLICATE)
-        return tfrs__fail(rc, "tfrs_model_add_feature: feature '%s' exists", name);
-    if (rc != TFRS_OK)
-        return tfrs__fail(TFRS_ENOMEM, "tfrs_model_add_feature: out of memory");
+    o.vocab = vocab;
+    o.embedding_dim = embedding_dim;
+    return add_feature(m, name, &o, "tfrs_model_add_feature");
+}
+
+int tfrs_model_add_feature_ex(tfrs_model *m, const char *name, const tfrs_feature_options *opts)
+{
+    return add_feature(m, name, opts, "tfrs_model_add_feature_ex");
+}
+
+int tfrs_model_feature_options(const tfrs_model *m, size_t i, tfrs_feature_options *opts)
+{
+    if (m == NULL || opts == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_feature_options: model and opts are "
+                          "required");
+    if (i >= m->g.nfeat)
+        return tfrs__fail(TFRS_ERANGE, "tfrs_model_feature_options: feature %zu of %zu", i,
+                          m->g.nfeat);
+    tfrs__feature_options_of(&m->g.feat[i], opts);
     return TFRS_OK;
 }
 
@@ -295,7 +317,7 @@ int tfrs__model_check_batch(const tfrs_model *m, const char *fn, const int32_t *
 
     if (rc == TFRS_OK)
         rc = tfrs__model_check_rows(m, n, fn);
-    return rc != TFRS_OK ? rc : tfrs__graph_check_ids(&m->g, ids, n, fn);
+    return rc != TFRS_OK ? rc : tfrs__graph_check_ids(&m->g, ids, NULL, n, fn);
 }
 
 const tfrs__params *tfrs__model_params(const tfrs_model *m)

@@ -50,6 +50,13 @@ int  tfrs__model_check_rows(const tfrs_model *m, size_t n, const char *fn);
  * non-NULL, n > 0), then TFRS_ERANGE unless every id is in its table. */
 int  tfrs__model_check_batch(const tfrs_model *m, const char *fn, const int32_t *ids, size_t n,
                              int args_ok, const char *what);
+/* Keys of n examples given as strings (values[i * F + f], tfrs_model_predict's
+ * layout) into keys ([n, F]) and the side tables enc and in (F each, enc
+ * emptied first and grown as needed; free with tfrs__encoded_free).
+ * Example numbers in messages count from base; messages start with fn. */
+int  tfrs__model_encode_values(const tfrs_model *m, const char *const *values, size_t n,
+                               int32_t *keys, tfrs__encoded *enc, tfrs__input *in, size_t base,
+                               const char *fn);
 /* The parameter table of a built model (for the model file and white-box
  * tests). */
 const tfrs__params *tfrs__model_params(const tfrs_model *m);

@@ -50,8 +50,11 @@
 
 /* The architecture as read from a file, before the model is built. */
 typedef struct arch_feature {
-    const char *name, *mask;
-    size_t      dim, num_oov, vocab_size, ntokens;
+    const char          *name, *mask;
+    size_t               dim, num_oov, vocab_size, ntokens;
+    tfrs_feature_options o;      /* kind and settings; vocab, boundaries unset */
+    const tfrs__json    *bounds; /* BUCKETIZED: the array of boundaries      */
+    size_t               rows;   /* rows of its table (0: none)              */
 } arch_feature;
 
 typedef struct arch_layer {
@@ -87,8 +90,17 @@ static int arch_plan(const arch *a, tfrs__params *plan)
     int rc = TFRS_OK;
 
     memset(&g, 0, sizeof(g));
-    for (size_t i = 0; i < a->nfeat && rc == TFRS_OK; i++)
-        rc = tfrs__graph_add_feature(&g, NULL, NULL, a->feat[i].vocab_size, a->feat[i].dim);
+    for (size_t i = 0; i < a->nfeat && rc == TFRS_OK; i++) {
+        tfrs__feature f;
+        memset(&f, 0, sizeof(f));
+        f.kind = a->feat[i].o.kind;
+        f.pool = a->feat[i].o.pooling;
+        f.rows = a->feat[i].rows;
+        f.dim = a->feat[i].dim;
+        f.bias = a->feat[i].o.bias;
+        f.l2 = a->feat[i].o.l2;
+        rc = tfrs__graph_add_feature(&g, &f);
+    }
     for (size_t j = 0; j < a->nlayers && rc == TFRS_OK; j++)
         rc = tfrs__graph_add_dense(&g, a->layers[j].units, a->layers[j].act, a->layers[j].l2);
     if (rc == TFRS_OK)
@@ -172,12 +184,13 @@ static int list_tensors(const tfrs_model *m, int with_opt, tfrs__st_tensor **out
     *out = t = tfrs__calloc(np + 2 * m->g.nfeat + (size_t)nslots * np, sizeof(*t));
     if (t == NULL)
         return tfrs__fail(TFRS_ENOMEM, "tfrs_model_save: out of memory");
-    for (size_t p = 0; p < np; p++) {
+    for (size_t p = 0, last = SIZE_MAX; p < np; p++) {
         const tfrs__param *e = &tab->p[p];
         size_t f = e->feature;
 
         tfrs__st_tensor_init(&t[k++], e->name, TFRS__DT_F32, e->ndim, e->shape, e->w);
-        if (f != SIZE_MAX) {
+        /* A vocabulary follows the first tensor of its feature. */
+        if (f != SIZE_MAX && f != last && m->g.feat[f].vocab != NULL) {
             const tfrs_vocab *vocab = m->g.feat[f].vocab;
             char bname[64], oname[64];
             snprintf(bname, sizeof(bname), "features.%zu.vocab.bytes", f);
@@ -187,6 +200,7 @@ static int list_tensors(const tfrs_model *m, int with_opt, tfrs__st_tensor **out
                 goto overflow;
             k += 2;
         }
+        last = f;
     }
     /* Slots, in parameter order (the same order as the weights above). */
     for (size_t p = 0; p < np && nslots > 0; p++) {
@@ -240,6 +254,49 @@ static void add_schedule(tfrs__json *o, const tfrs_optimizer_options *op, int *o
         tfrs__json_add_float(o, "global_clipnorm", op->global_clipnorm, ok);
 }
 
+/* Feature f into the JSON object o.  A string feature without any of the
+ * new settings is written exactly as before they existed (name,
+ * embedding_dim, num_oov_indices, mask_token, vocab_size); every other key
+ * is written only when it differs from its default. */
+static void feature_json(const tfrs__feature *f, tfrs__json *o, int *ok)
+{
+    tfrs__json *arr;
+
+    tfrs__json_add_str(o, "name", f->name, ok);
+    if (f->kind != TFRS_FEATURE_STRING)
+        tfrs__json_add_str(o, "kind", tfrs__feature_kind_name(f->kind), ok);
+    if (f->kind != TFRS_FEATURE_NUMERIC)
+        tfrs__json_add_size(o, "embedding_dim", f->dim, ok);
+    switch (f->kind) {
+    case TFRS_FEATURE_STRING:
+        tfrs__json_add_size(o, "num_oov_indices", tfrs_vocab_num_oov(f->vocab), ok);
+        tfrs__json_add_str(o, "mask_token", tfrs__vocab_mask_token(f->vocab), ok);
+        tfrs__json_add_size(o, "vocab_size", tfrs_vocab_size(f->vocab), ok);
+        break;
+    case TFRS_FEATURE_HASHED:
+        tfrs__json_add_size(o, "num_buckets", f->buckets, ok);
+        break;
+    case TFRS_FEATURE_NUMERIC:
+        tfrs__json_add_double(o, "mean", f->mean, ok);
+        tfrs__json_add_double(o, "variance", f->var, ok);
+        break;
+    default:
+        arr = tfrs__json_add_array(o, "boundaries", ok);
+        for (size_t k = 0; k < f->nbounds; k++)
+            tfrs__json_add_double(arr, NULL, f->bounds[k], ok);
+        break;
+    }
+    if (f->pool != TFRS_POOL_NONE) {
+        char sep[2] = { f->sep, '\0' };
+        tfrs__json_add_str(o, "pooling", tfrs__pooling_name(f->pool), ok);
+        tfrs__json_add_str(o, "separator", sep, ok);
+    }
+    if (f->l2 != 0.0f)
+        tfrs__json_add_float(o, "l2", f->l2, ok);
+    if (f->bias)
+        tfrs__json_add_bool(o, "bias", 1, ok);
+}
+
 static char *arch_text(const tfrs_model *m)
 {
     tfrs__json *a = tfrs__json_new_object(), *arr, *o;
@@ -247,15 +304,8 @@ static char *arch_text(const tfrs_model *m)
     int ok = a != NULL;
 
     arr = tfrs__json_add_array(a, "features", &ok);
-    for (size_t i = 0; i < m->g.nfeat; i++) {
-        const tfrs__feature *f = &m->g.feat[i];
-        o = tfrs__json_add_object(arr, NULL, &ok);
-        tfrs__json_add_str(o, "name", f->name, &ok);
-        tfrs__json_add_size(o, "embedding_dim", f->dim, &ok);
-        tfrs__json_add_size(o, "num_oov_indices", tfrs_vocab_num_oov(f->vocab), &ok);
-        tfrs__json_add_str(o, "mask_token", tfrs__vocab_mask_token(f->vocab), &ok);
-        tfrs__json_add_size(o, "vocab_size", tfrs_vocab_size(f->vocab), &ok);
-    }
+    for (size_t i = 0; i < m->g.nfeat; i++)
+        feature_json(&m->g.feat[i], tfrs__json_add_object(arr, NULL, &ok), &ok);
     arr = tfrs__json_add_array(a, "layers", &ok);
     for (size_t j = 0; j < m->g.nlayers; j++) {
         o = tfrs__json_add_object(arr, NULL, &ok);
@@ -345,7 +395,9 @@ int tfrs_model_save(const tfrs_model *model, const char *path, unsigned flags)
     if (!model->built)
         return tfrs__fail(TFRS_ESTATE, "tfrs_model_save: call tfrs_model_build first");
     for (size_t i = 0; i < model->g.nfeat; i++)
-        if (!utf8_ok(model->g.feat[i].name) || !utf8_ok(tfrs__vocab_mask_token(model->g.feat[i].vocab)))
+        if (!utf8_ok(model->g.feat[i].name) ||
+            (model->g.feat[i].vocab != NULL &&
+             !utf8_ok(tfrs__vocab_mask_token(model->g.feat[i].vocab))))
             return tfrs__fail(TFRS_EINVAL, "tfrs_model_save: feature %zu: name or mask token "
                               "is not valid UTF-8", i);
     if (!utf8_ok(model->label) || !utf8_ok(model->weight))
@@ -451,26 +503,87 @@ static void *read_array(const tfrs__json *root, const char *key, size_t elem, si
     return items;
 }
 
+/* The optional settings of feature i: kind, pooling and separator, l2,
+ * bias (absent: the defaults). */
+static int read_feature_options(const tfrs__json *c, size_t i, tfrs_feature_options *o)
+{
+    const tfrs__json *kind = tfrs__json_get(c, "kind"), *pool = tfrs__json_get(c, "pooling");
+    const tfrs__json *sep = tfrs__json_get(c, "separator"), *bias = tfrs__json_get(c, "bias");
+    const char *sp;
+
+    tfrs_feature_options_init(o, TFRS_FEATURE_OPTIONS_VERSION);
+    if (kind != NULL && tfrs__feature_kind_of(tfrs__json_str(kind), &o->kind) < 0)
+        return BAD("architecture: feature %zu: unknown \"kind\"", i);
+    if (pool != NULL && tfrs__pooling_of(tfrs__json_str(pool), &o->pooling) < 0)
+        return BAD("architecture: feature %zu: unknown \"pooling\"", i);
+    if (sep != NULL) {
+        if ((sp = tfrs__json_str(sep)) == NULL || strlen(sp) != 1)
+            return BAD("architecture: feature %zu: \"separator\" must be one byte", i);
+        o->separator = sp[0];
+    }
+    if (tfrs__json_get(c, "l2") != NULL && tfrs__json_get_float(c, "l2", &o->l2) < 0)
+        return BAD("architecture: feature %zu: \"l2\" is not a decimal string", i);
+    if (bias != NULL && !tfrs__json_is_bool(bias))
+        return BAD("architecture: feature %zu: \"bias\" must be true or false", i);
+    o->bias = bias != NULL && tfrs__json_is_true(bias);
+    return TFRS_OK;
+}
+
 /* Feature i of the architecture, from its JSON object c. */
 static int read_feature(const tfrs__json *c, size_t i, void *item)
 {
     arch_feature *f = item;
     const tfrs__json *mask = tfrs__json_get(c, "mask_token");
     size_t reserved;
+    int rc;
 
     f->name = tfrs__json_get_str(c, "name");
-    if (f->name == NULL || tfrs__json_get_size(c, "embedding_dim", &f->dim) < 0 ||
-        tfrs__json_get_size(c, "num_oov_indices", &f->num_oov) < 0 ||
-        tfrs__json_get_size(c, "vocab_size", &f->vocab_size) < 0 ||
-        !(tfrs__json_is_null(mask) || tfrs__json_is_string(mask)))
-        return BAD("architecture: feature %zu lacks name, embedding_dim, num_oov_indices, "
-                   "mask_token or vocab_size", i);
-    f->mask = tfrs__json_str(mask);
-    reserved = f->num_oov + (f->mask != NULL);
-    if (f->num_oov > f->vocab_size || reserved > f->vocab_size)
-        return BAD("architecture: feature %zu: vocab_size %zu is smaller than its mask and "
-                   "OOV indices", i, f->vocab_size);
-    f->ntokens = f->vocab_size - reserved;
+    if (f->name == NULL)
+        return BAD("architecture: feature %zu lacks a name", i);
+    if ((rc = read_feature_options(c, i, &f->o)) != TFRS_OK)
+        return rc;
+    if (f->o.kind != TFRS_FEATURE_NUMERIC &&
+        tfrs__json_get_size(c, "embedding_dim", &f->o.embedding_dim) < 0)
+        return BAD("architecture: feature %zu lacks embedding_dim", i);
+    f->dim = f->o.embedding_dim;
+    switch (f->o.kind) {
+    case TFRS_FEATURE_STRING:
+        if (tfrs__json_get_size(c, "num_oov_indices", &f->num_oov) < 0 ||
+            tfrs__json_get_size(c, "vocab_size", &f->vocab_size) < 0 ||
+            !(tfrs__json_is_null(mask) || tfrs__json_is_string(mask)))
+            return BAD("architecture: feature %zu lacks name, embedding_dim, num_oov_indices, "
+                       "mask_token or vocab_size", i);
+        f->mask = tfrs__json_str(mask);
+        reserved = f->num_oov + (f->mask != NULL);
+        if (f->num_oov > f->vocab_size || reserved > f->vocab_size)
+            return BAD("architecture: feature %zu: vocab_size %zu is smaller than its mask and "
+                       "OOV indices", i, f->vocab_size);
+        f->ntokens = f->vocab_size - reserved;
+        f->rows = f->vocab_size;
+        break;
+    case TFRS_FEATURE_HASHED:
+        if (tfrs__json_get_size(c, "num_buckets", &f->o.num_buckets) < 0)
+            return BAD("architecture: feature %zu lacks num_buckets", i);
+        f->rows = f->o.num_buckets;
+        break;
+    case TFRS_FEATURE_NUMERIC:
+        if (tfrs__json_get_double(c, "mean", &f->o.mean) < 0 ||
+            tfrs__json_get_double(c, "variance", &f->o.variance) < 0)
+            return BAD("architecture: feature %zu lacks mean or variance", i);
+        f->dim = 1;
+        break;
+    default:
+        f->bounds = tfrs__json_get(c, "boundaries");
+        if (!tfrs__json_is_array(f->bounds))
+            return BAD("architecture: feature %zu lacks the array \"boundaries\"", i);
+        f->o.num_boundaries = tfrs__json_array_size(f->bounds);
+        f->rows = f->o.num_boundaries + 1;
+        break;
+    }
+    if (f->o.kind != TFRS_FEATURE_NUMERIC && (f->rows == 0 || f->rows > INT32_MAX))
+        return BAD("architecture: feature %zu: a table of %zu rows", i, f->rows);
+    if (f->o.kind != TFRS_FEATURE_NUMERIC && f->dim == 0 && !f->o.bias)
+        return BAD("architecture: feature %zu: embedding_dim 0 without a bias", i);
     return TFRS_OK;
 }
 
@@ -672,19 +785,20 @@ static int check_tensors(reader *r, arch *a)
     int rc;
 
     for (size_t i = 0; i < a->nfeat; i++)
-        if (a->feat[i].dim == 0 || tfrs__add(in, a->feat[i].dim, &in) < 0)
+        if (tfrs__add(in, a->feat[i].dim, &in) < 0)
             return BAD("architecture: feature %zu: bad embedding_dim", i);
     for (size_t j = 0; j < a->nlayers; j++)
         if (a->layers[j].units == 0)
             return BAD("architecture: layer %zu has 0 units", j);
     if ((rc = arch_plan(a, &plan)) != TFRS_OK)
         goto done;
-    for (size_t k = 0; k < plan.n; k++) {
-        size_t i = k;
+    for (size_t k = 0, last = SIZE_MAX; k < plan.n; k++) {
+        size_t i = plan.p[k].feature;
         if ((rc = expect_param(r, a, &plan.p[k])) != TFRS_OK)
             goto done;
-        if (k >= a->nfeat)
+        if (i == SIZE_MAX || i == last || a->feat[i].o.kind != TFRS_FEATURE_STRING)
             continue;
+        last = i;
         snprintf(name, sizeof(name), "features.%zu.vocab.bytes", i);
         if ((rc = expect(r, name, TFRS__DT_U8, 1, ANY, 0)) != TFRS_OK)
             goto done;
@@ -776,6 +890,24 @@ done:
     return rc;
 }
 
+/* The boundaries of bucketized feature i (tfrs__malloc'ed). */
+static int read_bounds(const arch_feature *f, size_t i, double **out)
+{
+    const tfrs__json *c;
+    size_t k = 0;
+
+    *out = tfrs__malloc((f->o.num_boundaries > 0 ? f->o.num_boundaries : 1) * sizeof(double));
+    if (*out == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "model file: out of memory");
+    for (c = tfrs__json_child(f->bounds); c != NULL; c = tfrs__json_next(c), k++)
+        if (tfrs__json_double(c, &(*out)[k]) < 0) {
+            tfrs__free(*out);
+            *out = NULL;
+            return BAD("architecture: feature %zu: boundary %zu is not a decimal string", i, k);
+        }
+    return TFRS_OK;
+}
+
 /* In rebuild: a builder call that must succeed. */
 #define REBUILD(call, what)                     \
     do {                                        \
@@ -795,11 +927,18 @@ static int rebuild(const reader *r, const arch *a, tfrs_model **out)
     if ((rc = tfrs_model_create(&m, a->seed)) != TFRS_OK)
         return rewrap(rc, "creating the model");
     for (size_t i = 0; i < a->nfeat; i++) {
-        tfrs_vocab *v;
-        if ((rc = read_vocab(r, &a->feat[i], i, &v)) != TFRS_OK)
+        tfrs_feature_options o = a->feat[i].o;
+        tfrs_vocab *v = NULL;
+        double *b = NULL;
+        if (o.kind == TFRS_FEATURE_STRING && (rc = read_vocab(r, &a->feat[i], i, &v)) != TFRS_OK)
             goto fail;
-        rc = tfrs_model_add_feature(m, a->feat[i].name, v, a->feat[i].dim);
+        if (o.kind == TFRS_FEATURE_BUCKETIZED && (rc = read_bounds(&a->feat[i], i, &b)) != TFRS_OK)
+            goto fail;
+        o.vocab = v;
+        o.boundaries = b;
+        rc = tfrs_model_add_feature_ex(m, a->feat[i].name, &o);
         tfrs_vocab_free(v);
+        tfrs__free(b);
         REBUILD(rc, "adding a feature");
     }
     for (size_t j = 0; j < a->nlayers; j++)

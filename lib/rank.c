@@ -94,30 +94,37 @@ static size_t rank_block(const tfrs_model *m, size_t n)
 /* Floats of scratch rank_scores needs for n candidates. */
 static size_t rank_scratch_floats(const tfrs_model *m, size_t n)
 {
-    return m->g.layers[0].units + 2 * rank_block(m, n) * tfrs__graph_max_units(&m->g);
+    return m->g.concat_dim + m->g.layers[0].units +
+           2 * rank_block(m, n) * tfrs__graph_max_units(&m->g);
 }
 
-/* Scores n candidates (ids cids) of feature c for a query (ids qids, one
- * per feature; qids[c] unused) through the cache (or, without one, their
- * rows projected block by block), in `hq`
+/* Scores n candidates (ids cids) of feature c for a query (keys qids, one
+ * per feature, with side tables qin; qids[c] is 0) through the cache (or,
+ * without one, their rows projected block by block), in `x`
  * (rank_scratch_floats floats).  Equal to the plain forward pass up to
  * float rounding. */
-static int rank_scores(const tfrs_model *m, size_t c, const int32_t *qids, const int32_t *cids,
-                       size_t n, float *scores, float *hq)
+static int rank_scores(const tfrs_model *m, size_t c, const int32_t *qids,
+                       const tfrs__input *qin, const int32_t *cids, size_t n, float *scores,
+                       float *x)
 {
     const tfrs__proj *cache;
     size_t block = rank_block(m, n), per_row = tfrs__graph_max_units(&m->g);
-    float *buf = hq + m->g.layers[0].units;
+    float *hq = x + m->g.concat_dim, *buf = hq + m->g.layers[0].units, wide;
     int rc;
 
     if ((rc = get_cache(m, c, &cache)) != TFRS_OK)
         return rc;
-    tfrs__graph_query_part(&m->g, c, qids, hq);
+    tfrs__graph_query_part(&m->g, c, qids, qin, x, hq, &wide);
     for (size_t i = 0; i < n; i += block) {
         size_t nb = n - i < block ? n - i : block;
         const float *s = tfrs__graph_score_candidates(&m->g, c, hq, cache, cids + i, nb, buf,
                                                       buf + block * per_row);
         memcpy(scores + i, s, nb * sizeof(float));
+        if (m->g.wide) {
+            for (size_t r = 0; r < nb; r++)
+                scores[i + r] += wide;
+            tfrs__graph_candidate_bias(&m->g, c, cids + i, nb, scores + i);
+        }
     }
     return TFRS_OK;
 }
@@ -207,9 +214,9 @@ static int rank_alloc(const tfrs_model *m, size_t n, size_t k, rank_layout *L,
 /* The shared end of rank and rank_ids: scores n candidates (ids cids of
  * feature c) for the query ids qids and writes the best k to out.  `mem`
  * holds the layout made by rank_alloc. */
-static int rank_finish(const tfrs_model *m, size_t c, const int32_t *qids, const int32_t *cids,
-                       size_t n, size_t k, tfrs_scored *out, unsigned char *mem,
-                       const rank_layout *L)
+static int rank_finish(const tfrs_model *m, size_t c, const int32_t *qids,
+                       const tfrs__input *qin, const int32_t *cids, size_t n, size_t k,
+                       tfrs_scored *out, unsigned char *mem, const rank_layout *L)
 {
     float *scores = (float *)(mem + L->o_scores);
     tfrs_scored *all = k < n ? (tfrs_scored *)(mem + L->o_all) : out;
@@ -217,7 +224,7 @@ static int rank_finish(const tfrs_model *m, size_t c, const int32_t *qids, const
     uint32_t *keys = (uint32_t *)(mem + L->o_keys);
     int rc;
 
-    if ((rc = rank_scores(m, c, qids, cids, n, scores, (float *)(mem + L->o_hq))) != TFRS_OK ||
+    if ((rc = rank_scores(m, c, qids, qin, cids, n, scores, (float *)(mem + L->o_hq))) != TFRS_OK ||
         (rc = tfrs__graph_check_scores(scores, n, 0, 1, "rank")) != TFRS_OK)
         return rc;
     sort_scored(scores, n, all, keys, keys + n, idx, idx + n);
@@ -234,6 +241,8 @@ int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *c
     unsigned char *mem;
     rank_layout L;
     int32_t *cids, *qids;
+    tfrs__encoded *enc = NULL;
+    tfrs__input *qin = NULL;
     int rc;
 
     if (n_out != NULL)
@@ -249,13 +258,23 @@ int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *c
     if (c == SIZE_MAX)
         return tfrs__fail(TFRS_ENOTFOUND, "tfrs_model_rank: no feature named '%s'",
                           candidate_feature);
+    if (!tfrs__feature_is_single(&m->g.feat[c]))
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_rank: candidate feature '%s' is %s; "
+                          "candidates need one table row each", candidate_feature,
+                          m->g.feat[c].kind == TFRS_FEATURE_NUMERIC ? "numeric" : "a bag");
     k = top_k == 0 || top_k > n ? n : top_k;
     if ((rc = rank_alloc(m, n, k, &L, &mem)) != TFRS_OK)
         return rc;
     cids = (int32_t *)(mem + L.o_cids);
     qids = (int32_t *)(mem + L.o_qids);
 
-    /* The query's values are looked up once. */
+    enc = tfrs__calloc(F, sizeof(*enc));
+    qin = tfrs__calloc(F, sizeof(*qin));
+    if (enc == NULL || qin == NULL) {
+        rc = tfrs__fail(TFRS_ENOMEM, "tfrs_model_rank: out of memory");
+        goto done;
+    }
+    /* The query's values are encoded once. */
     for (size_t f = 0; f < F; f++) {
         qids[f] = 0;
         if (f == c)
@@ -265,20 +284,30 @@ int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *c
                             m->g.feat[f].name);
             goto done;
         }
-        if ((rc = tfrs_vocab_lookup(m->g.feat[f].vocab, query[f], &qids[f])) != TFRS_OK)
+        rc = tfrs__feature_encode(&m->g.feat[f], query[f], strlen(query[f]), &enc[f], &qids[f],
+                                  "tfrs_model_rank: query", 0);
+        if (rc != TFRS_OK)
             goto done;
+        qin[f] = tfrs__encoded_input(&enc[f]);
     }
     for (size_t i = 0; i < n; i++) {
         if (candidates[i] == NULL) {
             rc = tfrs__fail(TFRS_EINVAL, "tfrs_model_rank: candidate %zu is NULL", i);
             goto done;
         }
-        if ((rc = tfrs_vocab_lookup(m->g.feat[c].vocab, candidates[i], &cids[i])) != TFRS_OK)
+        rc = tfrs__feature_encode(&m->g.feat[c], candidates[i], strlen(candidates[i]), &enc[c],
+                                  &cids[i], "tfrs_model_rank: candidates", i);
+        if (rc != TFRS_OK)
             goto done;
     }
-    if ((rc = rank_finish(m, c, qids, cids, n, k, out, mem, &L)) == TFRS_OK && n_out != NULL)
+    if ((rc = rank_finish(m, c, qids, qin, cids, n, k, out, mem, &L)) == TFRS_OK &&
+        n_out != NULL)
         *n_out = k;
 done:
+    for (size_t f = 0; enc != NULL && f < F; f++)
+        tfrs__encoded_free(&enc[f]);
+    tfrs__free(enc);
+    tfrs__free(qin);
     tfrs__free(mem);
     return rc;
 }
@@ -303,6 +332,8 @@ int tfrs_model_rank_ids(const tfrs_model *m, const int32_t *query, size_t candid
     if (c >= m->g.nfeat)
         return tfrs__fail(TFRS_EINVAL, "tfrs_model_rank_ids: candidate_feature %zu >= %zu "
                           "features", c, m->g.nfeat);
+    if ((rc = tfrs__graph_check_ids(&m->g, NULL, NULL, 0, "tfrs_model_rank_ids")) != TFRS_OK)
+        return rc;
     for (size_t f = 0; f < m->g.nfeat; f++)
         if (f != c && !tfrs__graph_id_ok(&m->g, f, query[f]))
             return tfrs__fail(TFRS_ERANGE, "tfrs_model_rank_ids: query id %ld of feature '%s' "
@@ -317,7 +348,7 @@ int tfrs_model_rank_ids(const tfrs_model *m, const int32_t *query, size_t candid
     qids = (int32_t *)(mem + L.o_qids);
     memcpy(qids, query, m->g.nfeat * sizeof(*qids));
     qids[c] = 0;
-    if ((rc = rank_finish(m, c, qids, candidates, n, k, out, mem, &L)) == TFRS_OK &&
+    if ((rc = rank_finish(m, c, qids, NULL, candidates, n, k, out, mem, &L)) == TFRS_OK &&
         n_out != NULL)
         *n_out = k;
     tfrs__free(mem);

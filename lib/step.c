@@ -49,9 +49,11 @@ struct tfrs__stepper {
     size_t            cap;       /* rows that scores and dx0 hold          */
     float            *scores;    /* [cap]                                  */
     float            *dx0;       /* [cap, D]                               */
+    float            *dsc;       /* [cap]: d loss / d score                */
     /* The current job, set before a generation starts. */
     const tfrs_task_options *task;
     const int32_t    *ids;
+    const tfrs__input *in;
     const float      *labels, *weights;
     size_t            B;
     /* Workers wait for a new generation, run their share, count down. */
@@ -73,10 +75,12 @@ static double slice(struct tfrs__stepper *s, worker *w, size_t r0, size_t S)
     float *out, *dws = w->ws + tfrs__graph_ws_floats(g, TFRS__SLICE, 0);
     double loss;
 
-    out = tfrs__graph_forward(g, s->ids + r0 * g->nfeat, S, w->ws, w->acts);
+    out = tfrs__graph_forward(g, s->ids + r0 * g->nfeat, s->in, S, w->ws, w->acts);
     memcpy(s->scores + r0, out, S * sizeof(float));
     tfrs__task_loss(s->task, out, s->labels + r0, wt, S, s->B, &loss,
                     tfrs__graph_dscores(g, dws, S));
+    if (g->wide)     /* the wide part's gradient is scattered after the batch */
+        memcpy(s->dsc + r0, tfrs__graph_dscores(g, dws, S), S * sizeof(float));
     tfrs__graph_backward(g, w->acts, S, dws, w->index == 0 ? NULL : w->grads,
                          s->dx0 + r0 * g->concat_dim);
     return loss;
@@ -191,6 +195,7 @@ void tfrs__stepper_free(tfrs__stepper *s)
     tfrs__free(s->w);
     tfrs__free(s->scores);
     tfrs__free(s->dx0);
+    tfrs__free(s->dsc);
     tfrs__free(s);
 }
 
@@ -254,7 +259,7 @@ nomem:
 static int reserve(tfrs__stepper *s, tfrs__optimizer *opt, size_t B)
 {
     size_t D = s->g->concat_dim, n;
-    float *scores, *dx0;
+    float *scores, *dx0, *dsc;
 
     if (B <= s->cap)
         return TFRS_OK;
@@ -264,22 +269,27 @@ static int reserve(tfrs__stepper *s, tfrs__optimizer *opt, size_t B)
         return tfrs__fail(TFRS_ENOMEM, "train: batch of %zu rows is too large", B);
     scores = tfrs__calloc(B, sizeof(float));
     dx0 = tfrs__calloc(n, sizeof(float));
-    if (scores == NULL || dx0 == NULL) {
+    dsc = tfrs__calloc(B, sizeof(float));
+    if (scores == NULL || dx0 == NULL || dsc == NULL) {
         tfrs__free(scores);
         tfrs__free(dx0);
+        tfrs__free(dsc);
         return tfrs__fail(TFRS_ENOMEM, "train: out of memory for a batch of %zu rows", B);
     }
     tfrs__free(s->scores);
     tfrs__free(s->dx0);
+    tfrs__free(s->dsc);
     s->scores = scores;
     s->dx0 = dx0;
+    s->dsc = dsc;
     s->cap = B;
     return TFRS_OK;
 }
 
 int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_options *task,
-                      const int32_t *ids, const float *labels, const float *weights, size_t B,
-                      double *loss_out, const float **scores_out)
+                      const int32_t *ids, const tfrs__input *in, const float *labels,
+                      const float *weights, size_t B, double *loss_out,
+                      const float **scores_out)
 {
     tfrs__graph *g = s->g;
     tfrs__params *t = &g->params;
@@ -292,6 +302,7 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
 
     s->task = task;
     s->ids = ids;
+    s->in = in;
     s->labels = labels;
     s->weights = weights;
     s->B = B;
@@ -322,7 +333,7 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
                     dst[i] += src[i];
         }
     }
-    tfrs__graph_scatter_input_grad(g, ids, B, s->dx0);
+    tfrs__graph_scatter_input_grad(g, ids, in, B, s->dx0, s->dsc);
     if (!isfinite(loss))
         return tfrs__fail(TFRS_ENONFINITE, "train: the batch loss is %s; step skipped, "
                           "parameters unchanged", isnan(loss) ? "NaN" : "infinite");

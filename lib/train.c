@@ -47,10 +47,11 @@ static int own_stepper(tfrs_model *m, tfrs__stepper **out)
 }
 
 /* One update on B rows whose ids are valid. */
-static int step(tfrs_model *m, tfrs__stepper *s, const int32_t *ids, const float *labels,
-                const float *weights, size_t B, double *loss_out, const float **scores_out)
+static int step(tfrs_model *m, tfrs__stepper *s, const int32_t *ids, const tfrs__input *in,
+                const float *labels, const float *weights, size_t B, double *loss_out,
+                const float **scores_out)
 {
-    int rc = tfrs__stepper_run(s, &m->opt, &m->task, ids, labels, weights, B, loss_out,
+    int rc = tfrs__stepper_run(s, &m->opt, &m->task, ids, in, labels, weights, B, loss_out,
                                scores_out);
 
     if (rc == TFRS_OK)
@@ -68,7 +69,7 @@ int tfrs_model_train_step(tfrs_model *m, const int32_t *ids, const float *labels
 
     if (rc != TFRS_OK || (rc = own_stepper(m, &s)) != TFRS_OK)
         return rc;
-    if ((rc = step(m, s, ids, labels, weights, n, &loss, NULL)) != TFRS_OK)
+    if ((rc = step(m, s, ids, NULL, labels, weights, n, &loss, NULL)) != TFRS_OK)
         return rc;
     if (batch_loss != NULL)
         *batch_loss = loss;
@@ -91,7 +92,7 @@ int tfrs_model_test_step(const tfrs_model *m, const int32_t *ids, const float *l
         if (own == NULL)
             return tfrs__fail(TFRS_ENOMEM, "tfrs_model_test_step: out of memory");
     }
-    rc = tfrs__graph_score(&m->g, ids, n, TFRS__BLOCK, scores);
+    rc = tfrs__graph_score(&m->g, ids, NULL, n, TFRS__BLOCK, scores);
     if (rc == TFRS_OK)
         rc = tfrs__graph_check_scores(scores, n, 0, 0, "tfrs_model_test_step");
     if (rc == TFRS_OK) {
@@ -119,13 +120,40 @@ int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
                               TFRS_FIT_OPTIONS_VERSION, "tfrs_fit_options_init");
 }
 
-/* Labels, optional weights and looked-up ids of a whole dataset. */
+/* Labels, optional weights and the keys of a whole dataset. */
 typedef struct bound_data {
-    size_t       n;
-    const float *labels;
-    const float *weights;
-    int32_t     *ids;      /* n * F, owned */
+    size_t         n;
+    const float   *labels;
+    const float   *weights;
+    int32_t       *ids;      /* n * F keys, owned                          */
+    tfrs__encoded *enc;      /* F side tables' storage, owned              */
+    tfrs__input   *in;       /* F side tables, or NULL if none is needed   */
 } bound_data;
+
+static void unbind(const tfrs_model *m, bound_data *bd)
+{
+    for (size_t f = 0; bd->enc != NULL && f < m->g.nfeat; f++)
+        tfrs__encoded_free(&bd->enc[f]);
+    tfrs__free(bd->enc);
+    tfrs__free(bd->in);
+    tfrs__free(bd->ids);
+    memset(bd, 0, sizeof(*bd));
+}
+
+/* The keys of every row of ds (ids_out, n_rows * F) and, when some
+ * feature needs them, the side tables (enc, in: F each). */
+static int bind_keys(const tfrs_model *m, const tfrs_dataset *ds, int32_t *ids_out,
+                     tfrs__encoded *enc, tfrs__input *in, const char *fn)
+{
+    for (size_t f = 0; f < m->g.nfeat; f++) {
+        int rc = tfrs__feature_bind(&m->g.feat[f], ds, ids_out + f, m->g.nfeat, &enc[f], fn);
+        if (rc != TFRS_OK)
+            return rc;
+        if (in != NULL)
+            in[f] = tfrs__encoded_input(&enc[f]);
+    }
+    return TFRS_OK;
+}
 
 static int bind_dataset(const tfrs_model *m, const tfrs_dataset *ds, bound_data *bd,
                         const char *fn)
@@ -148,12 +176,15 @@ static int bind_dataset(const tfrs_model *m, const tfrs_dataset *ds, bound_data 
     if (tfrs__mul(bd->n, m->g.nfeat, &count) < 0)
         return tfrs__fail(TFRS_ENOMEM, "%s: dataset too large", fn);
     bd->ids = tfrs__calloc(count, sizeof(int32_t));
-    if (bd->ids == NULL)
+    bd->enc = tfrs__calloc(m->g.nfeat, sizeof(*bd->enc));
+    if (m->g.needs_input)
+        bd->in = tfrs__calloc(m->g.nfeat, sizeof(*bd->in));
+    if (bd->ids == NULL || bd->enc == NULL || (m->g.needs_input && bd->in == NULL)) {
+        unbind(m, bd);
         return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", fn);
-    if ((rc = tfrs_model_lookup_dataset(m, ds, bd->ids)) != TFRS_OK) {
-        tfrs__free(bd->ids);
-        bd->ids = NULL;
     }
+    if ((rc = bind_keys(m, ds, bd->ids, bd->enc, bd->in, fn)) != TFRS_OK)
+        unbind(m, bd);
     return rc;
 }
 
@@ -388,7 +419,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
                 if (bw != NULL)
                     bw[i] = bd.weights[r];
             }
-            rc = step(m, stepper, bids, blab, bw, nb, &loss, &scores);
+            rc = step(m, stepper, bids, bd.in, blab, bw, nb, &loss, &scores);
             if (rc != TFRS_OK)
                 goto done;
             if ((rc = tfrs_ranking_task_update(task, scores, blab, bw, nb, loss)) != TFRS_OK)
@@ -441,11 +472,11 @@ done:
         *o.epochs_run = epochs_run;
     if (accepted && o.best_epoch != NULL)
         *o.best_epoch = vs.best_epoch;
-    tfrs__free(vs.bd.ids);
+    unbind(m, &vs.bd);
     tfrs__free(vs.snapshot);
     tfrs__stepper_free(pool);
     tfrs_ranking_task_free(task);
-    tfrs__free(bd.ids);
+    unbind(m, &bd);
     tfrs__free(perm);
     tfrs__free(bids);
     tfrs__free(blab);
@@ -477,7 +508,7 @@ static int evaluate_bound(const tfrs_model *m, const bound_data *bd, size_t batc
         double loss;
 
         /* One forward pass per batch, as Keras' evaluate. */
-        tfrs__graph_score_in(&m->g, &sc, bd->ids + start * m->g.nfeat, nb, scores);
+        tfrs__graph_score_in(&m->g, &sc, bd->ids + start * m->g.nfeat, bd->in, nb, scores);
         rc = tfrs__graph_check_scores(scores, nb, start, 0, fn);
         if (rc != TFRS_OK)
             goto done;
@@ -506,7 +537,7 @@ int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batc
     if ((rc = bind_dataset(m, ds, &bd, "tfrs_model_evaluate")) != TFRS_OK)
         return rc;
     rc = evaluate_bound(m, &bd, batch_size, out, "tfrs_model_evaluate");
-    tfrs__free(bd.ids);
+    unbind(m, &bd);
     return rc;
 }
 
@@ -515,37 +546,17 @@ int tfrs_model_lookup_dataset(const tfrs_model *m, const tfrs_dataset *ds, int32
     int rc = tfrs__model_check_call(m, "tfrs_model_lookup_dataset",
                                     ds != NULL && ids_out != NULL,
                                     "ds and ids_out are required");
-    size_t nrows;
+    tfrs__encoded *enc;
 
+    if (rc == TFRS_OK)
+        rc = tfrs__graph_check_ids(&m->g, NULL, NULL, 0, "tfrs_model_lookup_dataset");
     if (rc != TFRS_OK)
         return rc;
-    nrows = tfrs_dataset_num_rows(ds);
-    for (size_t f = 0; f < m->g.nfeat; f++) {
-        const uint32_t *col;
-        size_t nstr;
-        int32_t *map;
-
-        rc = tfrs_dataset_string_ids(ds, m->g.feat[f].name, &col, &nstr);
-        if (rc != TFRS_OK)
-            return tfrs__fail(rc, "dataset has no string column '%s' for feature '%s'",
-                              m->g.feat[f].name, m->g.feat[f].name);
-        map = tfrs__calloc(nstr, sizeof(*map));
-        if (map == NULL)
-            return tfrs__fail(TFRS_ENOMEM, "tfrs_model_lookup_dataset: out of memory");
-        /* Look each distinct string up once, then map the rows. */
-        for (size_t k = 0; k < nstr; k++) {
-            const char *s;
-            rc = tfrs_dataset_string(ds, m->g.feat[f].name, (uint32_t)k, &s);
-            if (rc == TFRS_OK)
-                rc = tfrs_vocab_lookup(m->g.feat[f].vocab, s, &map[k]);
-            if (rc != TFRS_OK) {
-                tfrs__free(map);
-                return rc;
-            }
-        }
-        for (size_t r = 0; r < nrows; r++)
-            ids_out[r * m->g.nfeat + f] = map[col[r]];
-        tfrs__free(map);
-    }
-    return TFRS_OK;
+    if ((enc = tfrs__calloc(m->g.nfeat, sizeof(*enc))) == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "tfrs_model_lookup_dataset: out of memory");
+    rc = bind_keys(m, ds, ids_out, enc, NULL, "tfrs_model_lookup_dataset");
+    for (size_t f = 0; f < m->g.nfeat; f++)
+        tfrs__encoded_free(&enc[f]);
+    tfrs__free(enc);
+    return rc;
 }

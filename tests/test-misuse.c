@@ -1095,6 +1095,107 @@ START_TEST(misuse_tfrs_model_add_feature)
 }
 END_TEST
 
+START_TEST(misuse_tfrs_feature_options_init)
+{
+    tfrs_feature_options o, before;
+
+    memset(&o, 0x5a, sizeof(o));
+    before = o;
+    FAILS(TFRS_EINVAL, tfrs_feature_options_init(NULL, TFRS_FEATURE_OPTIONS_VERSION));
+    FAILS(TFRS_EINVAL, tfrs_feature_options_init(&o, 0));
+    FAILS(TFRS_EINVAL, tfrs_feature_options_init(&o, TFRS_FEATURE_OPTIONS_VERSION + 1));
+    ck_assert_mem_eq(&o, &before, sizeof(o));
+}
+END_TEST
+
+START_TEST(misuse_tfrs_model_add_feature_ex)
+{
+    tfrs_feature_options o;
+    const double up_down[] = { 1.0, 0.5 }, with_nan[] = { 0.0, NAN };
+
+    OK(tfrs_feature_options_init(&o, TFRS_FEATURE_OPTIONS_VERSION));
+    o.vocab = V;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(NULL, "x", &o));
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, NULL, &o));
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "", &o));
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", NULL));
+    o.version = 0;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.version = TFRS_FEATURE_OPTIONS_VERSION + 1;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.version = TFRS_FEATURE_OPTIONS_VERSION;
+    o.kind = (tfrs_feature_kind)9;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.kind = TFRS_FEATURE_STRING;
+    o.pooling = (tfrs_pooling)9;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.pooling = TFRS_POOL_MEAN;
+    o.separator = '\0';                                   /* a bag needs one */
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.separator = '|';
+    o.pooling = TFRS_POOL_NONE;
+    o.vocab = NULL;                                        /* string: vocab */
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.vocab = V;
+    o.embedding_dim = 0;                                   /* nothing to feed */
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.embedding_dim = 4;
+    o.l2 = -1.0f;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.l2 = NAN;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.l2 = 0.0f;
+    o.kind = TFRS_FEATURE_HASHED;
+    o.num_buckets = 0;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.num_buckets = (size_t)INT32_MAX + 1;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.kind = TFRS_FEATURE_NUMERIC;
+    o.pooling = TFRS_POOL_SUM;                             /* numbers: no bags */
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.pooling = TFRS_POOL_NONE;
+    o.variance = -1.0;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.variance = INFINITY;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.variance = 1.0;
+    o.mean = NAN;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.mean = 0.0;
+    o.kind = TFRS_FEATURE_BUCKETIZED;
+    o.boundaries = NULL;
+    o.num_boundaries = 2;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.boundaries = up_down;                                /* not increasing */
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.boundaries = with_nan;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.pooling = TFRS_POOL_MEAN;
+    o.boundaries = NULL;
+    o.num_boundaries = 0;
+    FAILS(TFRS_EINVAL, tfrs_model_add_feature_ex(U, "x", &o));
+    o.pooling = TFRS_POOL_NONE;
+    FAILS(TFRS_EDUPLICATE, tfrs_model_add_feature_ex(U, "user", &o));
+    ck_assert_uint_eq(tfrs_model_num_features(U), 2);
+    FAILS(TFRS_ESTATE, tfrs_model_add_feature_ex(M, "x", &o));
+    ck_assert_uint_eq(tfrs_model_num_features(M), 2);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_model_feature_options)
+{
+    tfrs_feature_options o;
+
+    FAILS(TFRS_EINVAL, tfrs_model_feature_options(NULL, 0, &o));
+    FAILS(TFRS_EINVAL, tfrs_model_feature_options(M, 0, NULL));
+    FAILS(TFRS_ERANGE, tfrs_model_feature_options(M, 2, &o));
+    FAILS(TFRS_ERANGE, tfrs_model_feature_options(M, SIZE_MAX, &o));
+    OK(tfrs_model_feature_options(M, 1, &o));
+    ck_assert_int_eq(o.kind, TFRS_FEATURE_STRING);
+    ck_assert_ptr_eq(o.vocab, tfrs_model_feature_vocab(M, 1));
+}
+END_TEST
+
 START_TEST(misuse_tfrs_model_add_dense)
 {
     FAILS(TFRS_EINVAL, tfrs_model_add_dense(NULL, 1, TFRS_ACT_LINEAR, 0.0f));
@@ -1595,6 +1696,9 @@ static const struct {
     CASE(tfrs_model_create),
     CASE(tfrs_model_free),
     CASE(tfrs_model_add_feature),
+    CASE(tfrs_feature_options_init),
+    CASE(tfrs_model_add_feature_ex),
+    CASE(tfrs_model_feature_options),
     CASE(tfrs_model_add_dense),
     CASE(tfrs_model_set_task),
     CASE(tfrs_model_set_optimizer),

@@ -1186,6 +1186,143 @@ START_TEST(allocator_without_realloc)
 }
 END_TEST
 
+/* ---- feature columns ------------------------------------------------------ */
+
+/* Every feature kind (a bag per pooling, hashed, numeric, bucketized, the
+ * bias path) configured, built, trained, evaluated, used to predict and
+ * rank, saved and loaded, as one operation. */
+typedef struct feat_ctx {
+    tfrs_dataset *ds;
+    tfrs_vocab   *v;
+    char         *path;
+    float         scores[4];
+} feat_ctx;
+
+static void setup_features(void *p)
+{
+    feat_ctx *c = p;
+    static const char *const toks[] = { "a", "b", "c" };
+    static const char *const rows[4][3] = { { "a", "a|b", "x|y" }, { "b", "", "y" },
+                                            { "c", "c|a|b", "" }, { "zz", "b", "q|q" } };
+
+    ck_assert_int_eq(tfrs_vocab_create(&c->v, toks, 3, NULL), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_create(&c->ds), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(c->ds, "id", TFRS_COLUMN_STRING), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(c->ds, "bag", TFRS_COLUMN_STRING), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(c->ds, "tags", TFRS_COLUMN_STRING), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(c->ds, "x", TFRS_COLUMN_FLOAT), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(c->ds, "label", TFRS_COLUMN_FLOAT), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(c->ds, "t", TFRS_COLUMN_INT64), TFRS_OK);
+    for (int r = 0; r < 4; r++) {
+        float f[2] = { (float)r, (float)(r % 3) };
+        int64_t t = 10 * r;
+        ck_assert_int_eq(tfrs_dataset_append_row(c->ds, rows[r], f, &t), TFRS_OK);
+    }
+    c->path = tu_tmp_path("oom-features.tfrs");
+}
+
+static int features_model(feat_ctx *c, tfrs_model **out)
+{
+    static const double bounds[] = { 5, 15 };
+    tfrs_feature_options o;
+    tfrs_model *m = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = tfrs_model_create(&m, 3)) != TFRS_OK)
+        return rc;
+    tfrs_feature_options_init(&o, TFRS_FEATURE_OPTIONS_VERSION);
+    o.vocab = c->v;
+    o.embedding_dim = 2;
+    o.bias = 1;
+    o.l2 = 0.01f;
+    if ((rc = tfrs_model_add_feature_ex(m, "id", &o)) != TFRS_OK)
+        goto fail;
+    o.pooling = TFRS_POOL_SQRTN;
+    o.bias = 0;
+    if ((rc = tfrs_model_add_feature_ex(m, "bag", &o)) != TFRS_OK)
+        goto fail;
+    tfrs_feature_options_init(&o, TFRS_FEATURE_OPTIONS_VERSION);
+    o.kind = TFRS_FEATURE_HASHED;
+    o.num_buckets = 4;
+    o.embedding_dim = 2;
+    o.pooling = TFRS_POOL_MEAN;
+    if ((rc = tfrs_model_add_feature_ex(m, "tags", &o)) != TFRS_OK)
+        goto fail;
+    tfrs_feature_options_init(&o, TFRS_FEATURE_OPTIONS_VERSION);
+    o.kind = TFRS_FEATURE_NUMERIC;
+    o.mean = 1.5;
+    if ((rc = tfrs_model_add_feature_ex(m, "x", &o)) != TFRS_OK)
+        goto fail;
+    tfrs_feature_options_init(&o, TFRS_FEATURE_OPTIONS_VERSION);
+    o.kind = TFRS_FEATURE_BUCKETIZED;
+    o.boundaries = bounds;
+    o.num_boundaries = 2;
+    o.embedding_dim = 2;
+    o.bias = 1;
+    if ((rc = tfrs_model_add_feature_ex(m, "t", &o)) != TFRS_OK ||
+        (rc = tfrs_model_add_dense(m, 3, TFRS_ACT_RELU, 0.0f)) != TFRS_OK ||
+        (rc = tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f)) != TFRS_OK ||
+        (rc = tfrs_model_build(m)) != TFRS_OK)
+        goto fail;
+    *out = m;
+    return TFRS_OK;
+fail:
+    tfrs_model_free(m);
+    return rc;
+}
+
+static int call_features(void *p)
+{
+    feat_ctx *c = p;
+    const char *vals[10] = { "a", "a|b", "x", "0.5", "-3", "c", "", "", "2", "12" };
+    const char *query[5] = { NULL, "b|c", "y", "2", "12" }, *cands[3] = { "a", "b", "nope" };
+    tfrs_model *m = NULL, *back = NULL;
+    tfrs_fit_options fo;
+    tfrs_metrics met;
+    tfrs_scored top[2];
+    int rc;
+
+    if ((rc = features_model(c, &m)) != TFRS_OK)
+        return rc;
+    tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION);
+    fo.batch_size = 3;
+    fo.epochs = 2;
+    if ((rc = tfrs_model_fit(m, c->ds, &fo, NULL)) == TFRS_OK &&
+        (rc = tfrs_model_evaluate(m, c->ds, 2, &met)) == TFRS_OK &&
+        (rc = tfrs_model_predict(m, vals, 2, c->scores)) == TFRS_OK &&
+        (rc = tfrs_model_rank(m, query, "id", cands, 3, 2, top, NULL)) == TFRS_OK &&
+        (rc = tfrs_model_save(m, c->path, TFRS_SAVE_OPTIMIZER)) == TFRS_OK &&
+        (rc = tfrs_model_load(&back, c->path)) == TFRS_OK)
+        rc = tfrs_model_predict(back, vals, 2, c->scores + 2);
+    tfrs_model_free(back);
+    tfrs_model_free(m);
+    return rc;
+}
+
+static void check_features(void *p, int rc)
+{
+    feat_ctx *c = p;
+
+    if (rc == TFRS_OK)
+        ck_assert_mem_eq(c->scores, c->scores + 2, 2 * sizeof(float));
+    tfrs_dataset_free(c->ds);
+    tfrs_vocab_free(c->v);
+    c->ds = NULL;
+    c->v = NULL;
+}
+
+START_TEST(feature_columns)
+{
+    feat_ctx c = { 0 };
+    oom_op op = { "feature columns: build, fit, evaluate, predict, rank, save, load",
+                  setup_features, call_features, check_features };
+
+    oom_run(&op, &c);
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
 static Suite *oom_suite(void)
 {
     Suite *s = suite_create("oom");
@@ -1201,6 +1338,10 @@ static Suite *oom_suite(void)
                   train_step_and_optimizer,
                   evaluate_predict_rank, task_and_layers);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
+
+    tc = tu_tcase(s, "features", feature_columns);
+    tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
+    tcase_set_timeout(tc, 600);
 
     tc = tu_tcase(s, "files", save_and_load);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);

@@ -25,10 +25,11 @@ static char locale_point(void)
     return 0;
 }
 
-int tfrs__decimal_to_float(const char *s, size_t n, float *out)
+/* The n bytes at s in buf (TFRS__DECIMAL_MAX + 1 bytes), NUL-terminated,
+ * with the locale's decimal point: 0, or -1 if n is 0 or too long. */
+static int localize(const char *s, size_t n, char *buf)
 {
-    char buf[TFRS__DECIMAL_MAX + 1], dp = locale_point(), *end, *p;
-    float f;
+    char dp = locale_point(), *p;
 
     if (n == 0 || n > TFRS__DECIMAL_MAX)
         return -1;
@@ -36,6 +37,16 @@ int tfrs__decimal_to_float(const char *s, size_t n, float *out)
     buf[n] = '\0';
     if (dp != 0 && (p = strchr(buf, '.')) != NULL)
         *p = dp;
+    return 0;
+}
+
+int tfrs__decimal_to_float(const char *s, size_t n, float *out)
+{
+    char buf[TFRS__DECIMAL_MAX + 1], *end;
+    float f;
+
+    if (localize(s, n, buf) < 0)
+        return -1;
     f = strtof(buf, &end);
     if (end != buf + n || !isfinite(f))
         return -1;
@@ -43,11 +54,36 @@ int tfrs__decimal_to_float(const char *s, size_t n, float *out)
     return 0;
 }
 
-void tfrs__float_to_decimal(char *buf, size_t cap, float x)
+int tfrs__decimal_to_double(const char *s, size_t n, double *out)
+{
+    char buf[TFRS__DECIMAL_MAX + 1], *end;
+    double d;
+
+    if (localize(s, n, buf) < 0)
+        return -1;
+    d = strtod(buf, &end);
+    if (end != buf + n || !isfinite(d))
+        return -1;
+    *out = d;
+    return 0;
+}
+
+/* printf's "%.<digits>g" of x with '.' as the decimal point. */
+static void delocalized(char *buf, size_t cap, int digits, double x)
 {
     char dp = locale_point(), *p;
 
-    snprintf(buf, cap, "%.9g", (double)x);
+    snprintf(buf, cap, "%.*g", digits, x);
     if (dp != 0 && (p = strchr(buf, dp)) != NULL)
         *p = '.';
+}
+
+void tfrs__float_to_decimal(char *buf, size_t cap, float x)
+{
+    delocalized(buf, cap, 9, (double)x);
+}
+
+void tfrs__double_to_decimal(char *buf, size_t cap, double x)
+{
+    delocalized(buf, cap, 17, x);
 }

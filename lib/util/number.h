@@ -15,8 +15,14 @@
  * C locale; -1 if it is longer than TFRS__DECIMAL_MAX, not all consumed or
  * not finite. */
 int  tfrs__decimal_to_float(const char *s, size_t n, float *out);
+/* As tfrs__decimal_to_float, to a double (strtod; note that strtod also
+ * takes forms such as hexadecimal floats: callers that need plain
+ * decimals check the text first). */
+int  tfrs__decimal_to_double(const char *s, size_t n, double *out);
 /* "%.9g" of x with '.' as the decimal point, whatever the C locale (every
  * finite float reads back exactly). */
 void tfrs__float_to_decimal(char *buf, size_t cap, float x);
+/* "%.17g" of x, likewise (every finite double reads back exactly). */
+void tfrs__double_to_decimal(char *buf, size_t cap, double x);
 
 #endif /* TFRS_UTIL_NUMBER_H */
