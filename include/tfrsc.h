@@ -696,7 +696,49 @@ typedef enum tfrs_optimizer_kind {
  * stops at 2^64 - 2).  Settings under which no step could succeed are
  * refused with TFRS_EINVAL: Adagrad with initial_accumulator 0 and epsilon 0
  * (a zero gradient would divide 0 by 0). */
-#define TFRS_OPTIMIZER_OPTIONS_VERSION 1
+/* Learning-rate schedules (version 2 of the options). */
+typedef enum tfrs_lr_schedule {
+    TFRS_LR_CONSTANT    = 0,  /* learning_rate at every step (the default)  */
+    TFRS_LR_EXPONENTIAL = 1,  /* Keras ExponentialDecay                     */
+    TFRS_LR_COSINE      = 2   /* Keras CosineDecay                          */
+} tfrs_lr_schedule;
+
+/* Version 2 appends a learning-rate schedule and gradient clipping.  The
+ * learning rate of an update is the schedule's value at s, the number of
+ * updates the optimizer has applied before it (0 for the first; Keras'
+ * optimizer.iterations), which a checkpoint saves: a resumed model goes on
+ * with the schedule exactly.  With lr = learning_rate, W = warmup_steps,
+ * w0 = warmup_initial_lr, N = decay_steps:
+ *   s < W (linear warm-up, any schedule):  lr(s) = w0 + (lr - w0) s / W
+ *   otherwise, with t = s - W:
+ *     CONSTANT     lr
+ *     EXPONENTIAL  lr * decay_rate^(t / N)   (t / N an integer division
+ *                  when staircase is 1)
+ *     COSINE       lr * ((1 - alpha) * 0.5 (1 + cos(pi min(t, N) / N)) + alpha)
+ * With W = 0 these are Keras' ExponentialDecay(lr, N, decay_rate, staircase)
+ * and CosineDecay(lr, N, alpha); with W > 0 the cosine schedule is Keras'
+ * CosineDecay(initial_learning_rate = w0, N, alpha, warmup_target = lr,
+ * warmup_steps = W), and the other two warm up the same way before their
+ * own curve (Keras has no warm-up for them).  Values are computed in double
+ * and rounded to float once (Keras computes in float32: the last bit may
+ * differ).  docs/keras-semantics.md has the details.
+ *
+ * global_clipnorm > 0 clips the gradients by their global norm, as Keras'
+ * global_clipnorm: after the gradients of a batch (L2 included) are summed,
+ * n = sqrt(sum of the squares of every gradient value of every parameter;
+ * for embedding tables, of the rows the batch touched), and when n >
+ * global_clipnorm every gradient is multiplied by global_clipnorm / n
+ * before the update.  A row that occurs several times in a batch has one
+ * summed gradient here where TensorFlow's IndexedSlices keep one slice per
+ * occurrence, so the norm differs from TF's when ids repeat in a batch.
+ *
+ * Checks (TFRS_EINVAL, at tfrs_model_set_optimizer and
+ * tfrs_optimizer_learning_rate): an unknown schedule; decay_steps 0 for
+ * EXPONENTIAL or COSINE; decay_rate outside (0, 1] for EXPONENTIAL; staircase
+ * not 0 or 1; alpha outside [0, 1]; a negative or non-finite decay_rate,
+ * warmup_initial_lr or global_clipnorm.  Callers of version 1 get the
+ * version-2 defaults (constant, no warm-up, no clipping). */
+#define TFRS_OPTIMIZER_OPTIONS_VERSION 2
 typedef struct tfrs_optimizer_options {
     unsigned int        version;
     tfrs_optimizer_kind kind;
@@ -705,11 +747,28 @@ typedef struct tfrs_optimizer_options {
     float               epsilon;             /* Adagrad, Adam                */
     float               momentum;            /* SGD                          */
     float               beta1, beta2;        /* Adam                         */
+    /* version 2 */
+    tfrs_lr_schedule    schedule;            /* default TFRS_LR_CONSTANT     */
+    uint64_t            decay_steps;         /* N; default 0 (must be set)   */
+    float               decay_rate;          /* EXPONENTIAL; default 0 (set) */
+    int                 staircase;           /* EXPONENTIAL; default 0       */
+    float               alpha;               /* COSINE floor; default 0      */
+    uint64_t            warmup_steps;        /* W; default 0 (no warm-up)    */
+    float               warmup_initial_lr;   /* w0; default 0                */
+    float               global_clipnorm;     /* default 0: no clipping       */
 } tfrs_optimizer_options;
 
 /* Fills the defaults of `kind` (see above). */
 TFRS_API int tfrs_optimizer_options_init(tfrs_optimizer_options *opts, unsigned int version,
                                          tfrs_optimizer_kind kind);
+
+/* The learning rate of the update that follows `step` applied updates
+ * under `opts` (the schedule above; learning_rate for a version-1 struct),
+ * into *lr_out.  TFRS_EINVAL for NULL arguments, an unknown version or
+ * settings that tfrs_model_set_optimizer would refuse (*lr_out unchanged).
+ * Reads only *opts. */
+TFRS_API int tfrs_optimizer_learning_rate(const tfrs_optimizer_options *opts, uint64_t step,
+                                          float *lr_out);
 
 /* Creates an empty, unbuilt model whose parameters will be drawn from
  * `seed`.  Defaults until configured: MSE task with RMSE, Adagrad with Keras
@@ -890,7 +949,10 @@ TFRS_API int tfrs_model_set_task(tfrs_model *model, const tfrs_ranking_task *tas
 
 /* Sets the optimizer (copied).  Allowed before build, and after build only
  * while no step has been taken with another kind (TFRS_ESTATE). The learning
- * rate may be changed at any time. */
+ * rate, the schedule and the clipping may be changed at any time; the
+ * schedule is evaluated at the model's step counter, which a change of
+ * settings keeps (a new schedule takes over at the current step).
+ * TFRS_EINVAL for settings refused as documented with the options. */
 TFRS_API int tfrs_model_set_optimizer(tfrs_model *model, const tfrs_optimizer_options *opts);
 
 /* Names the float label column and the optional sample-weight column
@@ -946,6 +1008,13 @@ typedef struct tfrs_progress {
     int          end_of_epoch;  /* 1 on the per-epoch call                  */
     double       seconds;       /* wall time since the epoch started        */
     tfrs_metrics metrics;       /* running metrics of the epoch so far      */
+    /* Appended with fit options version 2.  The library allocates this
+     * struct, so fields may be appended in later versions: never copy it by
+     * value into storage of your own compiled against an older header. */
+    int          has_validation; /* 1 on end-of-epoch calls with validation */
+    tfrs_metrics validation;    /* the epoch's validation metrics, then     */
+    int          best_epoch;    /* best epoch so far (1-based, 0 if none)   */
+    int          stopping;      /* 1 if early stopping ends fit after this  */
 } tfrs_progress;
 
 /* Called after every batch and once more at the end of each epoch.  Return
@@ -953,7 +1022,19 @@ typedef struct tfrs_progress {
  * keeps the steps taken). */
 typedef int (*tfrs_progress_fn)(const tfrs_progress *progress, void *payload);
 
-#define TFRS_FIT_OPTIONS_VERSION 1
+/* The validation value that early stopping watches (Keras' monitor). */
+typedef enum tfrs_monitor {
+    TFRS_MONITOR_LOSS       = 0,  /* "val_loss": task loss, lower is better */
+    TFRS_MONITOR_TOTAL_LOSS = 1,  /* task + regularization loss, lower      */
+    TFRS_MONITOR_RMSE       = 2,  /* lower; the task must compute RMSE      */
+    TFRS_MONITOR_MAE        = 3,  /* lower; the task must compute MAE       */
+    TFRS_MONITOR_AUC        = 4   /* higher; the task must compute AUC      */
+} tfrs_monitor;
+
+/* Version 2 appends validation and early stopping (Keras' validation_data
+ * and EarlyStopping callback); see tfrs_model_fit.  Callers of version 1
+ * get their defaults: no validation. */
+#define TFRS_FIT_OPTIONS_VERSION 2
 typedef struct tfrs_fit_options {
     unsigned int     version;
     int              epochs;        /* default 1                            */
@@ -963,6 +1044,20 @@ typedef struct tfrs_fit_options {
     tfrs_progress_fn progress;      /* may be NULL                          */
     void            *payload;       /* passed to progress                   */
     int              threads;       /* default 1; see tfrs_model_fit        */
+    /* version 2 */
+    const tfrs_dataset *validation; /* default NULL: no validation          */
+    size_t           validation_batch_size; /* default 0: batch_size        */
+    tfrs_metrics    *validation_history; /* may be NULL; else `epochs`
+                                       entries, one written per epoch run   */
+    int              early_stopping; /* default 0; 1 needs validation       */
+    tfrs_monitor     monitor;       /* default TFRS_MONITOR_LOSS            */
+    int              patience;      /* default 0 (Keras'), >= 0             */
+    double           min_delta;     /* default 0, >= 0: the least change
+                                       that counts as an improvement        */
+    int              restore_best_weights; /* default 0; 1 needs validation */
+    int             *epochs_run;    /* may be NULL: gets the epochs run     */
+    int             *best_epoch;    /* may be NULL: gets the best epoch
+                                       (1-based), 0 without validation      */
 } tfrs_fit_options;
 
 TFRS_API int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version);
@@ -970,8 +1065,9 @@ TFRS_API int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
 /* Trains on `train` for opts->epochs epochs of batches of opts->batch_size
  * rows (the last batch may be smaller).  With shuffle, epoch e visits the
  * rows in a permutation drawn from (shuffle_seed, e).  history, when not
- * NULL, receives opts->epochs entries of per-epoch training metrics (loss
- * averaged over the epoch, regularization loss at its end).  On an error
+ * NULL, has room for opts->epochs entries and receives one per epoch run
+ * (fewer after an early stop) of training metrics (loss averaged over the
+ * epoch, regularization loss at its end).  On an error
  * the epochs already completed are kept in the model and in history.
  *
  * threads (1 .. 256) > 1 splits every batch into slices that that many threads (the
@@ -982,6 +1078,36 @@ TFRS_API int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
  * several threads at once: use a single-threaded BLAS or set
  * OPENBLAS_NUM_THREADS=1, or BLAS's own threads will compete for the cores.
  * The library never changes BLAS's thread count. */
+/*
+ * Validation and early stopping (version 2 of the options).  With a
+ * validation dataset, every epoch ends with an evaluation of it as
+ * tfrs_model_evaluate(model, validation, validation_batch_size or
+ * batch_size, ...) does, written to validation_history[e] (if given) and
+ * shown to the end-of-epoch progress call (has_validation, validation,
+ * best_epoch, stopping).  The dataset is looked up once, before the first
+ * epoch, so a missing column fails before any step.  The monitored value
+ * v of epoch e improves on the best so far when v + min_delta < best
+ * (v - min_delta > best for AUC); the first epoch always does.  best_epoch
+ * is the last epoch that improved.  As Keras' EarlyStopping: a counter of
+ * epochs without improvement, reset by an improvement, and with
+ * early_stopping = 1 fit stops after an epoch other than the first at which
+ * the counter reaches `patience` (so patience 0 and 1 both stop at the first
+ * epoch without improvement).  Stopping early returns TFRS_OK.
+ * restore_best_weights = 1 copies every parameter of the model at the end of
+ * each improving epoch (one copy of the weights held by the call) and, when
+ * fit returns TFRS_OK, puts the copy of the best epoch back, whether or not
+ * training stopped early (as Keras).  The optimizer state (slots and step
+ * counter, hence the learning-rate schedule) and the epoch counter that
+ * seeds the shuffle stay those of the last epoch run, as in Keras, so a
+ * later fit continues from there.  After an error or a stop by the progress
+ * callback nothing is restored.  *epochs_run and *best_epoch (when not NULL)
+ * are written on every return after the options were accepted.
+ * TFRS_EINVAL: early_stopping or restore_best_weights without a validation
+ * dataset, a negative patience, a negative or non-finite min_delta, an
+ * unknown monitor or one whose metric the task does not compute, flags not
+ * 0 or 1.  The validation dataset fails as tfrs_model_evaluate would
+ * (TFRS_ENOTFOUND for a missing column, TFRS_EINVAL for no rows).
+ */
 TFRS_API int tfrs_model_fit(tfrs_model *model, const tfrs_dataset *train,
                             const tfrs_fit_options *opts, tfrs_metrics *history);
 

@@ -242,12 +242,14 @@ int tfrs_model_set_task(tfrs_model *m, const tfrs_ranking_task *task)
 
 int tfrs_model_set_optimizer(tfrs_model *m, const tfrs_optimizer_options *opts)
 {
+    tfrs_optimizer_options o;
     int rc;
 
     if (m == NULL || opts == NULL)
         return tfrs__fail(TFRS_EINVAL, "tfrs_model_set_optimizer: model and opts are required");
-    if ((rc = tfrs__optimizer_options_check(opts)) != TFRS_OK)
+    if ((rc = tfrs__optimizer_options_read(opts, &o)) != TFRS_OK)
         return rc;
+    opts = &o;  /* a version-1 struct is shorter: read only o from here */
     if (!m->built) {
         m->opt.o = *opts;
         return TFRS_OK;

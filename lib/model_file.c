@@ -27,6 +27,7 @@
  * first section ("the parameter layout"); the rest of the file reaches the
  * weights and optimizer slots only through it.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +149,9 @@ static const named structure_names[] = { { "stacked", TFRS_STRUCTURE_STACKED },
 static const named metric_names[] = { { "rmse", TFRS_METRIC_RMSE }, { "mae", TFRS_METRIC_MAE },
                                       { "auc", TFRS_METRIC_AUC } };
 
+static const named schedule_names[] = { { "constant", TFRS_LR_CONSTANT },
+                                         { "exponential", TFRS_LR_EXPONENTIAL },
+                                         { "cosine", TFRS_LR_COSINE } };
 #define NAMES(t) (t), sizeof(t) / sizeof((t)[0])
 
 /* The name of value v in the table t of n names, or NULL. */
@@ -239,6 +243,29 @@ static char *to_text(tfrs__json *j, int ok)
 
     tfrs__json_delete(j);
     return s;
+}
+
+/* The schedule and clipping settings (optimizer options version 2), each
+ * only when it differs from its default, so that a model using none of
+ * them writes the same bytes as before they existed. */
+static void add_schedule(tfrs__json *o, const tfrs_optimizer_options *op, int *ok)
+{
+    if (op->schedule != TFRS_LR_CONSTANT)
+        tfrs__json_add_str(o, "schedule", name_of(NAMES(schedule_names), op->schedule), ok);
+    if (op->decay_steps != 0)
+        tfrs__json_add_u64(o, "decay_steps", op->decay_steps, ok);
+    if (op->decay_rate != 0.0f)
+        tfrs__json_add_float(o, "decay_rate", op->decay_rate, ok);
+    if (op->staircase != 0)
+        tfrs__json_add_bool(o, "staircase", 1, ok);
+    if (op->alpha != 0.0f)
+        tfrs__json_add_float(o, "alpha", op->alpha, ok);
+    if (op->warmup_steps != 0)
+        tfrs__json_add_u64(o, "warmup_steps", op->warmup_steps, ok);
+    if (op->warmup_initial_lr != 0.0f)
+        tfrs__json_add_float(o, "warmup_initial_lr", op->warmup_initial_lr, ok);
+    if (op->global_clipnorm != 0.0f)
+        tfrs__json_add_float(o, "global_clipnorm", op->global_clipnorm, ok);
 }
 
 /* Feature f into the JSON object o.  A string feature without any of the
@@ -333,6 +360,7 @@ static char *arch_text(const tfrs_model *m)
     tfrs__json_add_float(o, "momentum", op->momentum, &ok);
     tfrs__json_add_float(o, "beta1", op->beta1, &ok);
     tfrs__json_add_float(o, "beta2", op->beta2, &ok);
+    add_schedule(o, op, &ok);
     tfrs__json_add_u64(a, "seed", m->seed, &ok);
     return to_text(a, ok);
 }
@@ -643,6 +671,46 @@ static int read_task(const tfrs__json *t, tfrs_task_options *o)
     return TFRS_OK;
 }
 
+/* The optional version-2 keys of the optimizer record (absent: default). */
+static int read_schedule(const tfrs__json *op, tfrs_optimizer_options *o)
+{
+    static const struct { const char *key; size_t off; } floats[] = {
+        { "decay_rate", offsetof(tfrs_optimizer_options, decay_rate) },
+        { "alpha", offsetof(tfrs_optimizer_options, alpha) },
+        { "warmup_initial_lr", offsetof(tfrs_optimizer_options, warmup_initial_lr) },
+        { "global_clipnorm", offsetof(tfrs_optimizer_options, global_clipnorm) },
+    };
+    const tfrs__json *st = tfrs__json_get(op, "staircase");
+    unsigned sched;
+
+    if (tfrs__json_get(op, "schedule") != NULL) {
+        if (value_of(NAMES(schedule_names), tfrs__json_get_str(op, "schedule"), &sched) < 0)
+            return BAD("architecture: unknown learning-rate schedule");
+        o->schedule = (tfrs_lr_schedule)sched;
+    }
+    if ((tfrs__json_get(op, "decay_steps") != NULL &&
+         tfrs__json_get_u64(op, "decay_steps", &o->decay_steps) < 0) ||
+        (tfrs__json_get(op, "warmup_steps") != NULL &&
+         tfrs__json_get_u64(op, "warmup_steps", &o->warmup_steps) < 0))
+        return BAD("architecture: optimizer decay_steps or warmup_steps is not a decimal string");
+    for (size_t k = 0; k < sizeof(floats) / sizeof(floats[0]); k++)
+        if (tfrs__json_get(op, floats[k].key) != NULL &&
+            tfrs__json_get_float(op, floats[k].key, (float *)(void *)((char *)o + floats[k].off))
+            < 0)
+            return BAD("architecture: optimizer %s is not a decimal string", floats[k].key);
+    if (st != NULL) {
+        if (!tfrs__json_is_bool(st))
+            return BAD("architecture: optimizer staircase is not true or false");
+        o->staircase = tfrs__json_is_true(st);
+    }
+    if (tfrs__optimizer_options_check(o) != TFRS_OK) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "%s", tfrs_last_error());
+        return BAD("architecture: %s", msg);
+    }
+    return TFRS_OK;
+}
+
 static int read_optimizer(const tfrs__json *op, tfrs_optimizer_options *o)
 {
     unsigned kind;
@@ -657,7 +725,7 @@ static int read_optimizer(const tfrs__json *op, tfrs_optimizer_options *o)
         tfrs__json_get_float(op, "beta1", &o->beta1) < 0 ||
         tfrs__json_get_float(op, "beta2", &o->beta2) < 0)
         return BAD("architecture: optimizer settings missing or not decimal numbers");
-    return TFRS_OK;
+    return read_schedule(op, o);
 }
 
 static int read_arch(reader *r, arch *a)

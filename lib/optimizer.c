@@ -13,6 +13,8 @@
  */
 #include <float.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/alloc.h"
@@ -20,6 +22,8 @@
 #include "util/status.h"
 #include "embedding.h"
 #include "optimizer.h"
+
+#define TFRS__PI 3.14159265358979323846
 
 typedef struct step_consts {
     tfrs_optimizer_kind kind;
@@ -33,10 +37,18 @@ static const tfrs_optimizer_options optimizer_defaults = {
     .beta2 = 0.999f,
 };
 
+/* Bytes of the options struct that callers of `version` hold (the fields
+ * of later versions are appended after them). */
+static size_t options_size(unsigned int version)
+{
+    return version == 1 ? offsetof(tfrs_optimizer_options, schedule)
+                        : sizeof(tfrs_optimizer_options);
+}
+
 int tfrs_optimizer_options_init(tfrs_optimizer_options *opts, unsigned int version,
                                 tfrs_optimizer_kind kind)
 {
-    int rc = tfrs__options_init(opts, &optimizer_defaults, sizeof(*opts), version,
+    int rc = tfrs__options_init(opts, &optimizer_defaults, options_size(version), version,
                                 TFRS_OPTIMIZER_OPTIONS_VERSION, "tfrs_optimizer_options_init");
 
     if (rc != TFRS_OK)
@@ -49,6 +61,33 @@ int tfrs_optimizer_options_init(tfrs_optimizer_options *opts, unsigned int versi
     default:
         return tfrs__fail(TFRS_EINVAL, "tfrs_optimizer_options_init: unknown kind %d", (int)kind);
     }
+    return TFRS_OK;
+}
+
+/* Checks of the version-2 fields (their defaults pass). */
+static int check_schedule(const tfrs_optimizer_options *o)
+{
+    if (o->schedule != TFRS_LR_CONSTANT && o->schedule != TFRS_LR_EXPONENTIAL &&
+        o->schedule != TFRS_LR_COSINE)
+        return tfrs__fail(TFRS_EINVAL, "optimizer: unknown learning-rate schedule %d",
+                          (int)o->schedule);
+    if (!isfinite(o->decay_rate) || !isfinite(o->alpha) || !isfinite(o->warmup_initial_lr) ||
+        !isfinite(o->global_clipnorm))
+        return tfrs__fail(TFRS_EINVAL, "optimizer: decay_rate, alpha, warmup_initial_lr and "
+                          "global_clipnorm must be finite");
+    if (o->decay_rate < 0.0f || o->warmup_initial_lr < 0.0f || o->global_clipnorm < 0.0f)
+        return tfrs__fail(TFRS_EINVAL, "optimizer: decay_rate, warmup_initial_lr and "
+                          "global_clipnorm must be >= 0 (global_clipnorm 0: no clipping)");
+    if (!(o->alpha >= 0.0f && o->alpha <= 1.0f))
+        return tfrs__fail(TFRS_EINVAL, "optimizer: alpha must be in [0, 1]");
+    if (o->staircase != 0 && o->staircase != 1)
+        return tfrs__fail(TFRS_EINVAL, "optimizer: staircase must be 0 or 1");
+    if (o->schedule != TFRS_LR_CONSTANT && o->decay_steps == 0)
+        return tfrs__fail(TFRS_EINVAL, "optimizer: the %s schedule needs decay_steps > 0",
+                          o->schedule == TFRS_LR_COSINE ? "cosine" : "exponential");
+    if (o->schedule == TFRS_LR_EXPONENTIAL && !(o->decay_rate > 0.0f && o->decay_rate <= 1.0f))
+        return tfrs__fail(TFRS_EINVAL, "optimizer: the exponential schedule needs decay_rate "
+                          "in (0, 1]");
     return TFRS_OK;
 }
 
@@ -76,6 +115,57 @@ int tfrs__optimizer_options_check(const tfrs_optimizer_options *o)
     if (o->kind == TFRS_OPT_ADAM && !(o->beta1 >= 0.0f && o->beta1 < 1.0f &&
                                       o->beta2 >= 0.0f && o->beta2 < 1.0f))
         return tfrs__fail(TFRS_EINVAL, "optimizer: beta1 and beta2 must be in [0, 1)");
+    /* A version-1 struct has no schedule fields (tfrs__optimizer_options_read
+     * gives it their defaults). */
+    return o->version >= 2 ? check_schedule(o) : TFRS_OK;
+}
+
+int tfrs__optimizer_options_read(const tfrs_optimizer_options *in, tfrs_optimizer_options *out)
+{
+    if (in->version == 0 || in->version > TFRS_OPTIMIZER_OPTIONS_VERSION)
+        return tfrs__fail(TFRS_EINVAL, "optimizer: unknown options version %u", in->version);
+    *out = optimizer_defaults;
+    memcpy(out, in, options_size(in->version));
+    return tfrs__optimizer_options_check(out);
+}
+
+float tfrs__optimizer_lr(const tfrs_optimizer_options *o, uint64_t step)
+{
+    double lr = o->learning_rate, n = (double)o->decay_steps, t, p, c;
+
+    if (step < o->warmup_steps) {
+        double w0 = o->warmup_initial_lr;
+        return (float)(w0 + (lr - w0) * ((double)step / (double)o->warmup_steps));
+    }
+    t = (double)(step - o->warmup_steps);
+    switch (o->schedule) {
+    case TFRS_LR_EXPONENTIAL:
+        p = o->staircase ? (double)((step - o->warmup_steps) / o->decay_steps) : t / n;
+        return (float)(lr * pow((double)o->decay_rate, p));
+    case TFRS_LR_COSINE:
+        c = 0.5 * (1.0 + cos(TFRS__PI * (t < n ? t : n) / n));
+        return (float)(lr * ((1.0 - (double)o->alpha) * c + (double)o->alpha));
+    case TFRS_LR_CONSTANT:
+        break;
+    }
+    return o->learning_rate;
+}
+
+int tfrs_optimizer_learning_rate(const tfrs_optimizer_options *opts, uint64_t step,
+                                 float *lr_out)
+{
+    tfrs_optimizer_options o;
+    int rc;
+
+    if (opts == NULL || lr_out == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_optimizer_learning_rate: opts and lr_out are "
+                          "required");
+    if ((rc = tfrs__optimizer_options_read(opts, &o)) != TFRS_OK) {
+        char msg[256];
+        snprintf(msg, sizeof(msg), "%s", tfrs_last_error());
+        return tfrs__fail(rc, "tfrs_optimizer_learning_rate: %s", msg);
+    }
+    *lr_out = tfrs__optimizer_lr(&o, step);
     return TFRS_OK;
 }
 
@@ -317,7 +407,7 @@ int tfrs__optimizer_step(tfrs__optimizer *opt, tfrs__params *tab)
     int ok = 1;
 
     c.kind = opt->o.kind;
-    c.lr = opt->o.learning_rate;
+    c.lr = tfrs__optimizer_lr(&opt->o, opt->steps);
     c.eps = opt->o.epsilon;
     c.momentum = opt->o.momentum;
     c.b1 = opt->o.beta1;
@@ -348,5 +438,58 @@ int tfrs__optimizer_step(tfrs__optimizer *opt, tfrs__params *tab)
      * correction is 1 to the last bit long before. */
     if (opt->steps < TFRS__STEPS_MAX)
         opt->steps++;
+    return TFRS_OK;
+}
+
+/* Sum of squares of n gradient values, in order, in double. */
+static double sum_squares(const float *g, size_t n)
+{
+    double s = 0.0;
+
+    for (size_t i = 0; i < n; i++)
+        s += (double)g[i] * (double)g[i];
+    return s;
+}
+
+static void scale_span(float *g, size_t n, float f)
+{
+    for (size_t i = 0; i < n; i++)
+        g[i] *= f;
+}
+
+int tfrs__optimizer_clip(const tfrs__optimizer *opt, tfrs__params *tab)
+{
+    double ss = 0.0, norm, clip = opt->o.global_clipnorm;
+    float f;
+
+    if (!(clip > 0.0))
+        return TFRS_OK;
+    /* One order (table order; a table's touched rows in touched order), so
+     * that the norm, and the step, are the same bits on every run. */
+    for (size_t i = 0; i < tab->n; i++) {
+        const tfrs__param *p = &tab->p[i];
+        if (p->emb == NULL) {
+            ss += sum_squares(p->g, p->n);
+            continue;
+        }
+        for (size_t t = 0; t < p->emb->ntouched; t++)
+            ss += sum_squares(p->g + (size_t)p->emb->touched[t] * p->emb->dim, p->emb->dim);
+    }
+    norm = sqrt(ss);
+    if (!isfinite(norm))
+        return tfrs__fail(TFRS_ENONFINITE, "optimizer: the gradient norm is not finite; "
+                          "step skipped, parameters unchanged");
+    if (norm <= clip)
+        return TFRS_OK;
+    f = (float)(clip / norm);
+    for (size_t i = 0; i < tab->n; i++) {
+        tfrs__param *p = &tab->p[i];
+        if (p->emb == NULL) {
+            scale_span(p->g, p->n, f);
+            continue;
+        }
+        for (size_t t = 0; t < p->emb->ntouched; t++)
+            scale_span(p->g + (size_t)p->emb->touched[t] * p->emb->dim, p->emb->dim, f);
+    }
     return TFRS_OK;
 }

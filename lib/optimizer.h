@@ -27,6 +27,18 @@ typedef struct tfrs__optimizer {
 } tfrs__optimizer;
 
 int  tfrs__optimizer_options_check(const tfrs_optimizer_options *o);
+/* Reads caller options of any known version into *out (the fields of later
+ * versions take their defaults) and checks them: TFRS_EINVAL on an unknown
+ * version or a bad setting. */
+int  tfrs__optimizer_options_read(const tfrs_optimizer_options *in,
+                                  tfrs_optimizer_options *out);
+/* The learning rate of the update after `step` updates (the schedule of o,
+ * which must have passed the checks). */
+float tfrs__optimizer_lr(const tfrs_optimizer_options *o, uint64_t step);
+/* Global-norm clipping of the table's gradients (dense entries whole,
+ * sparse entries their touched rows), a no-op when global_clipnorm is 0.
+ * TFRS_ENONFINITE if the norm is not finite (nothing changed). */
+int  tfrs__optimizer_clip(const tfrs__optimizer *opt, tfrs__params *tab);
 /* Allocates and initialises the slots of every entry of t for o->kind, all
  * or nothing: on failure the entries keep their previous slots.  Resets the
  * step count. */

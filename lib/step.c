@@ -341,7 +341,9 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
         return tfrs__fail(TFRS_ENONFINITE, "train: the batch loss is %s; step skipped, "
                           "parameters unchanged", isnan(loss) ? "NaN" : "infinite");
     tfrs__graph_l2_grad(g);
-    if ((rc = tfrs__optimizer_step(opt, t)) != TFRS_OK)
+    /* Keras clips the gradients of the total loss, regularization included. */
+    if ((rc = tfrs__optimizer_clip(opt, t)) != TFRS_OK ||
+        (rc = tfrs__optimizer_step(opt, t)) != TFRS_OK)
         return rc;
     *loss_out = loss;
     if (scores_out != NULL)

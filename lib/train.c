@@ -12,6 +12,7 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 #include <time.h>
 
@@ -107,9 +108,15 @@ static const tfrs_fit_options fit_defaults = {
     .epochs = 1, .batch_size = 32, .shuffle = 1, .shuffle_seed = 0, .threads = 1,
 };
 
+/* Bytes of the options that callers of `version` hold. */
+static size_t fit_options_size(unsigned int version)
+{
+    return version == 1 ? offsetof(tfrs_fit_options, validation) : sizeof(tfrs_fit_options);
+}
+
 int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
 {
-    return tfrs__options_init(opts, &fit_defaults, sizeof(*opts), version,
+    return tfrs__options_init(opts, &fit_defaults, fit_options_size(version), version,
                               TFRS_FIT_OPTIONS_VERSION, "tfrs_fit_options_init");
 }
 
@@ -192,10 +199,20 @@ static int running_metrics(const tfrs_model *m, const tfrs_ranking_task *task, t
     return TFRS_OK;
 }
 
-static int check_fit_options(const tfrs_fit_options *o)
+/* Reads the caller's options (NULL: defaults) of any known version into
+ * *o, the fields of later versions at their defaults, and checks them. */
+static int read_fit_options(const tfrs_model *m, const tfrs_fit_options *in, tfrs_fit_options *o)
 {
-    if (o->version == 0 || o->version > TFRS_FIT_OPTIONS_VERSION)
-        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: unknown options version %u", o->version);
+    static const unsigned needs[] = { 0, 0, TFRS_METRIC_RMSE, TFRS_METRIC_MAE, TFRS_METRIC_AUC };
+
+    *o = fit_defaults;
+    o->version = TFRS_FIT_OPTIONS_VERSION;
+    if (in != NULL) {
+        if (in->version == 0 || in->version > TFRS_FIT_OPTIONS_VERSION)
+            return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: unknown options version %u",
+                              in->version);
+        memcpy(o, in, fit_options_size(in->version));
+    }
     if (o->epochs < 0)
         return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: epochs must be >= 0");
     if (o->batch_size == 0 || o->batch_size > UINT32_MAX)
@@ -203,6 +220,116 @@ static int check_fit_options(const tfrs_fit_options *o)
     if (o->threads < 1 || o->threads > TFRS__MAX_THREADS)
         return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: threads must be in 1 .. %d",
                           TFRS__MAX_THREADS);
+    if ((o->early_stopping != 0 && o->early_stopping != 1) ||
+        (o->restore_best_weights != 0 && o->restore_best_weights != 1))
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: early_stopping and "
+                          "restore_best_weights must be 0 or 1");
+    if ((o->early_stopping || o->restore_best_weights) && o->validation == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: early_stopping and "
+                          "restore_best_weights need a validation dataset");
+    if (o->patience < 0)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: patience must be >= 0");
+    if (!(o->min_delta >= 0.0) || !isfinite(o->min_delta))
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: min_delta must be finite and >= 0");
+    if ((unsigned)o->monitor >= sizeof(needs) / sizeof(needs[0]))
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: unknown monitor %d", (int)o->monitor);
+    if ((m->task.metrics & needs[o->monitor]) != needs[o->monitor])
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: the monitored metric is not computed "
+                          "by the model's task (add it to the task's metrics)");
+    return TFRS_OK;
+}
+
+/* The validation side of fit: the bound dataset, the best epoch so far and
+ * the copy of its weights. */
+typedef struct validation_state {
+    bound_data   bd;
+    size_t       batch_size;
+    double       best;
+    int          best_epoch;  /* 1-based, 0 before the first evaluation */
+    int          wait;        /* epochs since the last improvement       */
+    float       *snapshot;    /* every weight of the table, or NULL      */
+} validation_state;
+
+static double monitored(const tfrs_metrics *v, tfrs_monitor mon)
+{
+    switch (mon) {
+    case TFRS_MONITOR_TOTAL_LOSS: return v->total_loss;
+    case TFRS_MONITOR_RMSE:       return v->rmse;
+    case TFRS_MONITOR_MAE:        return v->mae;
+    case TFRS_MONITOR_AUC:        return v->auc;
+    case TFRS_MONITOR_LOSS:       break;
+    }
+    return v->loss;
+}
+
+/* Copies every weight of the table to (save) or from the snapshot. */
+static void snapshot_copy(tfrs__params *t, float *snap, int save)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        if (save)
+            memcpy(snap, t->p[i].w, t->p[i].n * sizeof(float));
+        else
+            memcpy(t->p[i].w, snap, t->p[i].n * sizeof(float));
+        snap += t->p[i].n;
+    }
+}
+
+/* Evaluates bd with the semantics of tfrs_model_evaluate (messages start
+ * with fn). */
+static int evaluate_bound(const tfrs_model *m, const bound_data *bd, size_t batch_size,
+                          tfrs_metrics *out, const char *fn);
+
+/* End of epoch e (0-based) with validation: evaluates, tracks the best
+ * epoch, copies its weights.  *stop gets 1 if early stopping ends fit. */
+static int validate_epoch(tfrs_model *m, const tfrs_fit_options *o, validation_state *vs, int e,
+                          tfrs_metrics *vm, int *stop)
+{
+    int rc = evaluate_bound(m, &vs->bd, vs->batch_size, vm, "tfrs_model_fit: validation");
+    double v;
+    int better;
+
+    *stop = 0;
+    if (rc != TFRS_OK)
+        return rc;
+    v = monitored(vm, o->monitor);
+    /* As Keras' EarlyStopping: (v - (-min_delta)) < best, or for AUC
+     * (v - min_delta) > best; the first evaluation sets the best. */
+    better = vs->best_epoch == 0 ||
+             (o->monitor == TFRS_MONITOR_AUC ? v - o->min_delta > vs->best
+                                             : v + o->min_delta < vs->best);
+    vs->wait++;
+    if (better) {
+        vs->best = v;
+        vs->best_epoch = e + 1;
+        vs->wait = 0;
+        if (vs->snapshot != NULL)
+            snapshot_copy(&m->g.params, vs->snapshot, 1);
+    } else if (o->early_stopping && vs->wait >= o->patience && e > 0) {
+        *stop = 1;
+    }
+    return TFRS_OK;
+}
+
+/* Binds the validation dataset and allocates the weight copy. */
+static int validation_begin(const tfrs_model *m, const tfrs_fit_options *o, validation_state *vs)
+{
+    size_t total = 0;
+    int rc;
+
+    memset(vs, 0, sizeof(*vs));
+    if (o->validation == NULL)
+        return TFRS_OK;
+    vs->batch_size = o->validation_batch_size != 0 ? o->validation_batch_size : o->batch_size;
+    if ((rc = bind_dataset(m, o->validation, &vs->bd, "tfrs_model_fit: validation")) != TFRS_OK)
+        return rc;
+    if (!o->restore_best_weights)
+        return TFRS_OK;
+    for (size_t i = 0; i < m->g.params.n; i++)
+        total += m->g.params.p[i].n;
+    vs->snapshot = tfrs__calloc(total == 0 ? 1 : total, sizeof(float));
+    if (vs->snapshot == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "tfrs_model_fit: out of memory for the copy of the "
+                          "best weights");
     return TFRS_OK;
 }
 
@@ -213,6 +340,8 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
                                     train != NULL,
                                     "train dataset is NULL");
     tfrs_fit_options o;
+    validation_state vs = { 0 };
+    int epochs_run = 0, accepted = 0;
     bound_data bd = { 0 };
     tfrs_ranking_task *task = NULL;
     uint32_t *perm = NULL;
@@ -223,14 +352,13 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
 
     if (rc != TFRS_OK)
         return rc;
-    if (opts == NULL)
-        tfrs_fit_options_init(&o, TFRS_FIT_OPTIONS_VERSION);
-    else
-        o = *opts;
-    if ((rc = check_fit_options(&o)) != TFRS_OK)
+    if ((rc = read_fit_options(m, opts, &o)) != TFRS_OK)
         return rc;
+    accepted = 1;
     if ((rc = bind_dataset(m, train, &bd, "tfrs_model_fit")) != TFRS_OK)
-        return rc;
+        goto done;
+    if ((rc = validation_begin(m, &o, &vs)) != TFRS_OK)
+        goto done;
     F = m->g.nfeat;
     bs = o.batch_size < bd.n ? o.batch_size : bd.n;
     batches = (bd.n + bs - 1) / bs;
@@ -266,6 +394,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
         }
         tfrs_ranking_task_reset(task);
         memset(&pr, 0, sizeof(pr));
+        pr.best_epoch = vs.best_epoch;
         pr.epoch = e + 1;
         pr.epochs = o.epochs;
         pr.batches = batches;
@@ -308,10 +437,19 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
             }
         }
         m->epochs_done++;
+        epochs_run = e + 1;
         if ((rc = running_metrics(m, task, &pr.metrics)) != TFRS_OK)
             goto done;
         if (history != NULL)
             history[e] = pr.metrics;
+        if (o.validation != NULL) {
+            if ((rc = validate_epoch(m, &o, &vs, e, &pr.validation, &pr.stopping)) != TFRS_OK)
+                goto done;
+            pr.has_validation = 1;
+            pr.best_epoch = vs.best_epoch;
+            if (o.validation_history != NULL)
+                o.validation_history[e] = pr.validation;
+        }
         if (o.progress != NULL) {
             pr.end_of_epoch = 1;
             pr.seconds = now_seconds() - t0;
@@ -321,9 +459,21 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
                 goto done;
             }
         }
+        if (pr.stopping)
+            break;
+    }
+    if (vs.snapshot != NULL && vs.best_epoch > 0) {
+        snapshot_copy(&m->g.params, vs.snapshot, 0);
+        tfrs__model_weights_changed(m);
     }
     rc = TFRS_OK;
 done:
+    if (accepted && o.epochs_run != NULL)
+        *o.epochs_run = epochs_run;
+    if (accepted && o.best_epoch != NULL)
+        *o.best_epoch = vs.best_epoch;
+    unbind(m, &vs.bd);
+    tfrs__free(vs.snapshot);
     tfrs__stepper_free(pool);
     tfrs_ranking_task_free(task);
     unbind(m, &bd);
@@ -334,40 +484,32 @@ done:
     return rc;
 }
 
-int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batch_size,
-                        tfrs_metrics *out)
+static int evaluate_bound(const tfrs_model *m, const bound_data *bd, size_t batch_size,
+                          tfrs_metrics *out, const char *fn)
 {
-    int rc = tfrs__model_check_call(m, "tfrs_model_evaluate",
-                                    ds != NULL && out != NULL,
-                                    "ds and out are required");
-    bound_data bd = { 0 };
     tfrs_ranking_task *task = NULL;
     float *scores = NULL;
     tfrs__scratch sc = { 0 };
-    size_t bs;
+    size_t bs = batch_size == 0 || batch_size > bd->n ? bd->n : batch_size;
+    int rc;
 
-    if (rc != TFRS_OK)
-        return rc;
-    if ((rc = bind_dataset(m, ds, &bd, "tfrs_model_evaluate")) != TFRS_OK)
-        return rc;
-    bs = batch_size == 0 || batch_size > bd.n ? bd.n : batch_size;
     if ((scores = tfrs__calloc(bs, sizeof(float))) == NULL) {
-        rc = tfrs__fail(TFRS_ENOMEM, "tfrs_model_evaluate: out of memory");
+        rc = tfrs__fail(TFRS_ENOMEM, "%s: out of memory", fn);
         goto done;
     }
     if ((rc = tfrs__graph_scratch_alloc(&m->g, bs, &sc)) != TFRS_OK)
         goto done;
     if ((rc = tfrs_ranking_task_create(&task, &m->task)) != TFRS_OK)
         goto done;
-    for (size_t start = 0; start < bd.n; start += bs) {
-        size_t nb = bd.n - start < bs ? bd.n - start : bs;
-        const float *lab = bd.labels + start;
-        const float *w = bd.weights != NULL ? bd.weights + start : NULL;
+    for (size_t start = 0; start < bd->n; start += bs) {
+        size_t nb = bd->n - start < bs ? bd->n - start : bs;
+        const float *lab = bd->labels + start;
+        const float *w = bd->weights != NULL ? bd->weights + start : NULL;
         double loss;
 
         /* One forward pass per batch, as Keras' evaluate. */
-        tfrs__graph_score_in(&m->g, &sc, bd.ids + start * m->g.nfeat, bd.in, nb, scores);
-        rc = tfrs__graph_check_scores(scores, nb, start, 0, "tfrs_model_evaluate");
+        tfrs__graph_score_in(&m->g, &sc, bd->ids + start * m->g.nfeat, bd->in, nb, scores);
+        rc = tfrs__graph_check_scores(scores, nb, start, 0, fn);
         if (rc != TFRS_OK)
             goto done;
         tfrs__task_loss(&m->task, scores, lab, w, nb, nb, &loss, NULL);
@@ -377,9 +519,25 @@ int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batc
     rc = running_metrics(m, task, out);
 done:
     tfrs_ranking_task_free(task);
-    unbind(m, &bd);
     tfrs__free(scores);
     tfrs__graph_scratch_free(&sc);
+    return rc;
+}
+
+int tfrs_model_evaluate(const tfrs_model *m, const tfrs_dataset *ds, size_t batch_size,
+                        tfrs_metrics *out)
+{
+    int rc = tfrs__model_check_call(m, "tfrs_model_evaluate",
+                                    ds != NULL && out != NULL,
+                                    "ds and out are required");
+    bound_data bd = { 0 };
+
+    if (rc != TFRS_OK)
+        return rc;
+    if ((rc = bind_dataset(m, ds, &bd, "tfrs_model_evaluate")) != TFRS_OK)
+        return rc;
+    rc = evaluate_bound(m, &bd, batch_size, out, "tfrs_model_evaluate");
+    unbind(m, &bd);
     return rc;
 }
 

@@ -1112,6 +1112,50 @@ START_TEST(misuse_tfrs_optimizer_options_init)
 }
 END_TEST
 
+START_TEST(misuse_tfrs_optimizer_learning_rate)
+{
+    tfrs_optimizer_options o;
+    float lr = 7.0f;
+
+    OK(tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION, TFRS_OPT_SGD));
+    FAILS(TFRS_EINVAL, tfrs_optimizer_learning_rate(NULL, 0, &lr));
+    FAILS(TFRS_EINVAL, tfrs_optimizer_learning_rate(&o, 0, NULL));
+    o.version = TFRS_OPTIMIZER_OPTIONS_VERSION + 1;
+    FAILS(TFRS_EINVAL, tfrs_optimizer_learning_rate(&o, 0, &lr));
+    o.version = TFRS_OPTIMIZER_OPTIONS_VERSION;
+    o.schedule = (tfrs_lr_schedule)3;
+    FAILS(TFRS_EINVAL, tfrs_optimizer_learning_rate(&o, 0, &lr));
+    o.schedule = TFRS_LR_COSINE;                                       /* decay_steps 0 */
+    FAILS(TFRS_EINVAL, tfrs_optimizer_learning_rate(&o, 0, &lr));
+    o.decay_steps = 10;
+    o.alpha = 1.5f;
+    FAILS(TFRS_EINVAL, tfrs_optimizer_learning_rate(&o, 0, &lr));
+    o.alpha = 0.0f;
+    o.global_clipnorm = INFINITY;
+    FAILS(TFRS_EINVAL, tfrs_optimizer_learning_rate(&o, 0, &lr));
+    o.global_clipnorm = -1.0f;
+    FAILS(TFRS_EINVAL, tfrs_optimizer_learning_rate(&o, 0, &lr));
+    o.global_clipnorm = 0.0f;
+    o.warmup_initial_lr = NAN;
+    FAILS(TFRS_EINVAL, tfrs_optimizer_learning_rate(&o, 0, &lr));
+    o.warmup_initial_lr = 0.0f;
+    o.schedule = TFRS_LR_EXPONENTIAL;                                  /* decay_rate 0 */
+    FAILS(TFRS_EINVAL, tfrs_optimizer_learning_rate(&o, 0, &lr));
+    o.decay_rate = 1.5f;
+    FAILS(TFRS_EINVAL, tfrs_optimizer_learning_rate(&o, 0, &lr));
+    o.decay_rate = 0.5f;
+    o.staircase = 2;
+    FAILS(TFRS_EINVAL, tfrs_optimizer_learning_rate(&o, 0, &lr));
+    ck_assert(lr == 7.0f);
+    o.staircase = 1;
+    OK(tfrs_optimizer_learning_rate(&o, 25, &lr));                     /* 0.01 * 0.5^2 */
+    ck_assert(lr == 0.0025f);
+    /* The model refuses the same settings. */
+    o.decay_steps = 0;
+    FAILS(TFRS_EINVAL, tfrs_model_set_optimizer(M, &o));
+}
+END_TEST
+
 START_TEST(misuse_tfrs_model_create)
 {
     FAILS(TFRS_EINVAL, tfrs_model_create(NULL, 1));
@@ -1509,6 +1553,7 @@ START_TEST(misuse_tfrs_model_fit)
     tfrs_fit_options o;
     tfrs_metrics h[1], before;
     tfrs_dataset *empty = NULL;
+    int ran = -7;
 
     memset(h, 0x5a, sizeof(h));
     before = h[0];
@@ -1524,6 +1569,38 @@ START_TEST(misuse_tfrs_model_fit)
     OK(tfrs_fit_options_init(&o, TFRS_FIT_OPTIONS_VERSION));
     o.batch_size = 0;
     FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+    /* Version 2: validation and early stopping. */
+    OK(tfrs_fit_options_init(&o, TFRS_FIT_OPTIONS_VERSION));
+    o.epochs_run = &ran;
+    o.early_stopping = 1;                                              /* no validation */
+    FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+    o.early_stopping = 0;
+    o.restore_best_weights = 1;
+    FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+    o.validation = D;
+    o.restore_best_weights = 2;
+    FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+    o.restore_best_weights = 1;
+    o.patience = -1;
+    FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+    o.patience = 0;
+    o.min_delta = NAN;
+    FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+    o.min_delta = -0.5;
+    FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+    o.min_delta = 0.0;
+    o.monitor = (tfrs_monitor)5;
+    FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+    o.monitor = TFRS_MONITOR_MAE;                                      /* not in M's task */
+    FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+    ck_assert_int_eq(ran, -7);                                         /* options refused */
+    o.monitor = TFRS_MONITOR_LOSS;
+    OK(tfrs_dataset_slice(&empty, D, 4, 0));
+    o.validation = empty;                                              /* no rows */
+    FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+    ck_assert_int_eq(ran, 0);
+    tfrs_dataset_free(empty);
+    empty = NULL;
     OK(tfrs_fit_options_init(&o, TFRS_FIT_OPTIONS_VERSION));
     OK(tfrs_dataset_slice(&empty, D, 4, 0));
     FAILS(TFRS_EINVAL, tfrs_model_fit(M, empty, &o, h));              /* no rows */
@@ -1775,6 +1852,7 @@ static const struct {
     CASE(tfrs_ranking_task_result),
     CASE(tfrs_ranking_task_reset),
     CASE(tfrs_optimizer_options_init),
+    CASE(tfrs_optimizer_learning_rate),
     CASE(tfrs_model_create),
     CASE(tfrs_model_free),
     CASE(tfrs_model_add_feature),

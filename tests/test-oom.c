@@ -948,6 +948,42 @@ START_TEST(fit)
 }
 END_TEST
 
+/* Fit with a validation dataset (bound once, evaluated every epoch), early
+ * stopping and the copy of the best weights, a schedule and clipping. */
+static int call_fit_validation(void *p)
+{
+    out_ctx *c = p;
+    tfrs_optimizer_options o;
+    tfrs_fit_options fo;
+    tfrs_metrics h[2], vh[2];
+    int rc;
+
+    tfrs_optimizer_options_init(&o, TFRS_OPTIMIZER_OPTIONS_VERSION, TFRS_OPT_ADAM);
+    o.schedule = TFRS_LR_COSINE;
+    o.decay_steps = 50;
+    o.warmup_steps = 5;
+    o.global_clipnorm = 1.0f;
+    if ((rc = tfrs_model_set_optimizer(c->m, &o)) != TFRS_OK)
+        return rc;
+    tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION);
+    fo.epochs = 2;
+    fo.batch_size = 256;
+    fo.validation = c->ds;
+    fo.validation_history = vh;
+    fo.early_stopping = 1;
+    fo.restore_best_weights = 1;
+    return tfrs_model_fit(c->m, c->ds, &fo, h);
+}
+
+START_TEST(fit_validation)
+{
+    oom_op op = { "tfrs_model_fit (validation)", setup_untrained, call_fit_validation,
+                  check_trained };
+
+    oom_run_models(&op, NULL);
+}
+END_TEST
+
 START_TEST(train_step_and_optimizer)
 {
     oom_op step = { "tfrs_model_train_step", setup_step, call_train_step, check_step };
@@ -1558,8 +1594,9 @@ static Suite *oom_suite(void)
     tc = tu_tcase(s, "vocab", vocab_build);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
 
-    tc = tu_tcase(s, "model", model_create_configure_build, fit, train_step_and_optimizer,
-                  evaluate_predict_rank, task_and_layers, cross_and_dropout_layers);
+    tc = tu_tcase(s, "model", model_create_configure_build, fit, fit_validation,
+                  train_step_and_optimizer, evaluate_predict_rank, task_and_layers,
+                  cross_and_dropout_layers);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
 
     tc = tu_tcase(s, "features", feature_columns);
