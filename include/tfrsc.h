@@ -1223,6 +1223,58 @@ TFRS_API int tfrs_model_load_buffer(tfrs_model **out, const void *data, size_t s
  * writes a process-global error position on every parse; libtfrsc never
  * reads it.) */
 
+/* --- one description of a model: JSON configurations ------------------- */
+
+/* A model can be described by one JSON document: its features, layers,
+ * structure, task, optimizer, label column, seed and training settings
+ * (docs/configuration.md has the schema, every key, and examples).  The
+ * model file's "architecture" record is this same document with
+ * everything that was adapted from data written in, so a saved model tells
+ * exactly how to rebuild it: tfrs_model_config() prints it.
+ *
+ * Errors in a document are TFRS_EPARSE with "source:line: path: what"
+ * (path as features[2].pooling): invalid JSON, a key the schema does not
+ * have, a value of the wrong type or out of range, a duplicate key or
+ * feature name, settings the builder calls refuse. */
+
+/* Creates and builds the model that the len bytes of `json` describe.
+ * `source` names the document in messages (a file name; NULL gives
+ * "configuration").  What the document leaves to the data is adapted from
+ * `data` (a training dataset: never pass test rows): vocabularies of string
+ * features (of bags: their tokens) as tfrs_vocab_adapt_column and
+ * tfrs_vocab_adapt_bags, the mean and variance of numeric features without
+ * them (tfrs_dataset_column_moments), and the boundaries of bucketized
+ * features given as "num_bins" (tfrs_dataset_column_quantiles).  data may
+ * be NULL when nothing needs adapting (TFRS_EPARSE naming the feature
+ * otherwise).  A "vocab_size" in the document must equal the adapted
+ * vocabulary's size.  *out is NULL on failure. */
+TFRS_API int tfrs_model_from_config(tfrs_model **out, const char *json, size_t len,
+                                    const char *source, const tfrs_dataset *data);
+
+/* As tfrs_model_from_config with the contents of the file at `path`
+ * (at most 16 MiB; TFRS_EIO if it cannot be read or is not a regular
+ * file), which names it in messages. */
+TFRS_API int tfrs_model_from_config_file(tfrs_model **out, const char *path,
+                                         const tfrs_dataset *data);
+
+/* The "training" section of a configuration as fit options: *fit is
+ * initialised with tfrs_fit_options_init (the current version) and gets
+ * the section's epochs, batch_size, shuffle, shuffle_seed, threads,
+ * early_stopping, monitor, patience, min_delta and restore_best_weights
+ * (their defaults where absent); *validation_fraction (may be NULL) gets
+ * the share of the training rows the application should hold out for
+ * validation (0: none).  The caller sets fit->validation (the library does
+ * not split data for it).  The whole document is checked as by
+ * tfrs_model_from_config. */
+TFRS_API int tfrs_config_fit_options(const char *json, size_t len, const char *source,
+                                     tfrs_fit_options *fit, double *validation_fraction);
+
+/* Writes the model's description (JSON, one line, NUL-terminated) into buf
+ * when it fits in cap bytes; *len (may be NULL) gets its length without the
+ * NUL either way.  TFRS_ERANGE if cap is too small (call with buf NULL and
+ * cap 0 to learn the size).  Works before build too. */
+TFRS_API int tfrs_model_config(const tfrs_model *model, char *buf, size_t cap, size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,23 @@
 #include "param.h"
 #include "step.h"
 
+/* The "training" section of a model's configuration (config.c): fit
+ * settings kept with the model so that its file tells how it was trained. */
+typedef struct tfrs__training {
+    int          present;
+    int          epochs;
+    size_t       batch_size;
+    int          shuffle;
+    uint64_t     shuffle_seed;
+    int          threads;
+    double       validation_fraction;   /* 0: no validation slice        */
+    int          early_stopping;
+    tfrs_monitor monitor;
+    int          patience;
+    double       min_delta;
+    int          restore_best_weights;
+} tfrs__training;
+
 struct tfrs_model {
     uint64_t          seed;
     int               built;
@@ -29,6 +46,7 @@ struct tfrs_model {
     uint64_t          epochs_done; /* fit epochs completed (shuffle RNG) */
     tfrs__stepper    *stepper;     /* one-thread step engine, lazily     */
     uint64_t          weights_gen; /* bumped whenever the weights change */
+    tfrs__training    training;    /* from a configuration, or absent    */
     /* Serving cache (rank.c): per feature, its embeddings projected through
      * its rows of the first dense kernel; built by rank under cache_lock. */
     pthread_mutex_t   cache_lock;

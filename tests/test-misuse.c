@@ -1777,6 +1777,87 @@ END_TEST
  * names with the TFRS_API declarations of include/tfrsc.h. */
 #define CASE(fn) { #fn, &misuse_##fn }
 
+/* A configuration of D's columns: user and item strings, rating label. */
+static const char good_config[] =
+    "{\"features\": [{\"name\": \"user\", \"embedding_dim\": 2},\n"
+    "              {\"name\": \"item\", \"embedding_dim\": 2}],\n"
+    " \"layers\": [{\"units\": 1, \"activation\": \"linear\", \"l2\": 0}],\n"
+    " \"label\": \"rating\", \"seed\": 1}";
+
+START_TEST(misuse_tfrs_model_from_config)
+{
+    tfrs_model *m = JUNK(tfrs_model);
+    const size_t n = sizeof(good_config) - 1;
+
+    FAILS(TFRS_EINVAL, tfrs_model_from_config(NULL, good_config, n, "c.json", D));
+    FAILS(TFRS_EINVAL, tfrs_model_from_config(&m, NULL, n, "c.json", D));
+    ck_assert_ptr_null(m);
+    m = JUNK(tfrs_model);
+    FAILS(TFRS_EPARSE, tfrs_model_from_config(&m, good_config, n - 1, "c.json", D)); /* cut */
+    ck_assert_ptr_null(m);
+    FAILS(TFRS_EPARSE, tfrs_model_from_config(&m, good_config, n, "c.json", NULL)); /* adapt */
+    ck_assert_ptr_nonnull(strstr(tfrs_last_error(), "c.json:1: features[0]"));
+    FAILS(TFRS_EPARSE, tfrs_model_from_config(&m, "[]", 2, NULL, D));
+    ck_assert_ptr_nonnull(strstr(tfrs_last_error(), "configuration:1:"));
+    FAILS(TFRS_EPARSE, tfrs_model_from_config(&m, "{\"features\": 1}", 15, NULL, D));
+    FAILS(TFRS_EPARSE, tfrs_model_from_config(&m, "{\"x\"\0: 1}", 10, NULL, D));
+    OK(tfrs_model_from_config(&m, good_config, n, "c.json", D));
+    ck_assert_uint_eq(tfrs_model_num_features(m), 2);
+    tfrs_model_free(m);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_model_from_config_file)
+{
+    tfrs_model *m = JUNK(tfrs_model);
+
+    FAILS(TFRS_EINVAL, tfrs_model_from_config_file(NULL, "x.json", D));
+    FAILS(TFRS_EINVAL, tfrs_model_from_config_file(&m, NULL, D));
+    ck_assert_ptr_null(m);
+    m = JUNK(tfrs_model);
+    FAILS(TFRS_EIO, tfrs_model_from_config_file(&m, tu_tmp_path("absent.json"), D));
+    ck_assert_ptr_null(m);
+    FAILS(TFRS_EIO, tfrs_model_from_config_file(&m, tu_tmpdir, D));   /* a directory */
+    tu_tmp_write_text("bad.json", "{\n  \"features\": [],\n}");
+    FAILS(TFRS_EPARSE, tfrs_model_from_config_file(&m, tu_tmp_path("bad.json"), D));
+    ck_assert_ptr_nonnull(strstr(tfrs_last_error(), "bad.json:3:"));
+    tu_tmp_write_text("good.json", good_config);
+    OK(tfrs_model_from_config_file(&m, tu_tmp_path("good.json"), D));
+    tfrs_model_free(m);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_config_fit_options)
+{
+    tfrs_fit_options fo;
+    double vf = -1;
+    const size_t n = sizeof(good_config) - 1;
+
+    FAILS(TFRS_EINVAL, tfrs_config_fit_options(NULL, n, NULL, &fo, &vf));
+    FAILS(TFRS_EINVAL, tfrs_config_fit_options(good_config, n, NULL, NULL, &vf));
+    FAILS(TFRS_EPARSE, tfrs_config_fit_options("{", 1, NULL, &fo, &vf));
+    OK(tfrs_config_fit_options(good_config, n, NULL, &fo, NULL));
+    OK(tfrs_config_fit_options(good_config, n, NULL, &fo, &vf));
+    ck_assert_int_eq(fo.epochs, 1);              /* the defaults */
+    ck_assert_double_eq(vf, 0.0);
+}
+END_TEST
+
+START_TEST(misuse_tfrs_model_config)
+{
+    char buf[8];
+    size_t len = 0, len2 = 0;
+
+    FAILS(TFRS_EINVAL, tfrs_model_config(NULL, buf, sizeof(buf), &len));
+    FAILS(TFRS_EINVAL, tfrs_model_config(M, NULL, sizeof(buf), &len));
+    FAILS(TFRS_ERANGE, tfrs_model_config(M, NULL, 0, &len));
+    ck_assert_uint_gt(len, sizeof(buf));
+    FAILS(TFRS_ERANGE, tfrs_model_config(M, buf, sizeof(buf), &len2));
+    ck_assert_uint_eq(len, len2);
+    OK(tfrs_model_config(U, NULL, 0, NULL) == TFRS_ERANGE ? TFRS_OK : -1);   /* unbuilt too */
+}
+END_TEST
+
 static const struct {
     const char         *name;
     const TTest *const *test;
@@ -1890,6 +1971,10 @@ static const struct {
     CASE(tfrs_model_save),
     CASE(tfrs_model_load),
     CASE(tfrs_model_load_buffer),
+    CASE(tfrs_model_from_config),
+    CASE(tfrs_model_from_config_file),
+    CASE(tfrs_config_fit_options),
+    CASE(tfrs_model_config),
 };
 
 static Suite *misuse_suite(void)
