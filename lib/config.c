@@ -951,11 +951,11 @@ int tfrs_model_from_config(tfrs_model **out, const char *json, size_t len, const
     if (vocabs == NULL || bounds == NULL)
         rc = tfrs__fail(TFRS_ENOMEM, "%s: out of memory", fn);
     for (size_t i = 0; i < c.nfeat && rc == TFRS_OK; i++)
-        rc = adapt_feature(&c, i, data, &src, &vocabs[i], &bounds[i], fn);
+        rc = adapt_feature(&c, i, data, &src, &vocabs[i], &bounds[i], src.name);
     if (rc == TFRS_OK && (rc = tfrs_model_create(&m, c.seed)) == TFRS_OK &&
-        (rc = tfrs__config_apply(&c, m, vocabs, bounds, fn)) == TFRS_OK &&
+        (rc = tfrs__config_apply(&c, m, vocabs, bounds, src.name)) == TFRS_OK &&
         (rc = tfrs_model_build(m)) != TFRS_OK)
-        rc = restate(rc, fn);
+        rc = restate(rc, src.name);
     for (size_t i = 0; i < c.nfeat; i++) {
         if (vocabs != NULL)
             tfrs_vocab_free(vocabs[i]);

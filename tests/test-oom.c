@@ -1582,6 +1582,57 @@ START_TEST(feature_columns)
 }
 END_TEST
 
+/* ---- configurations --------------------------------------------------------- */
+
+static const char oom_config[] =
+    "{\"features\": [{\"name\": \"id\", \"embedding_dim\": 2, \"bias\": true},\n"
+    "  {\"name\": \"bag\", \"embedding_dim\": 2, \"pooling\": \"sum\"},\n"
+    "  {\"name\": \"x\", \"kind\": \"numeric\"},\n"
+    "  {\"name\": \"t\", \"kind\": \"bucketized\", \"num_bins\": 3, \"embedding_dim\": 2}],\n"
+    " \"layers\": [{\"kind\": \"cross\"}, {\"units\": 2, \"activation\": \"relu\"},\n"
+    "  {\"kind\": \"dropout\", \"rate\": 0.1}, {\"units\": 1, \"activation\": \"linear\"}],\n"
+    " \"optimizer\": {\"kind\": \"adam\", \"learning_rate\": 0.01},\n"
+    " \"training\": {\"epochs\": 2, \"batch_size\": 2}, \"seed\": 5}";
+
+static int call_config(void *p)
+{
+    feat_ctx *c = p;
+    tfrs_model *m = NULL, *again = NULL;
+    tfrs_fit_options fo;
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    if ((rc = tfrs_model_from_config(&m, oom_config, sizeof(oom_config) - 1, "oom.json",
+                                     c->ds)) != TFRS_OK)
+        return rc;
+    if ((rc = tfrs_config_fit_options(oom_config, sizeof(oom_config) - 1, "oom.json", &fo,
+                                      NULL)) == TFRS_OK &&
+        (rc = tfrs_model_config(m, NULL, 0, &len)) == TFRS_ERANGE) {
+        tfrs_allocator a = tu_allocator(&fa, 1);
+        text = a.malloc_fn(len + 1, a.payload);
+        rc = text == NULL ? TFRS_ENOMEM : tfrs_model_config(m, text, len + 1, NULL);
+        if (rc == TFRS_OK)
+            rc = tfrs_model_from_config(&again, text, len, "again", c->ds);
+        if (text != NULL)
+            a.free_fn(text, a.payload);
+    }
+    tfrs_model_free(again);
+    tfrs_model_free(m);
+    return rc;
+}
+
+START_TEST(configuration)
+{
+    feat_ctx c = { 0 };
+    oom_op op = { "tfrs_model_from_config, tfrs_config_fit_options, tfrs_model_config",
+                  setup_features, call_config, check_features };
+
+    oom_run(&op, &c);
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
 static Suite *oom_suite(void)
 {
     Suite *s = suite_create("oom");
@@ -1599,7 +1650,7 @@ static Suite *oom_suite(void)
                   cross_and_dropout_layers);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
 
-    tc = tu_tcase(s, "features", feature_columns);
+    tc = tu_tcase(s, "features", feature_columns, configuration);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
     tcase_set_timeout(tc, 600);
 
