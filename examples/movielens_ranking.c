@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "tfrsc.h"
+#include "example.h"
 
 #define DEFAULT_SAVE_PATH "movielens_ranking.tfrs"
 #define EVAL_BATCH_SIZE   4096
@@ -60,59 +61,18 @@ static void usage(FILE *f, const char *prog)
             prog, DEFAULT_SAVE_PATH);
 }
 
-/* Prints a failed libtfrsc call and returns 1 (the exit status). */
-static int fail(const char *call, int status)
-{
-    fprintf(stderr, "error: %s: %s: %s\n", call, tfrs_status_str(status), tfrs_last_error());
-    return 1;
-}
-
+/* A libtfrsc call that must succeed: on failure, report it and stop. */
 #define CHECK(call)                          \
     do {                                     \
         int st_ = (call);                    \
         if (st_ != TFRS_OK) {                \
-            rc = fail(#call, st_);           \
+            rc = ex_fail(#call, st_);        \
             goto out;                        \
         }                                    \
     } while (0)
 
 /* ---- command line ------------------------------------------------------ */
 
-static int parse_u64(const char *s, unsigned long long max, unsigned long long *v)
-{
-    char *end;
-
-    if (s == NULL || *s == '\0' || *s == '-')
-        return -1;
-    errno = 0;
-    *v = strtoull(s, &end, 10);
-    return (errno != 0 || *end != '\0' || *v > max) ? -1 : 0;
-}
-
-/* Accepts "--name value" and "--name=value".  Returns the value or NULL. */
-static const char *option_value(int argc, char **argv, int *i, const char *name)
-{
-    size_t len = strlen(name);
-    const char *arg = argv[*i];
-
-    if (strncmp(arg, name, len) != 0)
-        return NULL;
-    if (arg[len] == '=')
-        return arg + len + 1;
-    if (arg[len] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "%s: %s needs a value\n", argv[0], name);
-        exit(2);
-    }
-    return argv[++*i];
-}
-
-static void bad_value(const char *prog, const char *name, const char *value)
-{
-    fprintf(stderr, "%s: invalid value for %s: '%s'\n", prog, name, value);
-    exit(2);
-}
 
 static void parse_args(int argc, char **argv, options *o)
 {
@@ -123,30 +83,30 @@ static void parse_args(int argc, char **argv, options *o)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout, argv[0]);
             exit(0);
-        } else if ((v = option_value(argc, argv, &i, "--data")) != NULL) {
+        } else if ((v = ex_option_value(argc, argv, &i, "--data")) != NULL) {
             o->data = v;
-        } else if ((v = option_value(argc, argv, &i, "--save")) != NULL) {
+        } else if ((v = ex_option_value(argc, argv, &i, "--save")) != NULL) {
             o->save = v;
-        } else if ((v = option_value(argc, argv, &i, "--epochs")) != NULL) {
-            if (parse_u64(v, 1000000, &n) < 0 || n == 0)
-                bad_value(argv[0], "--epochs", v);
+        } else if ((v = ex_option_value(argc, argv, &i, "--epochs")) != NULL) {
+            if (ex_parse_u64(v, 1000000, &n) < 0 || n == 0)
+                ex_bad_value(argv[0], "--epochs", v);
             o->epochs = (int)n;
-        } else if ((v = option_value(argc, argv, &i, "--batch-size")) != NULL) {
-            if (parse_u64(v, 100000000, &n) < 0 || n == 0)
-                bad_value(argv[0], "--batch-size", v);
+        } else if ((v = ex_option_value(argc, argv, &i, "--batch-size")) != NULL) {
+            if (ex_parse_u64(v, 100000000, &n) < 0 || n == 0)
+                ex_bad_value(argv[0], "--batch-size", v);
             o->batch_size = (size_t)n;
-        } else if ((v = option_value(argc, argv, &i, "--seed")) != NULL) {
-            if (parse_u64(v, UINT64_MAX, &n) < 0)
-                bad_value(argv[0], "--seed", v);
+        } else if ((v = ex_option_value(argc, argv, &i, "--seed")) != NULL) {
+            if (ex_parse_u64(v, UINT64_MAX, &n) < 0)
+                ex_bad_value(argv[0], "--seed", v);
             o->seed = (uint64_t)n;
-        } else if ((v = option_value(argc, argv, &i, "--lr")) != NULL) {
+        } else if ((v = ex_option_value(argc, argv, &i, "--lr")) != NULL) {
             char *end;
             double x;
 
             errno = 0;
             x = strtod(v, &end);
             if (*v == '\0' || *end != '\0' || errno != 0 || !(x > 0.0) || x > FLT_MAX)
-                bad_value(argv[0], "--lr", v);
+                ex_bad_value(argv[0], "--lr", v);
             o->lr = (float)x;
         } else {
             fprintf(stderr, "%s: unknown argument '%s' (try --help)\n", argv[0], argv[i]);
@@ -155,69 +115,9 @@ static void parse_args(int argc, char **argv, options *o)
     }
 }
 
-/* ---- locating MovieLens ------------------------------------------------ */
-
-static int has_movielens(const char *dir)
-{
-    char path[4096];
-    FILE *f;
-
-    if (dir == NULL || *dir == '\0')
-        return 0;
-    if (snprintf(path, sizeof(path), "%s/u.data", dir) >= (int)sizeof(path))
-        return 0;
-    f = fopen(path, "rb");
-    if (f == NULL)
-        return 0;
-    fclose(f);
-    return 1;
-}
-
-/* --data, then $TFRSC_DATA, then data/ml-100k, then ../shared/data/ml-100k.
- * An explicit --data or TFRSC_DATA is taken as given (no fallback). */
-static const char *find_data(const char *arg)
-{
-    const char *env = getenv("TFRSC_DATA");
-
-    if (arg != NULL)
-        return arg;
-    if (env != NULL && *env != '\0')
-        return env;
-    if (has_movielens("data/ml-100k"))
-        return "data/ml-100k";
-    if (has_movielens("../shared/data/ml-100k"))
-        return "../shared/data/ml-100k";
-    return NULL;
-}
-
-static void explain_download(void)
-{
-    fputs("MovieLens 100K was not found (looked at --data, $TFRSC_DATA, data/ml-100k\n"
-          "and ../shared/data/ml-100k).  It is not shipped with libtfrsc: its licence\n"
-          "forbids redistribution.  Download it from GroupLens and unzip it, e.g.\n"
-          "\n"
-          "    mkdir -p data && cd data\n"
-          "    wget https://files.grouplens.org/datasets/movielens/ml-100k.zip\n"
-          "    unzip ml-100k.zip\n"
-          "\n"
-          "so that data/ml-100k/u.data exists, or set TFRSC_DATA=/path/to/ml-100k,\n"
-          "or pass --data /path/to/ml-100k.\n",
-          stderr);
-}
-
 /* ---- printing ---------------------------------------------------------- */
 
-/* Shortest decimal text that reads back as x, as Python's repr(float). */
-static void format_double(char *buf, size_t size, double x)
-{
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, size, "%.*g", prec, x);
-        if (strtod(buf, NULL) == x)
-            return;
-    }
-}
-
-/* The same for a float (numpy float32 style). */
+/* Shortest decimal text that reads back as x (numpy float32 style). */
 static void format_float(char *buf, size_t size, float x)
 {
     for (int prec = 1; prec <= 9; prec++) {
@@ -248,10 +148,10 @@ static void print_metrics(const tfrs_metrics *m)
 {
     char a[32], b[32], c[32], d[32];
 
-    format_double(a, sizeof(a), m->rmse);
-    format_double(b, sizeof(b), m->loss);
-    format_double(c, sizeof(c), m->regularization_loss);
-    format_double(d, sizeof(d), m->total_loss);
+    ex_format_double(a, sizeof(a), m->rmse);
+    ex_format_double(b, sizeof(b), m->loss);
+    ex_format_double(c, sizeof(c), m->regularization_loss);
+    ex_format_double(d, sizeof(d), m->total_loss);
     printf("{'root_mean_squared_error': %s, 'loss': %s, 'regularization_loss': %s, "
            "'total_loss': %s}\n", a, b, c, d);
 }
@@ -280,11 +180,11 @@ int main(int argc, char **argv)
     int rc = 0;
 
     parse_args(argc, argv, &o);
-    dir = find_data(o.data);
-    if (dir == NULL || !has_movielens(dir)) {
+    dir = ex_find_data(o.data);
+    if (dir == NULL || !ex_has_movielens(dir)) {
         if (dir != NULL)
             fprintf(stderr, "%s: no u.data in %s\n", argv[0], dir);
-        explain_download();
+        ex_explain_download();
         return 1;
     }
     printf("libtfrsc %s, MovieLens 100K from %s\n", tfrs_version_string(), dir);

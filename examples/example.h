@@ -1,0 +1,37 @@
+/*
+ * example.h - what the example programs share: finding MovieLens, reading
+ * the command line, reporting a failed call.
+ *
+ * Copyright 2026 The libtfrsc Authors.
+ * SPDX-License-Identifier: Apache-2.0
+ *
+ * Not part of the library: a few helpers so that each example shows only
+ * what it is about.
+ */
+#ifndef TFRSC_EXAMPLE_H
+#define TFRSC_EXAMPLE_H
+
+#include <stdio.h>
+
+/* The MovieLens 100K directory: arg (--data) if given, else $TFRSC_DATA,
+ * else data/ml-100k, else ../shared/data/ml-100k if it holds u.data; NULL if
+ * none.  An explicit --data or TFRSC_DATA is taken as given. */
+const char *ex_find_data(const char *arg);
+/* 1 if dir holds a readable u.data. */
+int ex_has_movielens(const char *dir);
+/* Tells on stderr how to get MovieLens 100K. */
+void ex_explain_download(void);
+/* Decimal digits only, value <= max: 0, else -1. */
+int ex_parse_u64(const char *s, unsigned long long max, unsigned long long *v);
+/* argv[*i] is "--name value" or "--name=value": the value (advancing *i
+ * past it), else NULL.  A missing value exits with status 2. */
+const char *ex_option_value(int argc, char **argv, int *i, const char *name);
+/* Reports an invalid option value and exits with status 2. */
+void ex_bad_value(const char *prog, const char *name, const char *value);
+/* Prints "error: call: status: detail" on stderr; returns 1 (the exit
+ * status). */
+int ex_fail(const char *call, int status);
+/* Shortest decimal text that reads back as x (Python's repr). */
+void ex_format_double(char *buf, size_t size, double x);
+
+#endif /* TFRSC_EXAMPLE_H */
