@@ -36,7 +36,9 @@
  * its movie titles: 2 x 1,665 x 256 = 852,480 <= 8 x 116,641 = 933,128.)
  * A feature over its share is not cached: rank projects just the
  * candidates it scores, a block at a time, in the call's own scratch. */
+#ifndef RANK_CACHE_BUDGET
 #define RANK_CACHE_BUDGET 8
+#endif
 
 /* 1 if feature f's cache (rows x units of the first layer floats) fits
  * its share of the budget. */
