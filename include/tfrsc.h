@@ -1148,6 +1148,14 @@ typedef struct tfrs_scored {
 /* Ranks candidates for one query.  `query` holds F values, one per feature
  * in model order; the entry of the feature named `candidate_feature` is
  * ignored (may be NULL) and replaced by each of the n candidates in turn.
+ * With an item table for that feature (tfrs_model_set_item_table), each
+ * candidate also brings its item features from its row of the table, and
+ * the query's entries of the item features are ignored too (may be NULL):
+ * the candidate's score is tfrs_model_predict's of the query's values with
+ * the candidate's id and its row's values in place.  A candidate that is
+ * not an id of the table is TFRS_ENOTFOUND naming it (even when the
+ * candidate feature's vocabulary would map it to an OOV row: the table
+ * cannot know its features; add the item to the table to rank it).
  * Writes the best min(top_k, n) candidates to out, by descending score
  * (ties: lower index first; NaN scores last); top_k = 0 means all n.
  * *n_out (may be NULL) gets the number written.
@@ -1164,10 +1172,17 @@ typedef struct tfrs_scored {
  * <= 8 x tfrs_model_num_parameters().  A feature over its share is not
  * cached; each call then computes its candidates' parts a block at a time,
  * with the same results up to float rounding.
- * When the first layer is not dense (a cross or dropout layer) or the
- * structure is parallel, there is no cache: each block of candidates runs
- * through the full forward pass with the query's values repeated (scratch
- * bounded per block), the same computation as predict. */
+ * With an item table the cache holds, per row of the table, the sum of the
+ * candidate feature's and the item features' parts (and of their biases);
+ * it takes the candidate feature's share of the budget (cached if F x
+ * table rows x units <= 8 x parameters), is built on first use after the
+ * weights or the table changed, and without it each block of candidates
+ * computes its parts for the call.
+ * When the first layer is not dense (a cross or dropout layer), a cross
+ * layer follows it, or the structure is parallel, there is no cache: each
+ * block of candidates runs through the full forward pass with the query's
+ * values repeated (and the item features' values from the table), scratch
+ * bounded per block, the same computation as predict (bit for bit). */
 TFRS_API int tfrs_model_rank(const tfrs_model *model, const char *const *query,
                              const char *candidate_feature, const char *const *candidates,
                              size_t n, size_t top_k, tfrs_scored *out, size_t *n_out);
@@ -1176,10 +1191,47 @@ TFRS_API int tfrs_model_rank(const tfrs_model *model, const char *const *query,
  * feature index `candidate_feature` is ignored), `candidates` n ids of that
  * feature.  For servers that keep their candidates as ids.  TFRS_ERANGE if
  * an id is outside its feature's table, TFRS_EINVAL if candidate_feature >=
- * F. */
+ * F.  It ignores the item table: every feature but the candidate feature
+ * takes the query's id (a table row of a vocabulary with OOV buckets or of
+ * a hashed feature stands for several items, so an id cannot name a row of
+ * the item table). */
 TFRS_API int tfrs_model_rank_ids(const tfrs_model *model, const int32_t *query,
                                  size_t candidate_feature, const int32_t *candidates, size_t n,
                                  size_t top_k, tfrs_scored *out, size_t *n_out);
+
+/* Registers the item table that tfrs_model_rank uses when it ranks by the
+ * feature named `candidate_feature` (a single-token STRING or HASHED
+ * feature: the item ids).  `items` holds one row per item: a string column
+ * named like the candidate feature with the item's id (ids unique), and a
+ * column for each feature that comes from the item.  The rule: every
+ * feature of the model other than the candidate feature whose name is a
+ * column of `items` is an item feature (tfrs_model_item_features lists
+ * them); other columns are ignored.  Each column is read as training reads
+ * it (a string column for STRING and HASHED features and bags, "a|b"
+ * joined by the feature's separator; a float or int64 column for NUMERIC
+ * and BUCKETIZED ones).  The table is encoded once and copied into the
+ * model (memory proportional to its size: its ids, its keys, the item
+ * features' bags and numbers, and the rank cache described at
+ * tfrs_model_rank); `items` may be freed afterwards.  A new table replaces
+ * the previous one; items = NULL removes it (candidate_feature is then not
+ * read).  The table is not saved with the model: register it again after
+ * tfrs_model_load.  On failure the model keeps its previous table.
+ * TFRS_EINVAL (model or candidate_feature NULL, a candidate feature that
+ * is not a single-token string feature, a table without rows or with more
+ * than INT32_MAX, a value that does not encode), TFRS_ESTATE (not built),
+ * TFRS_ENOTFOUND (no such feature, no string column of ids, an item
+ * column of the wrong type, a token unknown to a vocabulary without OOV
+ * buckets), TFRS_EDUPLICATE (an id twice, named), TFRS_ENOMEM.
+ * Threads: not const; no other call may use the model meanwhile (as
+ * training). */
+TFRS_API int tfrs_model_set_item_table(tfrs_model *model, const char *candidate_feature,
+                                       const tfrs_dataset *items);
+
+/* The number of item features of the model's item table (0 without a
+ * table or for a NULL model); the indices (model order) of the first
+ * min(cap, count) of them are written to `features` (may be NULL when cap
+ * is 0).  The candidate feature is not counted. */
+TFRS_API size_t tfrs_model_item_features(const tfrs_model *model, size_t *features, size_t cap);
 
 /* --- saving and loading ------------------------------------------------- */
 

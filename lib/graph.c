@@ -110,8 +110,12 @@ size_t tfrs__graph_kth_layer(const tfrs__graph *g, tfrs_layer_kind kind, size_t 
 
 int tfrs__graph_first_dense(const tfrs__graph *g)
 {
-    return g->structure == TFRS_STRUCTURE_STACKED && g->nlayers > 0 &&
-           g->layers[0].kind == TFRS_LAYER_DENSE;
+    if (g->structure != TFRS_STRUCTURE_STACKED || g->nlayers == 0 ||
+        g->layers[0].kind != TFRS_LAYER_DENSE)
+        return 0;
+    /* The layers after the first run on the first layer's output alone: a
+     * cross layer would need each candidate's x0. */
+    return tfrs__graph_count_kind(g, TFRS_LAYER_CROSS) == 0;
 }
 
 size_t tfrs__graph_find_feature(const tfrs__graph *g, const char *name)
@@ -850,20 +854,20 @@ static void add_row_times_w1(const tfrs__graph *g, size_t f, int32_t id, float *
     }
 }
 
-void tfrs__graph_query_part(const tfrs__graph *g, size_t c, const int32_t *qids,
-                            const tfrs__input *qin, float *x, float *hq, float *wide)
+void tfrs__graph_query_part(const tfrs__graph *g, const unsigned char *skip,
+                            const int32_t *qids, const tfrs__input *qin, float *x, float *hq,
+                            float *wide)
 {
     const tfrs_dense *d0 = g->layers[0].dense;
     size_t U = d0->out;
 
-    /* x = the query's x0 row; the candidate's columns count zero. */
-    for (size_t f = 0; f < g->nfeat; f++)
-        tfrs__feature_gather(&g->feat[f], qin != NULL ? &qin[f] : NULL, qids + f, g->nfeat, 1,
-                             x + g->feat[f].offset, g->concat_dim);
+    /* x = the query's x0 row; the skipped features' columns are not read. */
     memcpy(hq, d0->b, U * sizeof(float));
     for (size_t f = 0; f < g->nfeat; f++) {
-        if (f == c)
+        if (skip[f])
             continue;
+        tfrs__feature_gather(&g->feat[f], qin != NULL ? &qin[f] : NULL, qids + f, g->nfeat, 1,
+                             x + g->feat[f].offset, g->concat_dim);
         for (size_t k = 0; k < g->feat[f].dim; k++) {
             float v = x[g->feat[f].offset + k];
             const float *wk = d0->w + (g->feat[f].offset + k) * U;
@@ -875,9 +879,37 @@ void tfrs__graph_query_part(const tfrs__graph *g, size_t c, const int32_t *qids,
     if (g->wide) {
         *wide = g->gbias;
         for (size_t f = 0; f < g->nfeat; f++)
-            if (f != c && g->feat[f].bemb != NULL)
+            if (!skip[f] && g->feat[f].bemb != NULL)
                 tfrs__feature_bias_add(&g->feat[f], qin != NULL ? &qin[f] : NULL, qids + f,
                                        g->nfeat, 1, wide);
+    }
+}
+
+void tfrs__graph_project_part(const tfrs__graph *g, const unsigned char *mask,
+                              const int32_t *keys, const tfrs__input *in, const int32_t *rows,
+                              size_t nb, float *x, float *out, float *wide)
+{
+    const tfrs_dense *d0 = g->layers[0].dense;
+    size_t F = g->nfeat, D = g->concat_dim, U = d0->out;
+
+    memset(out, 0, nb * U * sizeof(float));
+    if (wide != NULL)
+        memset(wide, 0, nb * sizeof(float));
+    for (size_t f = 0; f < F; f++) {
+        const tfrs__feature *ft = &g->feat[f];
+        const tfrs__input *fin = in != NULL ? &in[f] : NULL;
+        if (!mask[f])
+            continue;
+        for (size_t r = 0; r < nb; r++) {
+            const int32_t *k = keys + (rows != NULL ? (size_t)rows[r] : r) * F + f;
+            if (ft->dim > 0)
+                tfrs__feature_gather(ft, fin, k, F, 1, x + r * D + ft->offset, D);
+            if (wide != NULL && ft->bemb != NULL)
+                tfrs__feature_bias_add(ft, fin, k, F, 1, &wide[r]);
+        }
+        if (ft->dim > 0)
+            tfrs__gemm(0, 0, nb, U, ft->dim, 1.0f, x + ft->offset, D, d0->w + ft->offset * U, U,
+                       1.0f, out, U);
     }
 }
 
@@ -920,24 +952,28 @@ static void add_rows(tfrs_activation act, const float *restrict hq, const float 
     }
 }
 
-float *tfrs__graph_score_candidates(const tfrs__graph *g, size_t c, const float *hq,
-                                    const tfrs__proj *proj, const int32_t *cids, size_t nb,
-                                    float *a, float *b)
+float *tfrs__graph_score_parts(const tfrs__graph *g, const float *hq, const float *parts,
+                               const int32_t *ids, size_t nb, float *a, float *b)
 {
-    size_t U = g->layers[0].dense->out;
-
-    if (proj != NULL) {
-        add_rows(g->layers[0].act, hq, proj->proj, cids, nb, U, a);
-    } else {
-        tfrs__graph_project_rows(g, c, cids, nb, b);
-        add_rows(g->layers[0].act, hq, b, NULL, nb, U, a);
-    }
+    add_rows(g->layers[0].act, hq, parts, ids, nb, g->layers[0].dense->out, a);
     for (size_t j = 1; j < g->nlayers; j++) {
         float *t;
+        if (g->layers[j].kind != TFRS_LAYER_DENSE)
+            continue;                  /* dropout: the identity at inference */
         tfrs__dense_forward(g->layers[j].dense, a, nb, b);
         t = a;
         a = b;
         b = t;
     }
     return a;
+}
+
+float *tfrs__graph_score_candidates(const tfrs__graph *g, size_t c, const float *hq,
+                                    const tfrs__proj *proj, const int32_t *cids, size_t nb,
+                                    float *a, float *b)
+{
+    if (proj != NULL)
+        return tfrs__graph_score_parts(g, hq, proj->proj, cids, nb, a, b);
+    tfrs__graph_project_rows(g, c, cids, nb, b);
+    return tfrs__graph_score_parts(g, hq, b, NULL, nb, a, b);
 }

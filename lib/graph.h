@@ -105,8 +105,9 @@ int  tfrs__graph_add_dropout(tfrs__graph *g, float rate);
  * kind among all layers (SIZE_MAX if there is none). */
 size_t tfrs__graph_count_kind(const tfrs__graph *g, tfrs_layer_kind kind);
 size_t tfrs__graph_kth_layer(const tfrs__graph *g, tfrs_layer_kind kind, size_t i);
-/* 1 if rank can use the first layer by parts (the first layer is dense
- * and the structure stacked). */
+/* 1 if rank can use the first layer by parts (the structure is stacked,
+ * the first layer dense, and no cross layer follows: the layers after the
+ * first see only its output). */
 int  tfrs__graph_first_dense(const tfrs__graph *g);
 /* Index of the feature named `name`, or SIZE_MAX (expected O(length)). */
 size_t tfrs__graph_find_feature(const tfrs__graph *g, const char *name);
@@ -236,13 +237,24 @@ int    tfrs__graph_project(const tfrs__graph *g, size_t f, tfrs__proj **out);
 void   tfrs__proj_free(tfrs__proj *p);               /* NULL is a no-op */
 /* Units of the widest layer. */
 size_t tfrs__graph_max_units(const tfrs__graph *g);
-/* hq = b1 + sum over f != c of x0_f W1_f: the first layer's
- * pre-activation for a query (keys qids, side tables qin), without
- * candidate feature c; x (D floats) is scratch.  *wide gets the query's
- * share of the wide part (global bias and the biases of f != c; 0 without
- * a wide part). */
-void   tfrs__graph_query_part(const tfrs__graph *g, size_t c, const int32_t *qids,
-                              const tfrs__input *qin, float *x, float *hq, float *wide);
+/* hq = b1 + sum over f with !skip[f] of x0_f W1_f: the first layer's
+ * pre-activation for a query (keys qids, side tables qin), without the
+ * skipped features (the candidate feature, and the item table's features:
+ * their keys and side tables are not read); x (D floats) is scratch.
+ * *wide gets the query's share of the wide part (global bias and the
+ * biases of the features not skipped; 0 without a wide part). */
+void   tfrs__graph_query_part(const tfrs__graph *g, const unsigned char *skip,
+                              const int32_t *qids, const tfrs__input *qin, float *x, float *hq,
+                              float *wide);
+/* The candidates' share of the first layer's pre-activation when they
+ * bring several features: out[r, :] = sum over f with mask[f] of
+ * x0_f W1_f for nb rows whose keys are keys[row * F + f] (row = rows[r],
+ * or r when rows is NULL) with side tables in (F, NULL if none is needed);
+ * x is scratch (nb x D floats).  wide (may be NULL): wide[r] = the sum of
+ * those features' biases. */
+void   tfrs__graph_project_part(const tfrs__graph *g, const unsigned char *mask,
+                                const int32_t *keys, const tfrs__input *in, const int32_t *rows,
+                                size_t nb, float *x, float *out, float *wide);
 /* out[r] += the bias of candidate cids[r] of feature c, r < nb (nothing
  * unless c has a bias). */
 void   tfrs__graph_candidate_bias(const tfrs__graph *g, size_t c, const int32_t *cids, size_t nb,
@@ -252,11 +264,16 @@ void   tfrs__graph_candidate_bias(const tfrs__graph *g, size_t c, const int32_t 
  * to them up to float rounding. */
 void   tfrs__graph_project_rows(const tfrs__graph *g, size_t f, const int32_t *ids, size_t nb,
                                 float *out);
-/* Scores nb candidates (ids cids of feature c) for the query part hq: the
- * first layer as act(hq + proj[cid]), then layers 1 .. L-1 in a and b (each
- * nb * max_units floats).  Without proj (NULL: no cache), the candidates'
- * rows are projected into b first (tfrs__graph_project_rows).  Returns the
- * scores (a or b). */
+/* Scores nb candidates from their parts of the first layer: the first
+ * layer as act(hq + parts[ids[r]]) (ids NULL: parts[r]), then layers
+ * 1 .. L-1 (dense; dropout is the identity) in a and b (each nb *
+ * max_units floats; parts may be b).  Returns the scores (a or b). */
+float *tfrs__graph_score_parts(const tfrs__graph *g, const float *hq, const float *parts,
+                               const int32_t *ids, size_t nb, float *a, float *b);
+/* Scores nb candidates (ids cids of feature c) for the query part hq, as
+ * tfrs__graph_score_parts with parts proj->proj.  Without proj (NULL: no
+ * cache), the candidates' rows are projected into b first
+ * (tfrs__graph_project_rows). */
 float *tfrs__graph_score_candidates(const tfrs__graph *g, size_t c, const float *hq,
                                     const tfrs__proj *proj, const int32_t *cids, size_t nb,
                                     float *a, float *b);

@@ -78,6 +78,8 @@ static void unbuild(tfrs_model *m)
         tfrs__free(m->cache);
         m->cache = NULL;
     }
+    tfrs__items_free(m->items);
+    m->items = NULL;
     tfrs__optimizer_free(&m->opt);
     tfrs__graph_unbuild(&m->g);
     m->built = 0;

@@ -14,6 +14,7 @@
 
 #include "util/common.h"
 #include "graph.h"
+#include "items.h"
 #include "optimizer.h"
 #include "param.h"
 #include "step.h"
@@ -51,6 +52,9 @@ struct tfrs_model {
      * its rows of the first dense kernel; built by rank under cache_lock. */
     pthread_mutex_t   cache_lock;
     tfrs__proj      **cache;       /* nfeat entries, or NULL             */
+    /* The item table of rank (tfrs_model_set_item_table), or NULL; its own
+     * cache is built under cache_lock too. */
+    tfrs__items      *items;
 };
 
 /* TFRS_ESTATE unless built (TFRS_EINVAL if m is NULL); messages start

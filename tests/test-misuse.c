@@ -1715,6 +1715,62 @@ START_TEST(misuse_tfrs_model_rank_ids)
 }
 END_TEST
 
+START_TEST(misuse_tfrs_model_set_item_table)
+{
+    tfrs_dataset *items;
+    const char *row[2][2] = { { "c", "a" }, { "a", "b" } };
+    const char *q[2] = { NULL, NULL }, *c[2] = { "a", "c" }, *cz[2] = { "a", "z" };
+    tfrs_scored out[2];
+
+    FAILS(TFRS_EINVAL, tfrs_model_set_item_table(NULL, "item", D));
+    FAILS(TFRS_ESTATE, tfrs_model_set_item_table(U, "item", D));
+    FAILS(TFRS_EINVAL, tfrs_model_set_item_table(M, NULL, D));
+    FAILS(TFRS_ENOTFOUND, tfrs_model_set_item_table(M, "nope", D));
+    FAILS(TFRS_EDUPLICATE, tfrs_model_set_item_table(M, "item", D));   /* "a" twice */
+    FAILS(TFRS_ENOTFOUND, tfrs_model_set_item_table(M, "rating", D));  /* not a feature */
+    ck_assert_uint_eq(tfrs_model_item_features(M, NULL, 0), 0);        /* nothing kept */
+    OK(tfrs_dataset_create(&items));
+    OK(tfrs_dataset_add_column(items, "item", TFRS_COLUMN_STRING));
+    OK(tfrs_dataset_add_column(items, "user", TFRS_COLUMN_STRING));
+    FAILS(TFRS_EINVAL, tfrs_model_set_item_table(M, "item", items));   /* no rows */
+    OK(tfrs_dataset_append(items, row[0], NULL));
+    OK(tfrs_dataset_append(items, row[1], NULL));
+    OK(tfrs_model_set_item_table(M, "item", items));
+    tfrs_dataset_free(items);
+    ck_assert_uint_eq(tfrs_model_item_features(M, NULL, 0), 1);
+    OK(tfrs_model_rank(M, q, "item", c, 2, 0, out, NULL));
+    FAILS(TFRS_ENOTFOUND, tfrs_model_rank(M, q, "item", cz, 2, 0, out, NULL));
+    OK(tfrs_model_set_item_table(M, NULL, NULL));                      /* removed */
+    ck_assert_uint_eq(tfrs_model_item_features(M, NULL, 0), 0);
+    FAILS(TFRS_EINVAL, tfrs_model_rank(M, q, "item", c, 2, 0, out, NULL));
+}
+END_TEST
+
+START_TEST(misuse_tfrs_model_item_features)
+{
+    size_t f[2] = { 7, 7 };
+    const char *row[2] = { "b", "c" };
+    tfrs_dataset *items;
+
+    ck_assert_uint_eq(tfrs_model_item_features(NULL, f, 2), 0);
+    ck_assert_uint_eq(tfrs_model_item_features(U, f, 2), 0);
+    ck_assert_uint_eq(tfrs_model_item_features(M, f, 2), 0);     /* no table */
+    ck_assert_uint_eq(f[0], 7);
+    OK(tfrs_dataset_create(&items));
+    OK(tfrs_dataset_add_column(items, "item", TFRS_COLUMN_STRING));
+    OK(tfrs_dataset_add_column(items, "user", TFRS_COLUMN_STRING));
+    OK(tfrs_dataset_append(items, row, NULL));
+    OK(tfrs_model_set_item_table(M, "item", items));
+    tfrs_dataset_free(items);
+    ck_assert_uint_eq(tfrs_model_item_features(M, f, 0), 1);     /* counts, writes nothing */
+    ck_assert_uint_eq(f[0], 7);
+    ck_assert_uint_eq(tfrs_model_item_features(M, NULL, 5), 1);  /* NULL: counts */
+    ck_assert_uint_eq(tfrs_model_item_features(M, f, 2), 1);
+    ck_assert_uint_eq(f[0], 0);                                   /* user */
+    ck_assert_uint_eq(f[1], 7);
+}
+END_TEST
+
 /* ---- saving and loading -------------------------------------------------------------- */
 
 START_TEST(misuse_tfrs_model_save)
@@ -1968,6 +2024,8 @@ static const struct {
     CASE(tfrs_model_predict_ids),
     CASE(tfrs_model_rank_ids),
     CASE(tfrs_model_rank),
+    CASE(tfrs_model_set_item_table),
+    CASE(tfrs_model_item_features),
     CASE(tfrs_model_save),
     CASE(tfrs_model_load),
     CASE(tfrs_model_load_buffer),

@@ -1633,6 +1633,77 @@ START_TEST(configuration)
 }
 END_TEST
 
+/* The item table: registered (and replaced) on a built model, then rank
+ * through it twice (the cache built, then used). */
+typedef struct items_ctx {
+    feat_ctx      f;
+    tfrs_model   *m;
+    tfrs_dataset *items;
+    tfrs_scored   ref[3], got[3];
+} items_ctx;
+
+static void setup_items(void *p)
+{
+    items_ctx *c = p;
+    static const char *const rows[3][2] = { { "a", "a|b" }, { "b", "" }, { "zz", "c" } };
+
+    setup_features(&c->f);
+    ck_assert_int_eq(features_model(&c->f, &c->m), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_create(&c->items), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(c->items, "id", TFRS_COLUMN_STRING), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(c->items, "bag", TFRS_COLUMN_STRING), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(c->items, "x", TFRS_COLUMN_FLOAT), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_add_column(c->items, "t", TFRS_COLUMN_INT64), TFRS_OK);
+    for (int r = 0; r < 3; r++) {
+        float x = (float)r - 0.5f;
+        int64_t t = 7 * r;
+        ck_assert_int_eq(tfrs_dataset_append_row(c->items, rows[r], &x, &t), TFRS_OK);
+    }
+    memset(c->got, 0, sizeof(c->got));
+}
+
+static int call_items(void *p)
+{
+    items_ctx *c = p;
+    const char *query[5] = { NULL, NULL, "y", NULL, NULL }, *cands[3] = { "zz", "a", "b" };
+    int rc;
+
+    if ((rc = tfrs_model_set_item_table(c->m, "id", c->items)) == TFRS_OK &&
+        (rc = tfrs_model_set_item_table(c->m, "id", c->items)) == TFRS_OK &&
+        (rc = tfrs_model_rank(c->m, query, "id", cands, 3, 0, c->got, NULL)) == TFRS_OK)
+        rc = tfrs_model_rank(c->m, query, "id", cands, 3, 0, c->got, NULL);
+    return rc;
+}
+
+static void check_items(void *p, int rc)
+{
+    items_ctx *c = p;
+
+    if (rc == TFRS_OK)
+        ck_assert_mem_eq(c->got, c->ref, sizeof(c->ref));
+    tfrs_model_free(c->m);
+    tfrs_dataset_free(c->items);
+    c->m = NULL;
+    c->items = NULL;
+    check_features(&c->f, TFRS_EINVAL);
+}
+
+START_TEST(item_table)
+{
+    items_ctx c = { 0 };
+    oom_op op = { "tfrs_model_set_item_table, rank through it", setup_items, call_items,
+                  check_items };
+
+    setup_items(&c);
+    ck_assert_int_eq(call_items(&c), TFRS_OK);
+    memcpy(c.ref, c.got, sizeof(c.ref));
+    ck_assert_uint_eq(tfrs_model_item_features(c.m, NULL, 0), 3);
+    check_items(&c, TFRS_EINVAL);
+    oom_run(&op, &c);
+    ck_assert_int_eq(fa.live, 0);
+}
+END_TEST
+
 static Suite *oom_suite(void)
 {
     Suite *s = suite_create("oom");
@@ -1650,7 +1721,7 @@ static Suite *oom_suite(void)
                   cross_and_dropout_layers);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
 
-    tc = tu_tcase(s, "features", feature_columns, configuration);
+    tc = tu_tcase(s, "features", feature_columns, configuration, item_table);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
     tcase_set_timeout(tc, 600);
 
