@@ -267,7 +267,7 @@ int tfrs__graph_plan(const tfrs__graph *g, tfrs__params *plan, const char *fn)
         const tfrs__feature *f = &g->feat[i];
         if (f->rows > 0 && f->dim > 0) {
             snprintf(name, sizeof(name), "features.%zu.embedding", i);
-            rc = tfrs__params_add(plan, name, f->rows, f->dim, NULL, NULL, NULL, f->l2);
+            rc = tfrs__params_add(plan, name, f->rows, f->dim, NULL, NULL, NULL, 0.0f);
             if (rc != TFRS_OK)
                 return rc;
             plan->p[plan->n - 1].feature = i;
@@ -364,6 +364,7 @@ int tfrs__graph_build(tfrs__graph *g, uint64_t seed, const char *fn)
     p = g->params.p;
     g->concat_dim = 0;
     g->needs_input = 0;
+    g->input_l2 = 0;
     g->seed = seed;
     for (size_t i = 0; i < g->nfeat; i++) {
         tfrs__feature *f = &g->feat[i];
@@ -389,6 +390,7 @@ int tfrs__graph_build(tfrs__graph *g, uint64_t seed, const char *fn)
             p++;
         }
         g->needs_input |= tfrs__feature_needs_input(f);
+        g->input_l2 |= f->l2 != 0.0f && f->emb != NULL;
         f->offset = g->concat_dim;
         g->concat_dim += f->dim;        /* cannot overflow: checked by the plan */
     }
@@ -683,23 +685,6 @@ void tfrs__graph_zero_grad(tfrs__graph *g)
     }
 }
 
-/* The values of entry p that carry its L2 penalty: all of them, or for an
- * embedding table the rows its gradient touched; calls fn on each run of
- * n values at offset off. */
-#define FOR_L2_RUNS(p, off, n, body)                                           \
-    do {                                                                       \
-        if ((p)->emb == NULL) {                                                \
-            size_t off = 0, n = (p)->n;                                        \
-            body;                                                              \
-        } else {                                                               \
-            for (size_t t_ = 0; t_ < (p)->emb->ntouched; t_++) {               \
-                size_t off = (size_t)(p)->emb->touched[t_] * (p)->emb->dim;    \
-                size_t n = (p)->emb->dim;                                      \
-                body;                                                          \
-            }                                                                  \
-        }                                                                      \
-    } while (0)
-
 double tfrs__graph_l2_loss(const tfrs__graph *g)
 {
     double reg = 0.0;
@@ -709,10 +694,8 @@ double tfrs__graph_l2_loss(const tfrs__graph *g)
         double s = 0.0;
         if (p->l2 == 0.0f)
             continue;
-        FOR_L2_RUNS(p, off, n, {
-            for (size_t i = off; i < off + n; i++)
-                s += (double)p->w[i] * p->w[i];
-        });
+        for (size_t i = 0; i < p->n; i++)
+            s += (double)p->w[i] * p->w[i];
         reg += (double)p->l2 * s;
     }
     return reg;
@@ -723,13 +706,37 @@ void tfrs__graph_l2_grad(tfrs__graph *g)
 {
     for (size_t k = 0; k < g->params.n; k++) {
         tfrs__param *p = &g->params.p[k];
-        if (p->l2 == 0.0f)
-            continue;
-        FOR_L2_RUNS(p, off, n, {
-            for (size_t i = off; i < off + n; i++)
+        if (p->l2 != 0.0f)
+            for (size_t i = 0; i < p->n; i++)
                 p->g[i] += 2.0f * p->l2 * p->w[i];
-        });
     }
+}
+
+double tfrs__graph_input_l2(const tfrs__graph *g, const float *x0, size_t B, size_t scale,
+                            float *dx0)
+{
+    size_t D = g->concat_dim;
+    double reg = 0.0;
+
+    for (size_t f = 0; f < g->nfeat; f++) {
+        const tfrs__feature *ft = &g->feat[f];
+        float c = 2.0f * ft->l2 / (float)scale;
+        double s = 0.0;
+        if (ft->l2 == 0.0f || ft->emb == NULL)
+            continue;
+        for (size_t i = 0; i < B; i++) {
+            const float *x = x0 + i * D + ft->offset;
+            for (size_t k = 0; k < ft->dim; k++)
+                s += (double)x[k] * x[k];
+            if (dx0 != NULL) {
+                float *d = dx0 + i * D + ft->offset;
+                for (size_t k = 0; k < ft->dim; k++)
+                    d[k] += c * x[k];
+            }
+        }
+        reg += (double)ft->l2 * s / (double)scale;
+    }
+    return reg;
 }
 
 /* ---- scoring with per-call scratch ----------------------------------- */

@@ -65,6 +65,7 @@ typedef struct tfrs__graph {
     float          gbias, gbias_g; /* the global bias and its gradient     */
     size_t         gbias_entry;  /* its entry in params                    */
     int            needs_input;  /* a feature needs a tfrs__input          */
+    int            input_l2;     /* a feature has an embedding L2          */
     tfrs_structure structure;    /* stacked (default) or parallel          */
     tfrs__params   params;       /* filled by build                        */
     /* Set by build: */
@@ -186,11 +187,17 @@ void   tfrs__graph_scatter_input_grad(tfrs__graph *g, const int32_t *ids, const 
                                       size_t B, const float *dx0, const float *dscores);
 /* Zeroes every gradient of the table (embeddings: their touched rows). */
 void   tfrs__graph_zero_grad(tfrs__graph *g);
-/* sum over entries of l2 * sum(w^2) (embedding tables: over the rows the
- * current gradient touched, i.e. the rows of the last training batch),
- * and its gradient added into g. */
+/* sum over entries of l2 * sum(w^2) (the kernels' penalties), and its
+ * gradient added into g. */
 double tfrs__graph_l2_loss(const tfrs__graph *g);
 void   tfrs__graph_l2_grad(tfrs__graph *g);
+/* The embedding L2 of features with l2 > 0, as Keras' activity regularizer
+ * on their output: sum over those features f and the B rows i of x0 ([B,
+ * D]) of l2_f * ||x0_f,i||^2, divided by scale (the batch size, so that a
+ * batch's term is l2_f times the mean over its examples).  With dx0 (the
+ * B rows' input gradient) adds its gradient 2 l2_f x0_f,i / scale there. */
+double tfrs__graph_input_l2(const tfrs__graph *g, const float *x0, size_t B, size_t scale,
+                            float *dx0);
 
 /* ---- scoring with per-call scratch ----------------------------------- */
 

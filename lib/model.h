@@ -48,6 +48,8 @@ struct tfrs_model {
     tfrs__stepper    *stepper;     /* one-thread step engine, lazily     */
     uint64_t          weights_gen; /* bumped whenever the weights change */
     tfrs__training    training;    /* from a configuration, or absent    */
+    double            input_reg;   /* embedding L2 of the last training
+                                      batch (reported, not saved)        */
     /* Serving cache (rank.c): per feature, its embeddings projected through
      * its rows of the first dense kernel; built by rank under cache_lock. */
     pthread_mutex_t   cache_lock;

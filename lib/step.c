@@ -38,6 +38,7 @@ typedef struct worker {
     float                *gbuf;  /* private dense gradients (index > 0)    */
     float               **grads; /* per table entry: into gbuf, or NULL    */
     double                loss;
+    double                reg;   /* the slices' embedding (input) L2       */
     pthread_t             tid;
     int                   started;
 } worker;
@@ -85,6 +86,8 @@ static double slice(struct tfrs__stepper *s, worker *w, size_t r0, size_t S)
         memcpy(s->dsc + r0, tfrs__graph_dscores(g, dws, S), S * sizeof(float));
     tfrs__graph_backward(g, w->acts, S, dws, w->index == 0 ? NULL : w->grads,
                          s->dx0 + r0 * g->concat_dim, &ctx);
+    if (g->input_l2)
+        w->reg += tfrs__graph_input_l2(g, w->acts[0], S, s->B, s->dx0 + r0 * g->concat_dim);
     return loss;
 }
 
@@ -97,6 +100,7 @@ static void run_share(struct tfrs__stepper *s, worker *w)
     const tfrs__params *t = &s->g->params;
 
     w->loss = 0.0;
+    w->reg = 0.0;
     if (w->index > 0)
         for (size_t k = 0; k < t->n; k++)
             if (w->grads[k] != NULL)
@@ -290,12 +294,12 @@ static int reserve(tfrs__stepper *s, tfrs__optimizer *opt, size_t B)
 
 int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_options *task,
                       const int32_t *ids, const tfrs__input *in, const float *labels,
-                      const float *weights, size_t B, double *loss_out,
+                      const float *weights, size_t B, double *loss_out, double *reg_out,
                       const float **scores_out)
 {
     tfrs__graph *g = s->g;
     tfrs__params *t = &g->params;
-    double loss = 0.0;
+    double loss = 0.0, reg = 0.0;
     int rc;
 
     if ((rc = reserve(s, opt, B)) != TFRS_OK)
@@ -325,8 +329,10 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
     }
 
     /* Reduce in thread order. */
-    for (int w = 0; w < s->T; w++)
+    for (int w = 0; w < s->T; w++) {
         loss += s->w[w].loss;
+        reg += s->w[w].reg;
+    }
     for (int w = 1; w < s->T; w++) {
         for (size_t k = 0; k < t->n; k++) {
             const float *src = s->w[w].grads[k];
@@ -337,15 +343,18 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
         }
     }
     tfrs__graph_scatter_input_grad(g, ids, in, B, s->dx0, s->dsc);
-    if (!isfinite(loss))
-        return tfrs__fail(TFRS_ENONFINITE, "train: the batch loss is %s; step skipped, "
-                          "parameters unchanged", isnan(loss) ? "NaN" : "infinite");
+    if (!isfinite(loss) || !isfinite(reg))
+        return tfrs__fail(TFRS_ENONFINITE, "train: the batch %s is %s; step skipped, "
+                          "parameters unchanged", isfinite(loss) ? "embedding L2" : "loss",
+                          isnan(loss) || isnan(reg) ? "NaN" : "infinite");
     tfrs__graph_l2_grad(g);
     /* Keras clips the gradients of the total loss, regularization included. */
     if ((rc = tfrs__optimizer_clip(opt, t)) != TFRS_OK ||
         (rc = tfrs__optimizer_step(opt, t)) != TFRS_OK)
         return rc;
     *loss_out = loss;
+    if (reg_out != NULL)
+        *reg_out = reg;
     if (scores_out != NULL)
         *scores_out = s->scores;
     return TFRS_OK;

@@ -26,7 +26,9 @@ typedef struct tfrs__stepper tfrs__stepper;
 
 int  tfrs__stepper_create(tfrs__stepper **out, tfrs__graph *g, int threads);
 void tfrs__stepper_free(tfrs__stepper *s);   /* NULL is a no-op */
-/* One optimizer step on B rows of checked keys (ids [B, F], side tables
+/* *reg (may be NULL) gets the batch's embedding L2 (tfrs__graph_input_l2),
+ * which is in the gradient but not in *loss.
+ * One optimizer step on B rows of checked keys (ids [B, F], side tables
  * in: see graph.h), with the loss of `task`:
  * forward, loss, backward, reduction, L2 and the update of opt.  *loss gets
  * the batch's mean loss and *scores_out (may be NULL) the B scores of the
@@ -34,6 +36,7 @@ void tfrs__stepper_free(tfrs__stepper *s);   /* NULL is a no-op */
  * TFRS_ENOMEM) no parameter has changed. */
 int  tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_options *task,
                        const int32_t *ids, const tfrs__input *in, const float *labels,
-                       const float *weights, size_t B, double *loss, const float **scores_out);
+                       const float *weights, size_t B, double *loss, double *reg,
+                       const float **scores_out);
 
 #endif /* TFRS_STEP_H */

@@ -51,9 +51,12 @@ static int step(tfrs_model *m, tfrs__stepper *s, const int32_t *ids, const tfrs_
                 const float *labels, const float *weights, size_t B, double *loss_out,
                 const float **scores_out)
 {
+    double reg = 0.0;
     int rc = tfrs__stepper_run(s, &m->opt, &m->task, ids, in, labels, weights, B, loss_out,
-                               scores_out);
+                               &reg, scores_out);
 
+    if (rc == TFRS_OK)
+        m->input_reg = reg;
     if (rc == TFRS_OK)
         tfrs__model_weights_changed(m);
     return rc;
@@ -188,13 +191,17 @@ static int bind_dataset(const tfrs_model *m, const tfrs_dataset *ds, bound_data 
     return rc;
 }
 
-static int running_metrics(const tfrs_model *m, const tfrs_ranking_task *task, tfrs_metrics *out)
+/* The task's metrics, with the regularization loss: the kernels' L2 now and
+ * the embedding L2 input_reg (of the last training batch in fit, of the
+ * evaluated examples in evaluate). */
+static int running_metrics(const tfrs_model *m, const tfrs_ranking_task *task, double input_reg,
+                           tfrs_metrics *out)
 {
     int rc = tfrs_ranking_task_result(task, out);
 
     if (rc != TFRS_OK)
         return rc;
-    out->regularization_loss = tfrs__graph_l2_loss(&m->g);
+    out->regularization_loss = tfrs__graph_l2_loss(&m->g) + input_reg;
     out->total_loss = out->loss + out->regularization_loss;
     return TFRS_OK;
 }
@@ -425,7 +432,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
             if ((rc = tfrs_ranking_task_update(task, scores, blab, bw, nb, loss)) != TFRS_OK)
                 goto done;
             if (o.progress != NULL) {
-                if ((rc = running_metrics(m, task, &pr.metrics)) != TFRS_OK)
+                if ((rc = running_metrics(m, task, m->input_reg, &pr.metrics)) != TFRS_OK)
                     goto done;
                 pr.batch = b + 1;
                 pr.seconds = now_seconds() - t0;
@@ -438,7 +445,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
         }
         m->epochs_done++;
         epochs_run = e + 1;
-        if ((rc = running_metrics(m, task, &pr.metrics)) != TFRS_OK)
+        if ((rc = running_metrics(m, task, m->input_reg, &pr.metrics)) != TFRS_OK)
             goto done;
         if (history != NULL)
             history[e] = pr.metrics;
@@ -491,6 +498,7 @@ static int evaluate_bound(const tfrs_model *m, const bound_data *bd, size_t batc
     float *scores = NULL;
     tfrs__scratch sc = { 0 };
     size_t bs = batch_size == 0 || batch_size > bd->n ? bd->n : batch_size;
+    double reg = 0.0;
     int rc;
 
     if ((scores = tfrs__calloc(bs, sizeof(float))) == NULL) {
@@ -509,6 +517,9 @@ static int evaluate_bound(const tfrs_model *m, const bound_data *bd, size_t batc
 
         /* One forward pass per batch, as Keras' evaluate. */
         tfrs__graph_score_in(&m->g, &sc, bd->ids + start * m->g.nfeat, bd->in, nb, scores);
+        /* the scratch holds bs rows: acts[0] is this batch's x0 */
+        if (m->g.input_l2)
+            reg += tfrs__graph_input_l2(&m->g, sc.acts[0], nb, 1, NULL);
         rc = tfrs__graph_check_scores(scores, nb, start, 0, fn);
         if (rc != TFRS_OK)
             goto done;
@@ -516,7 +527,7 @@ static int evaluate_bound(const tfrs_model *m, const bound_data *bd, size_t batc
         if ((rc = tfrs_ranking_task_update(task, scores, lab, w, nb, loss)) != TFRS_OK)
             goto done;
     }
-    rc = running_metrics(m, task, out);
+    rc = running_metrics(m, task, reg / (double)bd->n, out);
 done:
     tfrs_ranking_task_free(task);
     tfrs__free(scores);
