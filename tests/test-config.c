@@ -380,13 +380,107 @@ START_TEST(trains_as_configured)
 }
 END_TEST
 
+/* ---- the documents of docs/ ------------------------------------------------ */
+
+/* MovieLens-like rows with the columns the documents of docs/ name: the
+ * loader's base columns and its side features. */
+#define ND 96
+static tfrs_dataset *make_movielens_like(void)
+{
+    static const char *const occupations[] = { "student", "engineer", "artist", "doctor" };
+    static const char *const genres[] = { "g1|g2", "g3", "", "g4|g2", "g5|g1|g6", "g7" };
+    static const char *const strings[] = { "user_id", "movie_id", "movie_title", "user_gender",
+                                           "user_occupation_text", "user_zip_code",
+                                           "movie_genres" };
+    static const char *const floats[] = { "user_rating", "raw_user_age",
+                                          "bucketized_user_age" };
+    static const char *const ints[] = { "timestamp", "movie_release_date",
+                                        "movie_release_year" };
+    tfrs_dataset *ds;
+
+    ck_assert_int_eq(tfrs_dataset_create(&ds), TFRS_OK);
+    for (size_t k = 0; k < TU_NELEM(strings); k++)
+        ck_assert_int_eq(tfrs_dataset_add_column(ds, strings[k], TFRS_COLUMN_STRING), TFRS_OK);
+    for (size_t k = 0; k < TU_NELEM(floats); k++)
+        ck_assert_int_eq(tfrs_dataset_add_column(ds, floats[k], TFRS_COLUMN_FLOAT), TFRS_OK);
+    for (size_t k = 0; k < TU_NELEM(ints); k++)
+        ck_assert_int_eq(tfrs_dataset_add_column(ds, ints[k], TFRS_COLUMN_INT64), TFRS_OK);
+    for (size_t r = 0; r < ND; r++) {
+        char user[16], movie[16], title[32], zip[16];
+        const char *s[7] = { user, movie, title, r % 3 ? "M" : "F", occupations[r % 4], zip,
+                             genres[r % 6] };
+        float f[3] = { (float)(1 + r % 5), (float)(15 + r % 50), 25.0f };
+        int64_t i[3] = { (int64_t)(874724710 + 9973 * r), (int64_t)(r % 30) * 31536000,
+                         (int64_t)(1970 + r % 30) };
+        snprintf(user, sizeof(user), "%zu", 1 + r % 11);
+        snprintf(movie, sizeof(movie), "%zu", 1 + r % 17);
+        snprintf(title, sizeof(title), "Movie %zu (19%02zu)", 1 + r % 17, 70 + r % 17);
+        snprintf(zip, sizeof(zip), "%05zu", 10000 + 37 * (r % 13));
+        ck_assert_int_eq(tfrs_dataset_append_row(ds, s, f, i), TFRS_OK);
+    }
+    return ds;
+}
+
+/* Every complete document (a ```json block with "features") of the
+ * configuration guide and the featurization guide is accepted, its training
+ * section too, and the model trains for an epoch. */
+START_TEST(docs_examples_are_accepted)
+{
+    static const char *const pages[] = { "docs/configuration.md", "docs/featurization.md" };
+    tfrs_dataset *ds = make_movielens_like();
+    size_t documents = 0;
+
+    for (size_t p = 0; p < TU_NELEM(pages); p++) {
+        FILE *f = fopen(pages[p], "rb");
+        char *text, *at;
+        long size;
+
+        ck_assert_msg(f != NULL, "%s: cannot open (tests run from the source tree)", pages[p]);
+        ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+        size = ftell(f);
+        ck_assert_int_ge(size, 0);
+        rewind(f);
+        text = malloc((size_t)size + 1);
+        ck_assert_ptr_nonnull(text);
+        ck_assert_uint_eq(fread(text, 1, (size_t)size, f), (size_t)size);
+        text[size] = '\0';
+        fclose(f);
+        for (at = strstr(text, "\n```json\n"); at != NULL; at = strstr(at, "\n```json\n")) {
+            char *doc = at + 9, *end = strstr(doc, "\n```");
+            tfrs_model *m = NULL;
+            tfrs_fit_options fo;
+            double vf = 0;
+
+            ck_assert_ptr_nonnull(end);
+            at = end + 4;
+            if (doc[0] != '{' || strstr(doc, "\"features\"") == NULL ||
+                strstr(doc, "\"features\"") > end)
+                continue;                                 /* a fragment */
+            ck_assert_msg(tfrs_model_from_config(&m, doc, (size_t)(end - doc), pages[p], ds) ==
+                          TFRS_OK, "%s: %s", pages[p], tfrs_last_error());
+            ck_assert_msg(tfrs_config_fit_options(doc, (size_t)(end - doc), pages[p], &fo, &vf) ==
+                          TFRS_OK, "%s: %s", pages[p], tfrs_last_error());
+            fo.epochs = 1;
+            fo.validation = vf > 0 ? ds : NULL;
+            ck_assert_msg(tfrs_model_fit(m, ds, &fo, NULL) == TFRS_OK, "%s: %s", pages[p],
+                          tfrs_last_error());
+            tfrs_model_free(m);
+            documents++;
+        }
+        free(text);
+    }
+    ck_assert_uint_ge(documents, 3);
+    tfrs_dataset_free(ds);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
 
     tu_tcase(s, "build", duplicate_names_are_refused, adapts_from_data_and_matches_builder_calls,
              numbers_and_strings, trains_as_configured);
-    tu_tcase(s, "files", model_file_record_is_a_configuration);
+    tu_tcase(s, "files", model_file_record_is_a_configuration, docs_examples_are_accepted);
     tu_tcase(s, "mistakes", mistakes_name_file_line_and_key);
     return s;
 }
