@@ -83,25 +83,64 @@ typedef struct rd {
     int                     strict;   /* the model file's record          */
 } rd;
 
-/* The error of node (NULL: the document) at `path`. */
+/* The error `code` (TFRS_EFORMAT in the model file's record) of node
+ * (NULL: the document) at `path`. */
+static int vfail_at(const rd *r, int code, const tfrs__json *node, const char *path,
+                    const char *fmt, va_list ap)
+{
+    char what[320];
+
+    vsnprintf(what, sizeof(what), fmt, ap);
+    if (r->strict)
+        return tfrs__fail(TFRS_EFORMAT, "model file: architecture: %s%s%s", path,
+                          path[0] != '\0' ? ": " : "", what);
+    return tfrs__fail(code, "%s:%zu: %s%s%s", r->src->name,
+                      node != NULL ? tfrs__json_line(r->src->text, r->src->len, r->root, node)
+                                   : (size_t)1,
+                      path, path[0] != '\0' ? ": " : "", what);
+}
+
+static int fail_at(const rd *r, int code, const tfrs__json *node, const char *path,
+                   const char *fmt, ...) TFRS__PRINTF(5, 6);
+
+static int fail_at(const rd *r, int code, const tfrs__json *node, const char *path,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = vfail_at(r, code, node, path, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* A mistake of the document: TFRS_EPARSE. */
 static int bad(const rd *r, const tfrs__json *node, const char *path, const char *fmt, ...)
     TFRS__PRINTF(4, 5);
 
 static int bad(const rd *r, const tfrs__json *node, const char *path, const char *fmt, ...)
 {
-    char what[256];
     va_list ap;
+    int rc;
 
     va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
+    rc = vfail_at(r, TFRS_EPARSE, node, path, fmt, ap);
     va_end(ap);
-    if (r->strict)
-        return tfrs__fail(TFRS_EFORMAT, "model file: architecture: %s%s%s", path,
-                          path[0] != '\0' ? ": " : "", what);
-    return tfrs__fail(TFRS_EPARSE, "%s:%zu: %s%s%s", r->src->name,
-                      node != NULL ? tfrs__json_line(r->src->text, r->src->len, r->root, node)
-                                   : (size_t)1,
-                      path, path[0] != '\0' ? ": " : "", what);
+    return rc;
+}
+
+/* A call's failure rc (its message the thread's last error), restated at
+ * node: TFRS_ENOMEM stays as it is; anything else becomes `code`, or keeps
+ * rc when code is 0. */
+static int restate(const rd *r, int rc, int code, const tfrs__json *node, const char *path)
+{
+    char msg[256];
+
+    if (rc == TFRS_ENOMEM || rc == TFRS_OK)
+        return rc;
+    snprintf(msg, sizeof(msg), "%s", tfrs_last_error());
+    return fail_at(r, code != 0 ? code : rc, node, path, "%s", msg);
 }
 
 /* Every member of object obj (at path) has one of the n keys. */
@@ -309,6 +348,7 @@ static int read_feature(const rd *r, const tfrs__json *c, size_t i, tfrs__cfg_fe
     if (!tfrs__json_is_object(c))
         return bad(r, c, path, "must be an object");
     TRY(known_keys(r, c, path, keys, sizeof(keys) / sizeof(keys[0])));
+    f->node = c;
     tfrs_feature_options_init(&f->o, TFRS_FEATURE_OPTIONS_VERSION);
     f->num_oov = 1;
     TRY(get_str(r, c, path, "name", 1, 0, &f->name));
@@ -358,6 +398,24 @@ static int read_feature(const rd *r, const tfrs__json *c, size_t i, tfrs__cfg_fe
     if (f->o.kind != TFRS_FEATURE_HASHED && tfrs__json_get(c, "num_buckets") != NULL)
         return bad(r, tfrs__json_get(c, "num_buckets"), path, "num_buckets is for hashed "
                    "features");
+    if (f->o.kind == TFRS_FEATURE_NUMERIC &&
+        (tfrs__json_get(c, "embedding_dim") != NULL || tfrs__json_get(c, "pooling") != NULL ||
+         tfrs__json_get(c, "l2") != NULL || tfrs__json_get(c, "bias") != NULL))
+        return bad(r, c, path, "a numeric feature has no table: embedding_dim, pooling, l2 "
+                   "and bias do not apply");
+    if (f->o.pooling == TFRS_POOL_NONE && tfrs__json_get(c, "separator") != NULL)
+        return bad(r, tfrs__json_get(c, "separator"), path, "\"separator\" is for bags (a "
+                   "\"pooling\" other than \"none\")");
+    if (f->o.kind == TFRS_FEATURE_BUCKETIZED && f->o.pooling != TFRS_POOL_NONE)
+        return bad(r, c, path, "a bucketized feature holds one number per row and cannot be "
+                   "pooled");
+    if (f->o.kind == TFRS_FEATURE_HASHED && (f->o.num_buckets == 0 ||
+                                             f->o.num_buckets > INT32_MAX))
+        return bad(r, tfrs__json_get(c, "num_buckets") != NULL ? tfrs__json_get(c, "num_buckets")
+                                                               : c,
+                   path, "\"num_buckets\" must be in 1 .. 2^31 - 1");
+    if (f->has_moments && !(f->o.variance >= 0.0))
+        return bad(r, tfrs__json_get(c, "variance"), path, "\"variance\" must be >= 0");
     if (f->o.kind != TFRS_FEATURE_NUMERIC && f->has_moments)
         return bad(r, c, path, "mean and variance are for numeric features");
     if (f->o.kind != TFRS_FEATURE_BUCKETIZED &&
@@ -411,6 +469,7 @@ static int read_layer(const rd *r, const tfrs__json *c, size_t i, tfrs__cfg_laye
     if (!tfrs__json_is_object(c))
         return bad(r, c, path, "must be an object");
     TRY(known_keys(r, c, path, keys, sizeof(keys) / sizeof(keys[0])));
+    l->node = c;
     TRY(get_enum(r, c, path, "kind", 0, NAMES(layer_names), &v));
     l->kind = (tfrs_layer_kind)v;
     l->act = TFRS_ACT_LINEAR;
@@ -629,7 +688,14 @@ static int read_top(const rd *r, tfrs__config *c)
         return bad(r, root, "", "\"label\" and \"weight\" must not be empty");
     TRY(read_optimizer(r, tfrs__json_get(root, "optimizer"), &c->opt));
     TRY(get_u64(r, root, "", "seed", 1, &c->seed));
-    return read_training(r, tfrs__json_get(root, "training"), &c->training);
+    TRY(read_training(r, tfrs__json_get(root, "training"), &c->training));
+    if ((c->training.monitor == TFRS_MONITOR_RMSE && !(c->task.metrics & TFRS_METRIC_RMSE)) ||
+        (c->training.monitor == TFRS_MONITOR_MAE && !(c->task.metrics & TFRS_METRIC_MAE)) ||
+        (c->training.monitor == TFRS_MONITOR_AUC && !(c->task.metrics & TFRS_METRIC_AUC)))
+        return bad(r, tfrs__json_get(tfrs__json_get(root, "training"), "monitor"), "training",
+                   "\"monitor\" is \"%s\", which the task's \"metrics\" do not compute",
+                   name_of(NAMES(monitor_names), c->training.monitor));
+    return TFRS_OK;
 }
 
 int tfrs__config_read(tfrs__config *c, const tfrs__cfg_source *src)
@@ -838,34 +904,34 @@ tfrs__json *tfrs__config_write(const tfrs_model *m)
 
 /* ---- applying ------------------------------------------------------------- */
 
-/* A builder call's failure, restated for the document. */
-static int restate(int rc, const char *fn)
+/* The path of feature or layer i in messages. */
+static const char *item_path(char *buf, size_t size, const char *what, size_t i)
 {
-    char msg[256];
-
-    if (rc == TFRS_ENOMEM)
-        return rc;
-    snprintf(msg, sizeof(msg), "%s", tfrs_last_error());
-    return tfrs__fail(rc, "%s: %s", fn, msg);
+    snprintf(buf, size, "%s[%zu]", what, i);
+    return buf;
 }
 
-int tfrs__config_apply(const tfrs__config *c, tfrs_model *m, tfrs_vocab *const *vocabs,
-                       double *const *bounds, const char *fn)
+int tfrs__config_apply(const tfrs__config *c, const tfrs__cfg_source *src, tfrs_model *m,
+                       tfrs_vocab *const *vocabs, double *const *bounds)
 {
+    rd r = { src, c->root, src->name == NULL };
     tfrs_ranking_task *task = NULL;
+    char path[48];
     int rc = TFRS_OK;
 
     for (size_t i = 0; i < c->nfeat && rc == TFRS_OK; i++) {
         tfrs_feature_options o = c->feat[i].o;
         o.vocab = vocabs != NULL ? vocabs[i] : NULL;
         o.boundaries = bounds != NULL ? bounds[i] : NULL;
-        rc = tfrs_model_add_feature_ex(m, c->feat[i].name, &o);
+        rc = restate(&r, tfrs_model_add_feature_ex(m, c->feat[i].name, &o), TFRS_EPARSE,
+                     c->feat[i].node, item_path(path, sizeof(path), "features", i));
     }
     for (size_t j = 0; j < c->nlayers && rc == TFRS_OK; j++) {
         const tfrs__cfg_layer *l = &c->layers[j];
         rc = l->kind == TFRS_LAYER_CROSS     ? tfrs_model_add_cross(m, l->proj, l->l2)
              : l->kind == TFRS_LAYER_DROPOUT ? tfrs_model_add_dropout(m, l->rate)
                                              : tfrs_model_add_dense(m, l->units, l->act, l->l2);
+        rc = restate(&r, rc, TFRS_EPARSE, l->node, item_path(path, sizeof(path), "layers", j));
     }
     if (rc == TFRS_OK)
         rc = tfrs_model_set_structure(m, c->structure);
@@ -876,17 +942,21 @@ int tfrs__config_apply(const tfrs__config *c, tfrs_model *m, tfrs_vocab *const *
         rc = tfrs_model_set_optimizer(m, &c->opt);
     if (rc == TFRS_OK)
         rc = tfrs_model_set_label(m, c->label, c->weight);
-    if (rc == TFRS_OK)
+    rc = restate(&r, rc, TFRS_EPARSE, c->root, "");
+    if (rc == TFRS_OK) {
         m->training = c->training;
-    return rc == TFRS_OK ? rc : restate(rc, fn);
+        /* the layers do not fit together, or the sizes overflow */
+        rc = restate(&r, tfrs_model_build(m), TFRS_EPARSE, tfrs__json_get(c->root, "layers"),
+                     "layers");
+    }
+    return rc;
 }
 
 /* ---- the public calls ----------------------------------------------------- */
 
 /* The vocabulary, boundaries or moments feature i leaves to the data. */
 static int adapt_feature(tfrs__config *c, size_t i, const tfrs_dataset *data,
-                         const tfrs__cfg_source *src, tfrs_vocab **vocab, double **bounds,
-                         const char *fn)
+                         const tfrs__cfg_source *src, tfrs_vocab **vocab, double **bounds)
 {
     tfrs__cfg_feature *f = &c->feat[i];
     rd r = { src, c->root, 0 };
@@ -911,19 +981,19 @@ static int adapt_feature(tfrs__config *c, size_t i, const tfrs_dataset *data,
                  ? tfrs_vocab_adapt_bags(vocab, data, f->name, f->o.separator, &vo)
                  : tfrs_vocab_adapt_column(vocab, data, f->name, &vo);
         if (rc == TFRS_OK && f->vocab_size != 0 && tfrs_vocab_size(*vocab) != f->vocab_size)
-            rc = tfrs__fail(TFRS_EINVAL, "%s: feature \"%.64s\": the data gives a vocabulary "
-                            "of %zu indices where the configuration says vocab_size %zu", fn,
-                            f->name, tfrs_vocab_size(*vocab), f->vocab_size);
+            return bad(&r, tfrs__json_get(f->node, "vocab_size"), path, "the data gives a "
+                       "vocabulary of %zu indices where \"vocab_size\" is %zu",
+                       tfrs_vocab_size(*vocab), f->vocab_size);
     } else if (f->o.kind == TFRS_FEATURE_NUMERIC) {
         rc = tfrs_dataset_column_moments(data, f->name, &f->o.mean, &f->o.variance);
     } else {
         *bounds = tfrs__malloc((f->num_bins - 1) * sizeof(double));
         if (*bounds == NULL)
-            return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", fn);
+            return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", src->name);
         rc = tfrs_dataset_column_quantiles(data, f->name, f->num_bins, *bounds,
                                            &f->o.num_boundaries);
     }
-    return rc == TFRS_OK || rc == TFRS_ENOMEM ? rc : restate(rc, fn);
+    return restate(&r, rc, 0, f->node, path);     /* the data's status (no column...) */
 }
 
 int tfrs_model_from_config(tfrs_model **out, const char *json, size_t len, const char *source,
@@ -951,11 +1021,9 @@ int tfrs_model_from_config(tfrs_model **out, const char *json, size_t len, const
     if (vocabs == NULL || bounds == NULL)
         rc = tfrs__fail(TFRS_ENOMEM, "%s: out of memory", fn);
     for (size_t i = 0; i < c.nfeat && rc == TFRS_OK; i++)
-        rc = adapt_feature(&c, i, data, &src, &vocabs[i], &bounds[i], src.name);
-    if (rc == TFRS_OK && (rc = tfrs_model_create(&m, c.seed)) == TFRS_OK &&
-        (rc = tfrs__config_apply(&c, m, vocabs, bounds, src.name)) == TFRS_OK &&
-        (rc = tfrs_model_build(m)) != TFRS_OK)
-        rc = restate(rc, src.name);
+        rc = adapt_feature(&c, i, data, &src, &vocabs[i], &bounds[i]);
+    if (rc == TFRS_OK && (rc = tfrs_model_create(&m, c.seed)) == TFRS_OK)
+        rc = tfrs__config_apply(&c, &src, m, vocabs, bounds);
     for (size_t i = 0; i < c.nfeat; i++) {
         if (vocabs != NULL)
             tfrs_vocab_free(vocabs[i]);

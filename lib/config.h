@@ -26,6 +26,7 @@ typedef struct tfrs__cfg_feature {
     const tfrs__json    *bounds;  /* BUCKETIZED: given boundaries or NULL  */
     size_t               num_bins;    /* BUCKETIZED: adapt into num_bins   */
     size_t               rows;    /* rows of the table when known, else 0  */
+    const tfrs__json    *node;    /* its object, for messages              */
 } tfrs__cfg_feature;
 
 typedef struct tfrs__cfg_layer {
@@ -35,6 +36,7 @@ typedef struct tfrs__cfg_layer {
     float           l2;
     size_t          proj;
     float           rate;
+    const tfrs__json *node;
 } tfrs__cfg_layer;
 
 typedef struct tfrs__config {
@@ -76,11 +78,13 @@ tfrs__json *tfrs__config_write(const tfrs_model *m);
  * tfrs__config_read's. */
 int  tfrs__config_bounds(const tfrs__config *c, const tfrs__cfg_source *src, size_t f,
                          double **out);
-/* Configures model m (unbuilt, no features yet) as c says: features with
- * the vocabularies vocabs[i] (STRING features; others NULL) and the
- * boundaries bounds[i] (BUCKETIZED; others NULL), layers, structure,
- * task, optimizer, label and training settings.  Does not build. */
-int  tfrs__config_apply(const tfrs__config *c, tfrs_model *m, tfrs_vocab *const *vocabs,
-                        double *const *bounds, const char *fn);
+/* Configures model m (unbuilt, no features yet) as c (read from src)
+ * says: features with the vocabularies vocabs[i] (STRING features; others
+ * NULL) and the boundaries bounds[i] (BUCKETIZED; others NULL), layers,
+ * structure, task, optimizer, label and training settings; then builds
+ * it.  A builder call's refusal is a mistake of the document: reported as
+ * tfrs__config_read reports one, at the feature or layer it concerns. */
+int  tfrs__config_apply(const tfrs__config *c, const tfrs__cfg_source *src, tfrs_model *m,
+                        tfrs_vocab *const *vocabs, double *const *bounds);
 
 #endif /* TFRS_CONFIG_H */

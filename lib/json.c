@@ -11,6 +11,7 @@
  * reason: it installs the allocator (util/alloc) and re-points the hooks in
  * the same call, as its documentation promises.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,7 +301,9 @@ int tfrs__json_get_double(const tfrs__json *obj, const char *key, double *out)
 
 int tfrs__json_number(const tfrs__json *item, double *out)
 {
-    if (cJSON_IsNumber(item)) {
+    if (cJSON_IsNumber(item)) {          /* cJSON reads 1e999 as infinity */
+        if (!isfinite(item->valuedouble))
+            return -1;
         *out = item->valuedouble;
         return 0;
     }

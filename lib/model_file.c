@@ -533,11 +533,8 @@ static int rebuild(const reader *r, const tfrs__config *a, tfrs_model **out)
     }
     if (rc == TFRS_OK && (rc = tfrs_model_create(&m, a->seed)) != TFRS_OK)
         rc = rewrap(rc, "creating the model");
-    if (rc == TFRS_OK &&
-        (rc = tfrs__config_apply(a, m, vocabs, bounds, "architecture")) != TFRS_OK)
-        rc = rewrap(rc, "rebuilding the model");
-    if (rc == TFRS_OK && (rc = tfrs_model_build(m)) != TFRS_OK)
-        rc = rewrap(rc, "building the model");
+    if (rc == TFRS_OK)     /* messages name the architecture's feature or layer */
+        rc = tfrs__config_apply(a, &src, m, vocabs, bounds);
     for (size_t i = 0; i < a->nfeat; i++) {
         if (vocabs != NULL)
             tfrs_vocab_free(vocabs[i]);
