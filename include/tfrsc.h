@@ -1286,8 +1286,12 @@ TFRS_API int tfrs_model_load_buffer(tfrs_model **out, const void *data, size_t s
  *
  * Errors in a document are TFRS_EPARSE with "source:line: path: what"
  * (path as features[2].pooling): invalid JSON, a key the schema does not
- * have, a value of the wrong type or out of range, a duplicate key or
- * feature name, settings the builder calls refuse. */
+ * have, a value of the wrong type or out of range (non-finite numbers
+ * included), a duplicate key or feature name, settings the builder calls
+ * refuse (at the feature or layer concerned; layers that do not fit
+ * together at "layers").  A failure to adapt from the data keeps its own
+ * status with the feature's line and path (TFRS_ENOTFOUND for a missing
+ * column, TFRS_EINVAL for a column of the wrong type). */
 
 /* Creates and builds the model that the len bytes of `json` describe.
  * `source` names the document in messages (a file name; NULL gives
