@@ -350,8 +350,22 @@ START_TEST(gradients_every_kind)
     }
     ck_assert_uint_gt(checked, 100);
     ck_assert_uint_gt(nonzero, 80);
-    /* the L2 term counts the rows of the batch only: row 5 ("eve") of the
-     * user table is not in the data, so its gradient is 0 */
+    /* the embedding L2 is Keras' activity regularizer: l2 times the mean
+     * over the examples of the squared norm of the user embedding */
+    {
+        const float *e = entry(m, "features.0.embedding")->w;
+        double want = 0.0;
+        for (size_t r = 0; r < NR; r++) {
+            int u = user_row(user_col[r], strlen(user_col[r]));
+            for (size_t j = 0; j < 3; j++)
+                want += (double)e[u * 3 + j] * e[u * 3 + j];
+        }
+        want = 0.05 * want / NR;
+        ck_assert_int_eq(tfrs_model_evaluate(m, ds, 4, &met), TFRS_OK);
+        ck_assert_double_eq_tol(met.regularization_loss, want, 1e-6 * want);
+    }
+    /* it reaches only the rows the batch uses: row 5 ("eve") of the user
+     * table is not in the data, so its gradient is 0 */
     for (size_t j = 0; j < 3; j++)
         ck_assert_float_eq(entry(m, "features.0.embedding")->g[5 * 3 + j], 0.0f);
     ck_assert_float_ne(entry(m, "features.0.embedding")->g[3], 0.0f);
