@@ -372,7 +372,7 @@ TFRS_API int tfrs_dataset_column_quantiles(const tfrs_dataset *ds, const char *c
                                            size_t *num_boundaries);
 
 /* Options of the text loaders. */
-#define TFRS_LOAD_OPTIONS_VERSION 2
+#define TFRS_LOAD_OPTIONS_VERSION 3
 typedef struct tfrs_load_options {
     unsigned int version;
     int          skip_bad_lines;  /* 0 (default): the first bad line fails   */
@@ -381,6 +381,13 @@ typedef struct tfrs_load_options {
     unsigned     movielens_features; /* tfrs_dataset_load_movielens's side
                                         features: 0 (default, none) or
                                         TFRS_MOVIELENS_*_FEATURES bits   */
+    /* Version 3: */
+    const char  *ratings_file;    /* tfrs_dataset_load_movielens reads the
+                                     ratings from this file (u.data's
+                                     format: u1.base, a split of one's
+                                     own) instead of dir/u.data; items and
+                                     users still come from dir.  Default
+                                     NULL: dir/u.data                     */
 } tfrs_load_options;
 
 /* Bits of tfrs_load_options.movielens_features. */
@@ -1133,6 +1140,15 @@ TFRS_API int tfrs_model_evaluate(const tfrs_model *model, const tfrs_dataset *ds
  * Any n (processed in internal blocks). */
 TFRS_API int tfrs_model_predict(const tfrs_model *model, const char *const *values, size_t n,
                                 float *scores);
+
+/* Scores every row of `ds`: scores[r] (the caller's array of
+ * tfrs_dataset_num_rows(ds) floats) for row r, the features read from the
+ * dataset's columns of the same names as fit reads them (no label needed).
+ * The same values as predict of the rows' values, bit for bit.  A dataset
+ * without rows writes nothing.  TFRS_ENOTFOUND / TFRS_EINVAL for a missing
+ * column or one of the wrong type, TFRS_ENOMEM. */
+TFRS_API int tfrs_model_predict_dataset(const tfrs_model *model, const tfrs_dataset *ds,
+                                        float *scores);
 
 /* Scores n examples given as ids (as train_step).  TFRS_ERANGE if an id is
  * outside its feature's vocabulary. */

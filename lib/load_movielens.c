@@ -879,8 +879,9 @@ int tfrs__parse_ratings_side(tfrs_dataset **out, tfrs__ml_items *items,
                 "tfrs__parse_ratings_side");
 }
 
-/* Reads dir/name whole, parses it with `parse` (one of the *_load above)
- * into *out; the loader's path is the file's.  *path is kept for messages. */
+/* Reads dir/name (or, with dir NULL, the file name) whole, parses it with
+ * `parse` (one of the *_load above) into *out; the loader's path is the
+ * file's.  *path is kept for messages. */
 static int load_part(const char *dir, const char *name, char **path, tfrs__loader *ld,
                      const char *what, int (*parse)(void *, char *, size_t, const void *,
                                                     tfrs__loader *),
@@ -890,7 +891,7 @@ static int load_part(const char *dir, const char *name, char **path, tfrs__loade
     size_t len;
     int rc;
 
-    *path = tfrs__join_path(dir, name);
+    *path = dir != NULL ? tfrs__join_path(dir, name) : tfrs__strdup(name);
     if (*path == NULL)
         return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
     rc = tfrs__load_file(*path, what, &buf, &len);
@@ -936,6 +937,7 @@ int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir, tfrs_load_o
     ml_users *users = NULL;
     tfrs__loader ld = { NULL, 0, 0 };
     unsigned features = 0;
+    const char *ratings = NULL;
     int rc;
 
     if (out == NULL)
@@ -949,6 +951,8 @@ int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir, tfrs_load_o
     /* movielens_features exists from version 2 of the options on. */
     if (opts != NULL && opts->version >= 2)
         features = opts->movielens_features;
+    if (opts != NULL && opts->version >= 3)
+        ratings = opts->ratings_file;
     if (features & ~(TFRS_MOVIELENS_USER_FEATURES | TFRS_MOVIELENS_ITEM_FEATURES))
         return tfrs__fail(TFRS_EINVAL, "%s: unknown movielens_features bits 0x%x", what,
                           features);
@@ -963,7 +967,8 @@ int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir, tfrs_load_o
     j.side.genres = genres;
     j.side.users = users;
     if (rc == 0)
-        rc = load_part(dir, "u.data", &paths[3], &ld, what, parse_ratings_part, out, &j);
+        rc = load_part(ratings != NULL ? NULL : dir, ratings != NULL ? ratings : "u.data",
+                       &paths[3], &ld, what, parse_ratings_part, out, &j);
     if (opts != NULL)
         opts->bad_lines = ld.bad;
     tfrs__ml_items_free(j.items);

@@ -21,9 +21,11 @@ static const tfrs_load_options load_defaults = { .skip_bad_lines = 0 };
 
 int tfrs_load_options_init(tfrs_load_options *opts, unsigned int version)
 {
-    /* A version 1 struct ends before movielens_features. */
-    size_t size = version == 1 ? offsetof(tfrs_load_options, movielens_features)
-                               : sizeof(*opts);
+    /* A version 1 struct ends before movielens_features, a version 2 one
+     * before ratings_file. */
+    size_t size = version == 1   ? offsetof(tfrs_load_options, movielens_features)
+                  : version == 2 ? offsetof(tfrs_load_options, ratings_file)
+                                 : sizeof(*opts);
 
     return tfrs__options_init(opts, &load_defaults, size, version,
                               TFRS_LOAD_OPTIONS_VERSION, "tfrs_load_options_init");

@@ -380,6 +380,19 @@ int tfrs__model_check_batch(const tfrs_model *m, const char *fn, const int32_t *
     return rc != TFRS_OK ? rc : tfrs__graph_check_ids(&m->g, ids, NULL, n, fn);
 }
 
+int tfrs__model_bind_keys(const tfrs_model *m, const tfrs_dataset *ds, int32_t *ids_out,
+                          tfrs__encoded *enc, tfrs__input *in, const char *fn)
+{
+    for (size_t f = 0; f < m->g.nfeat; f++) {
+        int rc = tfrs__feature_bind(&m->g.feat[f], ds, ids_out + f, m->g.nfeat, &enc[f], fn);
+        if (rc != TFRS_OK)
+            return rc;
+        if (in != NULL)
+            in[f] = tfrs__encoded_input(&enc[f]);
+    }
+    return TFRS_OK;
+}
+
 const tfrs__params *tfrs__model_params(const tfrs_model *m)
 {
     return &m->g.params;

@@ -81,6 +81,11 @@ int  tfrs__model_check_batch(const tfrs_model *m, const char *fn, const int32_t 
 int  tfrs__model_encode_values(const tfrs_model *m, const char *const *values, size_t n,
                                int32_t *keys, tfrs__encoded *enc, tfrs__input *in, size_t base,
                                const char *fn);
+/* The keys of every row of ds (ids_out, n_rows * F) from the dataset's
+ * columns named like the features and, when in is not NULL, the side
+ * tables (enc grown as needed, in: F each).  Messages start with fn. */
+int  tfrs__model_bind_keys(const tfrs_model *m, const tfrs_dataset *ds, int32_t *ids_out,
+                           tfrs__encoded *enc, tfrs__input *in, const char *fn);
 /* The parameter table of a built model (for the model file and white-box
  * tests). */
 const tfrs__params *tfrs__model_params(const tfrs_model *m);

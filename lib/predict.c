@@ -53,6 +53,47 @@ int tfrs__model_encode_values(const tfrs_model *m, const char *const *values, si
     return TFRS_OK;
 }
 
+int tfrs_model_predict_dataset(const tfrs_model *m, const tfrs_dataset *ds, float *scores)
+{
+    static const char fn[] = "tfrs_model_predict_dataset";
+    int rc = tfrs__model_check_call(m, fn, ds != NULL && scores != NULL,
+                                    "ds and scores are required");
+    size_t n, F, count;
+    int32_t *ids = NULL;
+    tfrs__encoded *enc = NULL;
+    tfrs__input *in = NULL;
+    tfrs__scratch sc = { 0 };
+
+    if (rc != TFRS_OK)
+        return rc;
+    n = tfrs_dataset_num_rows(ds);
+    F = m->g.nfeat;
+    if (n == 0)
+        return TFRS_OK;
+    if (tfrs__mul(n, F, &count) < 0 || count > SIZE_MAX / sizeof(int32_t))
+        return tfrs__fail(TFRS_ENOMEM, "%s: dataset too large", fn);
+    ids = tfrs__calloc(count, sizeof(*ids));
+    enc = tfrs__calloc(F, sizeof(*enc));
+    in = tfrs__calloc(F, sizeof(*in));
+    if (ids == NULL || enc == NULL || in == NULL)
+        rc = tfrs__fail(TFRS_ENOMEM, "%s: out of memory", fn);
+    if (rc == TFRS_OK)
+        rc = tfrs__model_bind_keys(m, ds, ids, enc, in, fn);
+    if (rc == TFRS_OK)
+        rc = tfrs__graph_scratch_alloc(&m->g, n < TFRS__BLOCK ? n : TFRS__BLOCK, &sc);
+    if (rc == TFRS_OK) {
+        tfrs__graph_score_in(&m->g, &sc, ids, in, n, scores);
+        rc = tfrs__graph_check_scores(scores, n, 0, 0, fn);
+    }
+    tfrs__graph_scratch_free(&sc);
+    for (size_t f = 0; enc != NULL && f < F; f++)
+        tfrs__encoded_free(&enc[f]);
+    tfrs__free(enc);
+    tfrs__free(in);
+    tfrs__free(ids);
+    return rc;
+}
+
 int tfrs_model_predict(const tfrs_model *m, const char *const *values, size_t n, float *scores)
 {
     int rc = tfrs__model_check_call(m, "tfrs_model_predict",

@@ -143,20 +143,6 @@ static void unbind(const tfrs_model *m, bound_data *bd)
     memset(bd, 0, sizeof(*bd));
 }
 
-/* The keys of every row of ds (ids_out, n_rows * F) and, when some
- * feature needs them, the side tables (enc, in: F each). */
-static int bind_keys(const tfrs_model *m, const tfrs_dataset *ds, int32_t *ids_out,
-                     tfrs__encoded *enc, tfrs__input *in, const char *fn)
-{
-    for (size_t f = 0; f < m->g.nfeat; f++) {
-        int rc = tfrs__feature_bind(&m->g.feat[f], ds, ids_out + f, m->g.nfeat, &enc[f], fn);
-        if (rc != TFRS_OK)
-            return rc;
-        if (in != NULL)
-            in[f] = tfrs__encoded_input(&enc[f]);
-    }
-    return TFRS_OK;
-}
 
 static int bind_dataset(const tfrs_model *m, const tfrs_dataset *ds, bound_data *bd,
                         const char *fn)
@@ -186,7 +172,7 @@ static int bind_dataset(const tfrs_model *m, const tfrs_dataset *ds, bound_data 
         unbind(m, bd);
         return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", fn);
     }
-    if ((rc = bind_keys(m, ds, bd->ids, bd->enc, bd->in, fn)) != TFRS_OK)
+    if ((rc = tfrs__model_bind_keys(m, ds, bd->ids, bd->enc, bd->in, fn)) != TFRS_OK)
         unbind(m, bd);
     return rc;
 }
@@ -565,7 +551,7 @@ int tfrs_model_lookup_dataset(const tfrs_model *m, const tfrs_dataset *ds, int32
         return rc;
     if ((enc = tfrs__calloc(m->g.nfeat, sizeof(*enc))) == NULL)
         return tfrs__fail(TFRS_ENOMEM, "tfrs_model_lookup_dataset: out of memory");
-    rc = bind_keys(m, ds, ids_out, enc, NULL, "tfrs_model_lookup_dataset");
+    rc = tfrs__model_bind_keys(m, ds, ids_out, enc, NULL, "tfrs_model_lookup_dataset");
     for (size_t f = 0; f < m->g.nfeat; f++)
         tfrs__encoded_free(&enc[f]);
     tfrs__free(enc);

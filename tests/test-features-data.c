@@ -592,6 +592,50 @@ START_TEST(movielens_side_columns)
 }
 END_TEST
 
+/* ratings_file: the ratings from another file (a split), items and users
+ * from the directory; a missing or malformed file is named. */
+START_TEST(movielens_ratings_file)
+{
+    tfrs_dataset *all = NULL, *part = NULL;
+    tfrs_load_options lo;
+    const char *line2 = strchr(data_text, '\n') + 1, *line4;
+    char *path, split[256];
+
+    write_side_files(make_genres(5, "\n"), item_text, user_text, data_text);
+    OK(load_side(&all, TFRS_MOVIELENS_USER_FEATURES, NULL));
+    /* the split holds rows 2 and 3 of u.data */
+    line4 = strchr(strchr(line2, '\n') + 1, '\n') + 1;
+    snprintf(split, sizeof(split), "%.*s", (int)(line4 - line2), line2);
+    tu_tmp_write_text("split.base", split);
+    path = tu_tmp_path("split.base");
+    OK(tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION));
+    lo.movielens_features = TFRS_MOVIELENS_USER_FEATURES;
+    lo.ratings_file = path;
+    OK(tfrs_dataset_load_movielens(&part, tu_tmpdir, &lo));
+    ck_assert_uint_eq(tfrs_dataset_num_rows(part), 2);
+    ck_assert_str_eq(str_at(part, "user_id", 0), str_at(all, "user_id", 1));
+    ck_assert_str_eq(str_at(part, "movie_title", 1), str_at(all, "movie_title", 2));
+    ck_assert_str_eq(str_at(part, "user_zip_code", 0), str_at(all, "user_zip_code", 1));
+    ck_assert_int_eq(i64_at(part, "timestamp", 1), i64_at(all, "timestamp", 2));
+    tfrs_dataset_free(part);
+    /* a malformed split names its own file and line */
+    tu_tmp_write_text("bad.base", "1\t2\t3\t4\n1\tx\t3\t4\n");
+    lo.ratings_file = tu_tmp_path("bad.base");
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&part, tu_tmpdir, &lo), TFRS_EPARSE);
+    ck_assert_ptr_nonnull(strstr(tfrs_last_error(), "bad.base:2"));
+    lo.ratings_file = tu_tmp_path("absent.base");
+    ck_assert_int_eq(tfrs_dataset_load_movielens(&part, tu_tmpdir, &lo), TFRS_EIO);
+    ck_assert_ptr_null(part);
+    /* version 2 callers do not have the field: dir/u.data */
+    OK(tfrs_load_options_init(&lo, 2));
+    OK(tfrs_dataset_load_movielens(&part, tu_tmpdir, &lo));
+    ck_assert_uint_eq(tfrs_dataset_num_rows(part), tfrs_dataset_num_rows(all));
+    tfrs_dataset_free(part);
+    tfrs_dataset_free(all);
+    tu_tmpdir_remove();
+}
+END_TEST
+
 /* Without the option, nothing changes: u.user and u.genre are not read. */
 START_TEST(movielens_side_off)
 {
@@ -711,7 +755,7 @@ int main(void)
         TU_CASE(bags_shuffle_slice_views), TU_CASE(bags_large),
         TU_CASE(moments),            TU_CASE(quantiles),
         TU_CASE(quantiles_counts),   TU_CASE(vocab_bags),
-        TU_CASE(vocab_of_implicit_bags), TU_CASE(movielens_side_columns),
+        TU_CASE(vocab_of_implicit_bags), TU_CASE(movielens_side_columns), TU_CASE(movielens_ratings_file),
         TU_CASE(movielens_side_off), TU_CASE(movielens_side_errors),
         TU_CASE(movielens_side_skip),
     };

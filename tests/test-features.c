@@ -292,6 +292,11 @@ START_TEST(predict_matches_reference)
     for (size_t r = 0; r < NR; r++)
         row_values(r, num[r], vals + r * 6);
     ck_assert_int_eq(tfrs_model_predict(m, vals, NR, got), TFRS_OK);
+    {
+        float from_ds[NR];
+        ck_assert_int_eq(tfrs_model_predict_dataset(m, ds, from_ds), TFRS_OK);
+        ck_assert_mem_eq(from_ds, got, sizeof(got));          /* the same bits */
+    }
     for (size_t r = 0; r < NR; r++) {
         double ref = reference_score(m, r);
         ck_assert_msg(fabs(got[r] - ref) <= 1e-5 * (1.0 + fabs(ref)), "row %zu: %g vs %g", r,

@@ -1899,6 +1899,29 @@ START_TEST(misuse_tfrs_config_fit_options)
 }
 END_TEST
 
+START_TEST(misuse_tfrs_model_predict_dataset)
+{
+    float s[4] = { 0 };
+    tfrs_dataset *empty = NULL;
+
+    FAILS(TFRS_EINVAL, tfrs_model_predict_dataset(NULL, D, s));
+    FAILS(TFRS_EINVAL, tfrs_model_predict_dataset(M, NULL, s));
+    FAILS(TFRS_EINVAL, tfrs_model_predict_dataset(M, D, NULL));
+    FAILS(TFRS_ESTATE, tfrs_model_predict_dataset(U, D, s));
+    OK(tfrs_dataset_create(&empty));
+    OK(tfrs_model_predict_dataset(M, empty, s));             /* no rows: nothing */
+    OK(tfrs_dataset_add_column(empty, "x", TFRS_COLUMN_STRING));
+    {
+        const char *x = "a";
+        OK(tfrs_dataset_append(empty, &x, NULL));
+    }
+    FAILS(TFRS_ENOTFOUND, tfrs_model_predict_dataset(M, empty, s));  /* no user column */
+    tfrs_dataset_free(empty);
+    OK(tfrs_model_predict_dataset(M, D, s));
+    ck_assert(s[0] != 0.0f || s[1] != 0.0f);
+}
+END_TEST
+
 START_TEST(misuse_tfrs_model_config)
 {
     char buf[8];
@@ -2033,6 +2056,7 @@ static const struct {
     CASE(tfrs_model_from_config_file),
     CASE(tfrs_config_fit_options),
     CASE(tfrs_model_config),
+    CASE(tfrs_model_predict_dataset),
 };
 
 static Suite *misuse_suite(void)

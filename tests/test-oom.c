@@ -1455,6 +1455,7 @@ typedef struct feat_ctx {
     tfrs_vocab   *v;
     char         *path;
     float         scores[4];
+    float         pred[4];
 } feat_ctx;
 
 static void setup_features(void *p)
@@ -1550,6 +1551,7 @@ static int call_features(void *p)
     if ((rc = tfrs_model_fit(m, c->ds, &fo, NULL)) == TFRS_OK &&
         (rc = tfrs_model_evaluate(m, c->ds, 2, &met)) == TFRS_OK &&
         (rc = tfrs_model_predict(m, vals, 2, c->scores)) == TFRS_OK &&
+        (rc = tfrs_model_predict_dataset(m, c->ds, c->pred)) == TFRS_OK &&
         (rc = tfrs_model_rank(m, query, "id", cands, 3, 2, top, NULL)) == TFRS_OK &&
         (rc = tfrs_model_save(m, c->path, TFRS_SAVE_OPTIMIZER)) == TFRS_OK &&
         (rc = tfrs_model_load(&back, c->path)) == TFRS_OK)
