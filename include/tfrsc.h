@@ -836,10 +836,13 @@ typedef enum tfrs_pooling {
  * bag a, b).  The bag's rows are pooled as tfrs_pooling says.
  *
  * Every table feature is embedded in embedding_dim columns of x0 (Keras'
- * uniform initializer, as tfrs_model_add_feature).  `l2` > 0 adds
- * l2 * sum(e^2) over the distinct table rows a training batch uses to that
- * batch's loss (TFRS/Keras regularize through the batch's embeddings); it
- * is reported in tfrs_metrics.regularization_loss.  `bias` != 0 gives the
+ * uniform initializer, as tfrs_model_add_feature).  `l2` > 0 regularizes
+ * the feature's (pooled) embedding e_i of each example as Keras'
+ * activity_regularizer=L2(l2): a batch of B examples adds
+ * l2 * (1/B) * sum_i ||e_i||^2 to the loss it trains on, so only the rows
+ * the batch uses get its gradient.  It is reported in
+ * tfrs_metrics.regularization_loss: by fit, the last batch's term; by
+ * evaluate, l2 times the mean over the evaluated examples.  `bias` != 0 gives the
  * feature a second table of one scalar per row (zero-initialized), pooled
  * like the embedding and added to the score: the "wide" part of a wide and
  * deep model.  A model with at least one such feature also gets a global
