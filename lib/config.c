@@ -641,6 +641,18 @@ static int read_training(const rd *r, const tfrs__json *t, tfrs__training *tr)
     return TFRS_OK;
 }
 
+void tfrs__config_free_adapted(size_t n, tfrs_vocab **vocabs, double **bounds)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (vocabs != NULL)
+            tfrs_vocab_free(vocabs[i]);
+        if (bounds != NULL)
+            tfrs__free(bounds[i]);
+    }
+    tfrs__free(vocabs);
+    tfrs__free(bounds);
+}
+
 void tfrs__config_free(tfrs__config *c)
 {
     tfrs__free(c->feat);
@@ -1024,14 +1036,7 @@ int tfrs_model_from_config(tfrs_model **out, const char *json, size_t len, const
         rc = adapt_feature(&c, i, data, &src, &vocabs[i], &bounds[i]);
     if (rc == TFRS_OK && (rc = tfrs_model_create(&m, c.seed)) == TFRS_OK)
         rc = tfrs__config_apply(&c, &src, m, vocabs, bounds);
-    for (size_t i = 0; i < c.nfeat; i++) {
-        if (vocabs != NULL)
-            tfrs_vocab_free(vocabs[i]);
-        if (bounds != NULL)
-            tfrs__free(bounds[i]);
-    }
-    tfrs__free(vocabs);
-    tfrs__free(bounds);
+    tfrs__config_free_adapted(c.nfeat, vocabs, bounds);
     tfrs__config_free(&c);
     if (rc != TFRS_OK) {
         tfrs_model_free(m);

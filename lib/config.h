@@ -67,6 +67,9 @@ typedef struct tfrs__cfg_source {
  * nothing to free. */
 int  tfrs__config_read(tfrs__config *c, const tfrs__cfg_source *src);
 void tfrs__config_free(tfrs__config *c);
+/* Frees the n vocabularies and boundary arrays of the arrays vocabs and
+ * bounds (either may be NULL), and the arrays. */
+void tfrs__config_free_adapted(size_t n, tfrs_vocab **vocabs, double **bounds);
 /* The description of model m (built or not) as the schema's JSON object,
  * with its adapted state written in (vocabulary sizes, moments,
  * boundaries); NULL if out of memory.  Keys that have their default value

@@ -233,6 +233,13 @@ void tfrs__encoded_free(tfrs__encoded *e)
     memset(e, 0, sizeof(*e));
 }
 
+void tfrs__encoded_free_array(tfrs__encoded *enc, size_t n)
+{
+    for (size_t f = 0; enc != NULL && f < n; f++)
+        tfrs__encoded_free(&enc[f]);
+    tfrs__free(enc);
+}
+
 tfrs__input tfrs__encoded_input(const tfrs__encoded *e)
 {
     tfrs__input in;
@@ -324,39 +331,12 @@ nomem:
                       f->name);
 }
 
-/* A plain decimal number: [+-] digits [. digits] [(e|E) [+-] digits]. */
-static int plain_decimal(const char *s, size_t n)
-{
-    size_t i = 0, digits = 0;
-
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        i++;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-        digits++;
-    if (i < n && s[i] == '.')
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            digits++;
-    if (digits == 0)
-        return 0;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        size_t ed = 0;
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            ed++;
-        if (ed == 0)
-            return 0;
-    }
-    return i == n;
-}
-
 int tfrs__feature_encode(const tfrs__feature *f, const char *s, size_t len, tfrs__encoded *e,
                          int32_t *key, const char *fn, size_t example)
 {
     if (f->kind == TFRS_FEATURE_NUMERIC || f->kind == TFRS_FEATURE_BUCKETIZED) {
         double x;
-        if (!plain_decimal(s, len) || tfrs__decimal_to_double(s, len, &x) < 0)
+        if (!tfrs__decimal_syntax(s, len) || tfrs__decimal_to_double(s, len, &x) < 0)
             return tfrs__fail(TFRS_EINVAL, "%s: example %zu: feature '%s': \"%.*s\" is not a "
                               "finite decimal number", fn, example, f->name,
                               (int)(len < 64 ? len : 64), s);

@@ -92,6 +92,8 @@ int  tfrs__feature_copy(tfrs__feature *dst, const tfrs__feature *src);
 /* ---- keys ---------------------------------------------------------------- */
 
 void tfrs__encoded_free(tfrs__encoded *e);
+/* Frees the n encodings of the array enc and the array (NULL allowed). */
+void tfrs__encoded_free_array(tfrs__encoded *enc, size_t n);
 /* The input that e holds (bags and values). */
 tfrs__input tfrs__encoded_input(const tfrs__encoded *e);
 /* Appends the value s (len bytes: a token, a bag, or a decimal number, by

@@ -16,9 +16,7 @@ void tfrs__items_free(tfrs__items *it)
 {
     if (it == NULL)
         return;
-    for (size_t f = 0; it->enc != NULL && f < it->nfeat; f++)
-        tfrs__encoded_free(&it->enc[f]);
-    tfrs__free(it->enc);
+    tfrs__encoded_free_array(it->enc, it->nfeat);
     tfrs__free(it->in);
     tfrs__free(it->keys);
     tfrs__free(it->mask);

@@ -238,48 +238,12 @@ int tfrs__json_get_u64(const tfrs__json *obj, const char *key, uint64_t *out)
 }
 
 /* Length of the run of decimal digits at s. */
-static size_t digits(const char *s)
-{
-    size_t n = 0;
-
-    while (s[n] >= '0' && s[n] <= '9')
-        n++;
-    return n;
-}
-
-/* 1 if s is [sign] (digits [. [digits]] | . digits) [(e|E) [sign] digits],
- * the decimal text strtof consumes whole. */
-static int decimal_syntax(const char *s)
-{
-    size_t i = 0, whole, frac = 0;
-
-    if (s[i] == '+' || s[i] == '-')
-        i++;
-    whole = digits(s + i);
-    i += whole;
-    if (s[i] == '.') {
-        frac = digits(s + i + 1);
-        i += 1 + frac;
-    }
-    if (whole + frac == 0)
-        return 0;
-    if (s[i] == 'e' || s[i] == 'E') {
-        i++;
-        if (s[i] == '+' || s[i] == '-')
-            i++;
-        if (digits(s + i) == 0)
-            return 0;
-        i += digits(s + i);
-    }
-    return s[i] == '\0';
-}
-
 int tfrs__json_get_float(const tfrs__json *obj, const char *key, float *out)
 {
     const char *s = tfrs__json_get_str(obj, key);
     size_t n;
 
-    if (s == NULL || (n = strlen(s)) == 0 || n >= 64 || !decimal_syntax(s))
+    if (s == NULL || (n = strlen(s)) == 0 || n >= 64 || !tfrs__decimal_syntax(s, n))
         return -1;
     return tfrs__decimal_to_float(s, n, out);
 }
@@ -289,7 +253,7 @@ int tfrs__json_double(const tfrs__json *item, double *out)
     const char *s = tfrs__json_str(item);
     size_t n;
 
-    if (s == NULL || (n = strlen(s)) == 0 || n >= 64 || !decimal_syntax(s))
+    if (s == NULL || (n = strlen(s)) == 0 || n >= 64 || !tfrs__decimal_syntax(s, n))
         return -1;
     return tfrs__decimal_to_double(s, n, out);
 }

@@ -158,32 +158,10 @@ int tfrs__parse_uint(const char *s, size_t n, uint64_t max, uint64_t *v)
  * also take hexadecimal floats, "nan" spellings and leading white space. */
 int tfrs__parse_decimal(const char *s, size_t n, float *out)
 {
-    size_t i = 0, digits = 0;
     float v;
 
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        i++;
-    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-        digits++;
-    if (i < n && s[i] == '.')
-        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            digits++;
-    if (digits == 0)
-        return -1;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        size_t edigits = 0;
-        i++;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            i++;
-        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-            edigits++;
-        if (edigits == 0)
-            return -1;
-    }
-    if (i != n)
-        return -1;
     /* Locale-independent: '.' is the decimal point whatever LC_NUMERIC says. */
-    if (tfrs__decimal_to_float(s, n, &v) < 0)
+    if (!tfrs__decimal_syntax(s, n) || tfrs__decimal_to_float(s, n, &v) < 0)
         return -1;
     *out = v;
     return 0;

@@ -535,14 +535,7 @@ static int rebuild(const reader *r, const tfrs__config *a, tfrs_model **out)
         rc = rewrap(rc, "creating the model");
     if (rc == TFRS_OK)     /* messages name the architecture's feature or layer */
         rc = tfrs__config_apply(a, &src, m, vocabs, bounds);
-    for (size_t i = 0; i < a->nfeat; i++) {
-        if (vocabs != NULL)
-            tfrs_vocab_free(vocabs[i]);
-        if (bounds != NULL)
-            tfrs__free(bounds[i]);
-    }
-    tfrs__free(vocabs);
-    tfrs__free(bounds);
+    tfrs__config_free_adapted(a->nfeat, vocabs, bounds);
     if (rc != TFRS_OK) {
         tfrs_model_free(m);
         return rc;

@@ -86,9 +86,7 @@ int tfrs_model_predict_dataset(const tfrs_model *m, const tfrs_dataset *ds, floa
         rc = tfrs__graph_check_scores(scores, n, 0, 0, fn);
     }
     tfrs__graph_scratch_free(&sc);
-    for (size_t f = 0; enc != NULL && f < F; f++)
-        tfrs__encoded_free(&enc[f]);
-    tfrs__free(enc);
+    tfrs__encoded_free_array(enc, F);
     tfrs__free(in);
     tfrs__free(ids);
     return rc;
@@ -129,9 +127,7 @@ int tfrs_model_predict(const tfrs_model *m, const char *const *values, size_t n,
         }
     }
     tfrs__graph_scratch_free(&sc);
-    for (size_t f = 0; enc != NULL && f < F; f++)
-        tfrs__encoded_free(&enc[f]);
-    tfrs__free(enc);
+    tfrs__encoded_free_array(enc, F);
     tfrs__free(in);
     tfrs__free(ids);
     return rc;

@@ -460,9 +460,7 @@ int tfrs_model_rank(const tfrs_model *m, const char *const *query, const char *c
         n_out != NULL)
         *n_out = k;
 done:
-    for (size_t f = 0; enc != NULL && f < F; f++)
-        tfrs__encoded_free(&enc[f]);
-    tfrs__free(enc);
+    tfrs__encoded_free_array(enc, F);
     tfrs__free(qin);
     tfrs__free(mem);
     return rc;

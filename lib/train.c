@@ -135,9 +135,7 @@ typedef struct bound_data {
 
 static void unbind(const tfrs_model *m, bound_data *bd)
 {
-    for (size_t f = 0; bd->enc != NULL && f < m->g.nfeat; f++)
-        tfrs__encoded_free(&bd->enc[f]);
-    tfrs__free(bd->enc);
+    tfrs__encoded_free_array(bd->enc, m->g.nfeat);
     tfrs__free(bd->in);
     tfrs__free(bd->ids);
     memset(bd, 0, sizeof(*bd));
@@ -552,8 +550,6 @@ int tfrs_model_lookup_dataset(const tfrs_model *m, const tfrs_dataset *ds, int32
     if ((enc = tfrs__calloc(m->g.nfeat, sizeof(*enc))) == NULL)
         return tfrs__fail(TFRS_ENOMEM, "tfrs_model_lookup_dataset: out of memory");
     rc = tfrs__model_bind_keys(m, ds, ids_out, enc, NULL, "tfrs_model_lookup_dataset");
-    for (size_t f = 0; f < m->g.nfeat; f++)
-        tfrs__encoded_free(&enc[f]);
-    tfrs__free(enc);
+    tfrs__encoded_free_array(enc, m->g.nfeat);
     return rc;
 }

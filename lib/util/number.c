@@ -40,6 +40,31 @@ static int localize(const char *s, size_t n, char *buf)
     return 0;
 }
 
+int tfrs__decimal_syntax(const char *s, size_t n)
+{
+    size_t i = 0, digits = 0, edigits = 0;
+
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        i++;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+        digits++;
+    if (i < n && s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            digits++;
+    if (digits == 0)
+        return 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            edigits++;
+        if (edigits == 0)
+            return 0;
+    }
+    return i == n;
+}
+
 int tfrs__decimal_to_float(const char *s, size_t n, float *out)
 {
     char buf[TFRS__DECIMAL_MAX + 1], *end;

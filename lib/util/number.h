@@ -15,6 +15,10 @@
  * C locale; -1 if it is longer than TFRS__DECIMAL_MAX, not all consumed or
  * not finite. */
 int  tfrs__decimal_to_float(const char *s, size_t n, float *out);
+/* 1 if the n bytes at s are a plain decimal number: [+-] digits
+ * [. digits] [(e|E) [+-] digits] with at least one mantissa digit (no
+ * white space, hexadecimal, "inf" or "nan", which strtod would take). */
+int  tfrs__decimal_syntax(const char *s, size_t n);
 /* As tfrs__decimal_to_float, to a double (strtod; note that strtod also
  * takes forms such as hexadecimal floats: callers that need plain
  * decimals check the text first). */
