@@ -838,7 +838,10 @@ tfrs__json *tfrs__config_write(const tfrs_model *m)
 
 /* ---- applying ------------------------------------------------------------- */
 
-/* A builder call's failure, restated for the document. */
+/* A builder call's failure, restated for the document: an error in the
+ * document (TFRS_EPARSE, as tfrsc.h says of settings the builder calls
+ * refuse; build's TFRS_ESTATE and adaptation's TFRS_ENOTFOUND included)
+ * unless memory ran out. */
 static int restate(int rc, const char *fn)
 {
     char msg[256];
@@ -846,7 +849,7 @@ static int restate(int rc, const char *fn)
     if (rc == TFRS_ENOMEM)
         return rc;
     snprintf(msg, sizeof(msg), "%s", tfrs_last_error());
-    return tfrs__fail(rc, "%s: %s", fn, msg);
+    return tfrs__fail(TFRS_EPARSE, "%s: %s", fn, msg);
 }
 
 int tfrs__config_apply(const tfrs__config *c, tfrs_model *m, tfrs_vocab *const *vocabs,
