@@ -666,7 +666,7 @@ static int read_top(const rd *r, tfrs__config *c)
     static const char *const keys[] = { "features", "layers", "structure", "task", "label",
                                         "weight", "optimizer", "seed", "training" };
     const tfrs__json *root = r->root, *arr, *e;
-    unsigned v = TFRS_STRUCTURE_STACKED;
+    unsigned v = TFRS_STRUCTURE_STACKED, m;
     size_t i;
     int rc;
 
@@ -701,12 +701,14 @@ static int read_top(const rd *r, tfrs__config *c)
     TRY(read_optimizer(r, tfrs__json_get(root, "optimizer"), &c->opt));
     TRY(get_u64(r, root, "", "seed", 1, &c->seed));
     TRY(read_training(r, tfrs__json_get(root, "training"), &c->training));
-    if ((c->training.monitor == TFRS_MONITOR_RMSE && !(c->task.metrics & TFRS_METRIC_RMSE)) ||
-        (c->training.monitor == TFRS_MONITOR_MAE && !(c->task.metrics & TFRS_METRIC_MAE)) ||
-        (c->training.monitor == TFRS_MONITOR_AUC && !(c->task.metrics & TFRS_METRIC_AUC)))
+    /* tfrs_model_fit refuses to monitor a metric the task does not compute */
+    m = c->training.monitor == TFRS_MONITOR_RMSE  ? TFRS_METRIC_RMSE
+        : c->training.monitor == TFRS_MONITOR_MAE ? TFRS_METRIC_MAE
+        : c->training.monitor == TFRS_MONITOR_AUC ? TFRS_METRIC_AUC : 0;
+    if ((c->task.metrics & m) != m)
         return bad(r, tfrs__json_get(tfrs__json_get(root, "training"), "monitor"), "training",
-                   "\"monitor\" is \"%s\", which the task's \"metrics\" do not compute",
-                   name_of(NAMES(monitor_names), c->training.monitor));
+                   "\"monitor\" is \"%s\", which the task does not compute (add it to "
+                   "task.metrics)", name_of(NAMES(monitor_names), c->training.monitor));
     return TFRS_OK;
 }
 

@@ -474,6 +474,48 @@ START_TEST(docs_examples_are_accepted)
 }
 END_TEST
 
+/* Found by fuzz-config: a document the builder refuses (tfrs_model_build's
+ * TFRS_ESTATE) came back with the builder's status; it is an error in the
+ * document, TFRS_EPARSE, named by its source.  A monitor the task does not
+ * compute was accepted, and tfrs_model_fit then refused the document's own
+ * fit options.  A column the data lacks keeps its TFRS_ENOTFOUND (the data
+ * may be the one at fault), named by the source and line all the same. */
+START_TEST(builder_refusals_are_parse_errors)
+{
+    static const char *const docs[] = {
+        "{\"features\": [{\"name\": \"user\", \"embedding_dim\": 4}],"
+        " \"layers\": [{\"units\": 2, \"activation\": \"linear\"}]}",
+        "{\"features\": [{\"name\": \"user\", \"embedding_dim\": 4}],"
+        " \"layers\": [{\"units\": 1, \"activation\": \"linear\"}],"
+        " \"structure\": \"parallel\"}",
+        /* tfrs_model_fit would refuse these training settings */
+        "{\"features\": [{\"name\": \"user\", \"embedding_dim\": 4}],"
+        " \"layers\": [{\"units\": 1, \"activation\": \"linear\"}],"
+        " \"training\": {\"monitor\": \"auc\"}}",
+    };
+    tfrs_dataset *ds = make_data();
+
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        tfrs_model *m = NULL;
+        ck_assert_int_eq(tfrs_model_from_config(&m, docs[i], strlen(docs[i]), "b.json", ds),
+                         TFRS_EPARSE);
+        ck_assert_ptr_null(m);
+        ck_assert_msg(strncmp(tfrs_last_error(), "b.json:", 7) == 0, "%s", tfrs_last_error());
+    }
+    {
+        static const char nocol[] = "{\"features\": [{\"name\": \"no such column\"}],"
+                                    " \"layers\": [{\"units\": 1, \"activation\": \"linear\"}]}";
+        tfrs_model *m = NULL;
+        ck_assert_int_eq(tfrs_model_from_config(&m, nocol, strlen(nocol), "b.json", ds),
+                         TFRS_ENOTFOUND);
+        ck_assert_ptr_null(m);
+        ck_assert_msg(strncmp(tfrs_last_error(), "b.json:1: features[0]", 21) == 0, "%s",
+                      tfrs_last_error());
+    }
+    tfrs_dataset_free(ds);
+}
+END_TEST
+
 static Suite *config_suite(void)
 {
     Suite *s = suite_create("config");
@@ -481,7 +523,7 @@ static Suite *config_suite(void)
     tu_tcase(s, "build", duplicate_names_are_refused, adapts_from_data_and_matches_builder_calls,
              numbers_and_strings, trains_as_configured);
     tu_tcase(s, "files", model_file_record_is_a_configuration, docs_examples_are_accepted);
-    tu_tcase(s, "mistakes", mistakes_name_file_line_and_key);
+    tu_tcase(s, "mistakes", mistakes_name_file_line_and_key, builder_refusals_are_parse_errors);
     return s;
 }
 

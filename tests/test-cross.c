@@ -562,6 +562,53 @@ START_TEST(save_load_rank_parallel)
 }
 END_TEST
 
+/* Found by fuzz-model: rank by parts ran every layer after the first as
+ * a dense layer, so a dropout layer after a dense one dereferenced NULL
+ * and a cross layer after it had no x0.  Both now rank as predict does. */
+static void rank_after_dense(const layer_spec *ls, size_t nl, int bit_exact)
+{
+    tfrs_model *m = make(17, TFRS_STRUCTURE_STACKED, ls, nl);
+    int32_t q[2] = { 3, 0 }, cand[6] = { 0, 1, 2, 3, 4, 5 }, rows[12];
+    float all[6];
+    tfrs_scored out[6];
+    size_t n_out = 0;
+
+    for (int step = 0; step < 3; step++)
+        ck_assert_int_eq(tfrs_model_train_step(m, ids, labels, NULL, NB, NULL), TFRS_OK);
+    for (size_t i = 0; i < 6; i++) {
+        rows[2 * i] = q[0];
+        rows[2 * i + 1] = cand[i];
+    }
+    ck_assert_int_eq(tfrs_model_predict_ids(m, rows, 6, all), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_rank_ids(m, q, 1, cand, 6, 0, out, &n_out), TFRS_OK);
+    ck_assert_uint_eq(n_out, 6);
+    for (size_t i = 0; i < 6; i++) {
+        float p = all[out[i].index];
+        if (bit_exact)
+            ck_assert(out[i].score == p);
+        else
+            ck_assert_msg(fabsf(out[i].score - p) <= 1e-5f * (1.0f + fabsf(p)), "%g vs %g",
+                          out[i].score, p);
+    }
+    tfrs_model_free(m);
+}
+
+START_TEST(rank_dense_then_dropout_or_cross)
+{
+    static const layer_spec dropout[] = {
+        { TFRS_LAYER_DENSE, 4, TFRS_ACT_RELU, 0.0f }, { TFRS_LAYER_DROPOUT, 0, 0, 0.3f },
+        { TFRS_LAYER_DENSE, 1, TFRS_ACT_LINEAR, 0.0f },
+    };
+    static const layer_spec cross[] = {
+        { TFRS_LAYER_DENSE, 6, TFRS_ACT_LINEAR, 0.0f }, { TFRS_LAYER_CROSS, 0, 0, 0.0f },
+        { TFRS_LAYER_DENSE, 1, TFRS_ACT_LINEAR, 0.0f },
+    };
+
+    rank_after_dense(dropout, TU_NELEM(dropout), 0);   /* by parts */
+    rank_after_dense(cross, TU_NELEM(cross), 1);       /* the full forward */
+}
+END_TEST
+
 /* The first occurrence of the n bytes of s in the len bytes at buf. */
 static unsigned char *find(unsigned char *buf, size_t len, const char *s, size_t n)
 {
@@ -627,7 +674,7 @@ int main(void)
         TU_CASE(parameter_table), TU_CASE(builder_rules), TU_CASE(dropout_inference_identity),
         TU_CASE(masks_independent_of_slicing), TU_CASE(training_reproducible),
         TU_CASE(save_load_rank_stacked), TU_CASE(save_load_rank_parallel),
-        TU_CASE(model_file_records),
+        TU_CASE(model_file_records), TU_CASE(rank_dense_then_dropout_or_cross),
     };
 
     return tu_run_cases("cross", cases, TU_NELEM(cases));

@@ -18,7 +18,7 @@ static const char ratings_text[] =
     "1\t10\t1\t900000058\n" "2\t42\t5\t900000059\n" "3\t100\t4\t900000060\n"
     "4\t2147483647\t3\t900000061\n";
 
-static size_t join(tfrs__ml_items *items, size_t lines)
+static size_t join(void *items, size_t lines)
 {
     tfrs_dataset *ds = NULL;
     tfrs_load_options lo;
@@ -36,36 +36,32 @@ static size_t join(tfrs__ml_items *items, size_t lines)
     return rows;
 }
 
+static int parse(void **out, void *ctx, const char *text, size_t size, const char *name,
+                 tfrs_load_options *lo)
+{
+    tfrs__ml_items *items = NULL;
+    int rc = tfrs__parse_items(&items, text, size, name, lo);
+
+    (void)ctx;
+    *out = items;
+    return rc;
+}
+
+static size_t count(const void *items, size_t lines)
+{
+    (void)lines;
+    return tfrs__ml_items_count(items);
+}
+
+static void release(void *items)
+{
+    tfrs__ml_items_free(items);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *text = (const char *)data;
-    size_t lines = fuzz_max_lines(text, size), strict_items = 0, strict_rows = 0;
-    tfrs__ml_items *items = NULL;
-    tfrs_load_options lo;
-    int rc;
+    const fuzz_parser p = { "u.item", NULL, parse, count, join, release };
 
-    rc = tfrs__parse_items(&items, text, size, "u.item", NULL);
-    FUZZ_CHECK(rc == TFRS_OK || rc == TFRS_EPARSE);
-    if (rc == TFRS_OK) {
-        strict_items = tfrs__ml_items_count(items);
-        FUZZ_CHECK(strict_items <= lines);
-        strict_rows = join(items, lines);
-    } else {
-        FUZZ_CHECK(items == NULL);
-        fuzz_check_parse_error("u.item");
-    }
-    tfrs__ml_items_free(items);
-    items = NULL;
-
-    FUZZ_CHECK(tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION) == TFRS_OK);
-    lo.skip_bad_lines = 1;
-    FUZZ_CHECK(tfrs__parse_items(&items, text, size, "u.item", &lo) == TFRS_OK);
-    FUZZ_CHECK(tfrs__ml_items_count(items) + lo.bad_lines <= lines);
-    if (rc == TFRS_OK)
-        FUZZ_CHECK(lo.bad_lines == 0 && tfrs__ml_items_count(items) == strict_items &&
-                   join(items, lines) == strict_rows);
-    else
-        FUZZ_CHECK(lo.bad_lines > 0 && join(items, lines) <= lines);
-    tfrs__ml_items_free(items);
+    fuzz_strict_then_skip(&p, (const char *)data, size);
     return 0;
 }

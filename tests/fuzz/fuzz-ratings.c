@@ -31,43 +31,39 @@ static void check_ratings(const tfrs_dataset *ds, size_t max_rows)
         FUZZ_CHECK(r[i] >= 1.0f && r[i] <= 5.0f);
 }
 
+static int parse(void **out, void *items, const char *text, size_t size, const char *name,
+                 tfrs_load_options *lo)
+{
+    tfrs_dataset *ds = NULL;
+    int rc = tfrs__parse_ratings(&ds, items, text, size, name, lo);
+
+    *out = ds;
+    return rc;
+}
+
+static size_t count(const void *ds, size_t lines)
+{
+    check_ratings(ds, lines);
+    return tfrs_dataset_num_rows(ds);
+}
+
+static void release(void *ds)
+{
+    tfrs_dataset_free(ds);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *text = (const char *)data;
-    size_t lines = fuzz_max_lines(text, size), strict_rows = 0;
     tfrs__ml_items *items = NULL;
-    tfrs_dataset *ds = NULL;
-    tfrs_load_options lo;
-    int rc, rc2;
+    fuzz_parser p = { "u.data", NULL, parse, count, NULL, release };
 
     FUZZ_CHECK(tfrs__parse_items(&items, items_text, sizeof(items_text) - 1, "u.item",
                                  NULL) == TFRS_OK);
     FUZZ_CHECK(tfrs__ml_items_count(items) == 6);
-
-    rc = tfrs__parse_ratings(&ds, items, text, size, "u.data", NULL);
-    FUZZ_CHECK(rc == TFRS_OK || rc == TFRS_EPARSE);
-    if (rc == TFRS_OK) {
-        check_ratings(ds, lines);
-        strict_rows = tfrs_dataset_num_rows(ds);
-    } else {
-        FUZZ_CHECK(ds == NULL);
-        fuzz_check_parse_error("u.data");
-    }
-    tfrs_dataset_free(ds);
-    ds = NULL;
-
-    /* Again with the same items (their cached pool ids must be reset). */
-    FUZZ_CHECK(tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION) == TFRS_OK);
-    lo.skip_bad_lines = 1;
-    rc2 = tfrs__parse_ratings(&ds, items, text, size, "u.data", &lo);
-    FUZZ_CHECK(rc2 == TFRS_OK);
-    check_ratings(ds, lines);
-    if (rc == TFRS_OK)
-        FUZZ_CHECK(lo.bad_lines == 0 && tfrs_dataset_num_rows(ds) == strict_rows);
-    else
-        FUZZ_CHECK(lo.bad_lines > 0);
-    FUZZ_CHECK(tfrs_dataset_num_rows(ds) + lo.bad_lines <= lines);
-    tfrs_dataset_free(ds);
+    /* strictly, then skipping, with the same items (their cached pool ids
+     * must be reset) */
+    p.ctx = items;
+    fuzz_strict_then_skip(&p, (const char *)data, size);
     tfrs__ml_items_free(items);
     return 0;
 }

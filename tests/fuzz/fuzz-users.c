@@ -19,7 +19,7 @@ static const char ratings_text[] =
     "1\t1\t5\t900000049\n" "2\t2\t4\t900000050\n" "3\t1\t3\t900000051\n"
     "42\t2\t2\t900000052\n";
 
-static void join(tfrs__ml_users *users)
+static size_t join(void *users, size_t lines)
 {
     tfrs__ml_genres *g = NULL;
     tfrs__ml_items *items = NULL;
@@ -40,35 +40,44 @@ static void join(tfrs__ml_users *users)
     tfrs_dataset_free(ds);
     tfrs__ml_items_free(items);
     tfrs__ml_genres_free(g);
+    (void)lines;
+    return 0;
+}
+
+static int parse(void **out, void *ctx, const char *text, size_t size, const char *name,
+                 tfrs_load_options *lo)
+{
+    tfrs__ml_users *users = NULL;
+    int rc = tfrs__parse_users(&users, text, size, name, lo);
+
+    (void)ctx;
+    *out = users;
+    return rc;
+}
+
+static size_t count(const void *users, size_t lines)
+{
+    (void)lines;
+    return tfrs__ml_users_count(users);
+}
+
+static void release(void *users)
+{
+    tfrs__ml_users_free(users);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    const fuzz_parser p = { "u.user", NULL, parse, count, join, release };
     const char *text = (const char *)data;
-    size_t lines = fuzz_max_lines(text, size);
-    tfrs__ml_users *users = NULL;
     tfrs__ml_genres *g = NULL;
     tfrs_load_options lo;
     int rc;
 
-    rc = tfrs__parse_users(&users, text, size, "u.user", NULL);
-    FUZZ_CHECK(rc == TFRS_OK || rc == TFRS_EPARSE);
-    if (rc == TFRS_OK) {
-        FUZZ_CHECK(tfrs__ml_users_count(users) <= lines);
-        join(users);
-    } else {
-        FUZZ_CHECK(users == NULL);
-        fuzz_check_parse_error("u.user");
-    }
-    tfrs__ml_users_free(users);
-    users = NULL;
+    fuzz_strict_then_skip(&p, text, size);
+
     FUZZ_CHECK(tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION) == TFRS_OK);
     lo.skip_bad_lines = 1;
-    FUZZ_CHECK(tfrs__parse_users(&users, text, size, "u.user", &lo) == TFRS_OK);
-    FUZZ_CHECK(tfrs__ml_users_count(users) + lo.bad_lines <= lines);
-    join(users);
-    tfrs__ml_users_free(users);
-
     rc = tfrs__parse_genres(&g, text, size, "u.genre", NULL);
     FUZZ_CHECK(rc == TFRS_OK || rc == TFRS_EPARSE);
     FUZZ_CHECK((rc == TFRS_OK) == (g != NULL));

@@ -86,4 +86,57 @@ static inline void fuzz_check_dataset(const tfrs_dataset *ds, size_t max_rows)
     }
 }
 
+/* A line-oriented parser as the strict-then-skip harness sees it: parse
+ * (into *out, which the parser leaves NULL on failure; lo NULL for strict
+ * parsing), the number of records parsed, an optional join of the result
+ * with fixed companion data (returns the rows joined; may check them) and
+ * the release. */
+typedef struct fuzz_parser {
+    const char *name;      /* messages start "name:LINE:" */
+    void       *ctx;       /* passed to parse (companion tables) */
+    int       (*parse)(void **out, void *ctx, const char *text, size_t size, const char *name,
+                       tfrs_load_options *lo);
+    size_t    (*count)(const void *out, size_t max_lines);
+    size_t    (*join)(void *out, size_t max_lines);
+    void      (*release)(void *out);
+} fuzz_parser;
+
+/* Parses text strictly, then skipping bad lines, and checks that they
+ * agree: strict parsing gives TFRS_OK or TFRS_EPARSE with a "name:LINE:"
+ * message; skipping always succeeds, skips nothing and finds the same
+ * records (and joined rows) when strict parsing succeeded, and skips at
+ * least one line when it failed; neither finds more records than lines. */
+static inline void fuzz_strict_then_skip(const fuzz_parser *p, const char *text, size_t size)
+{
+    size_t lines = fuzz_max_lines(text, size), strict = 0, strict_rows = 0, n;
+    void *out = NULL;
+    tfrs_load_options lo;
+    int rc;
+
+    rc = p->parse(&out, p->ctx, text, size, p->name, NULL);
+    FUZZ_CHECK(rc == TFRS_OK || rc == TFRS_EPARSE);
+    FUZZ_CHECK((rc == TFRS_OK) == (out != NULL));
+    if (rc == TFRS_OK) {
+        strict = p->count(out, lines);
+        FUZZ_CHECK(strict <= lines);
+        strict_rows = p->join != NULL ? p->join(out, lines) : 0;
+    } else {
+        fuzz_check_parse_error(p->name);
+    }
+    p->release(out);
+    out = NULL;
+
+    FUZZ_CHECK(tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION) == TFRS_OK);
+    lo.skip_bad_lines = 1;
+    FUZZ_CHECK(p->parse(&out, p->ctx, text, size, p->name, &lo) == TFRS_OK && out != NULL);
+    n = p->count(out, lines);
+    FUZZ_CHECK(n + lo.bad_lines <= lines);
+    if (rc == TFRS_OK)
+        FUZZ_CHECK(lo.bad_lines == 0 && n == strict &&
+                   (p->join != NULL ? p->join(out, lines) : 0) == strict_rows);
+    else
+        FUZZ_CHECK(lo.bad_lines > 0 && (p->join != NULL ? p->join(out, lines) : 0) <= lines);
+    p->release(out);
+}
+
 #endif /* TFRS_FUZZ_H */

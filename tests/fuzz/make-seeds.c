@@ -1,7 +1,8 @@
 /*
  * make-seeds.c - writes the seed corpus of fuzz-model: small synthetic models
- * built through the public API, saved with and without optimizer state, and
- * a few damaged copies.  Run once by hand:
+ * built through the public API (every feature kind, bags, bias tables, cross
+ * and dropout layers, stacked and parallel), saved with and without
+ * optimizer state, and a few damaged copies.  Run once by hand:
  *
  *     build/tests/fuzz/make-seeds tests/fuzz/corpus/model
  *
@@ -67,7 +68,19 @@ static void set_optimizer(tfrs_model *m, tfrs_optimizer_kind kind)
     CHECK(tfrs_model_set_optimizer(m, &oo));
 }
 
-/* A few steps on rows cycling through each feature's indices. */
+/* The number of rows of feature f's table. */
+static size_t rows_of(const tfrs_model *m, size_t f)
+{
+    tfrs_feature_options o;
+
+    CHECK(tfrs_model_feature_options(m, f, &o));
+    return o.kind == TFRS_FEATURE_STRING   ? tfrs_vocab_size(o.vocab)
+           : o.kind == TFRS_FEATURE_HASHED ? o.num_buckets
+                                           : o.num_boundaries + 1;
+}
+
+/* A few steps on rows cycling through each feature's indices (single-row
+ * features only). */
 static void train(tfrs_model *m, int steps)
 {
     size_t F = tfrs_model_num_features(m);
@@ -77,10 +90,86 @@ static void train(tfrs_model *m, int steps)
     for (int s = 0; s < steps; s++) {
         for (size_t i = 0; i < 4; i++)
             for (size_t f = 0; f < F; f++)
-                ids[i * F + f] = (int32_t)((i + (size_t)s) %
-                                           tfrs_vocab_size(tfrs_model_feature_vocab(m, f)));
+                ids[i * F + f] = (int32_t)((i + (size_t)s) % rows_of(m, f));
         CHECK(tfrs_model_train_step(m, ids, labels, NULL, 4, NULL));
     }
+}
+
+static void add_ex(tfrs_model *m, const char *name, tfrs_feature_kind kind, size_t dim,
+                   tfrs_pooling pool, char sep, float l2, int bias)
+{
+    tfrs_feature_options o;
+
+    CHECK(tfrs_feature_options_init(&o, TFRS_FEATURE_OPTIONS_VERSION));
+    o.kind = kind;
+    o.embedding_dim = dim;
+    o.pooling = pool;
+    o.separator = sep;
+    o.l2 = l2;
+    o.bias = bias;
+    o.num_buckets = 5;
+    o.mean = 3.5;
+    o.variance = 2.25;
+    CHECK(tfrs_model_add_feature_ex(m, name, &o));
+}
+
+static void add_vocab_ex(tfrs_model *m, const char *name, const char *const *tokens, size_t n,
+                         size_t dim, tfrs_pooling pool, int bias)
+{
+    tfrs_feature_options o;
+    tfrs_vocab *v = NULL;
+
+    CHECK(tfrs_vocab_create(&v, tokens, n, NULL));
+    CHECK(tfrs_feature_options_init(&o, TFRS_FEATURE_OPTIONS_VERSION));
+    o.vocab = v;
+    o.embedding_dim = dim;
+    o.pooling = pool;
+    o.bias = bias;
+    CHECK(tfrs_model_add_feature_ex(m, name, &o));
+    tfrs_vocab_free(v);
+}
+
+static void add_buckets(tfrs_model *m, const char *name, const double *b, size_t n, size_t dim)
+{
+    tfrs_feature_options o;
+
+    CHECK(tfrs_feature_options_init(&o, TFRS_FEATURE_OPTIONS_VERSION));
+    o.kind = TFRS_FEATURE_BUCKETIZED;
+    o.embedding_dim = dim;
+    o.boundaries = b;
+    o.num_boundaries = n;
+    CHECK(tfrs_model_add_feature_ex(m, name, &o));
+}
+
+/* One epoch on four rows of the wide-and-deep seed's columns. */
+static void fit_kinds(tfrs_model *m)
+{
+    static const char *const rows[4][5] = {
+        { "1", "h1", "a|b", "x,y,x", "the quick" },
+        { "2", "h2", "", "", "" },
+        { "3", "h1", "c", "z", "fox" },
+        { "9", "h3", "a||c", ",y", "  jumps " },
+    };
+    static const float nums[4][3] = {
+        { 21.0f, 1985.0f, 1.0f }, { 40.0f, 1990.5f, 0.0f }, { 35.0f, 2003.0f, 1.0f },
+        { 18.0f, 1970.0f, 0.0f },
+    };
+    static const char *const strs[] = { "user", "hashed", "genres", "tags", "words" };
+    static const char *const flts[] = { "age", "year", "label" };
+    tfrs_dataset *ds = NULL;
+    tfrs_fit_options fo;
+
+    CHECK(tfrs_dataset_create(&ds));
+    for (size_t k = 0; k < 5; k++)
+        CHECK(tfrs_dataset_add_column(ds, strs[k], TFRS_COLUMN_STRING));
+    for (size_t k = 0; k < 3; k++)
+        CHECK(tfrs_dataset_add_column(ds, flts[k], TFRS_COLUMN_FLOAT));
+    for (size_t r = 0; r < 4; r++)
+        CHECK(tfrs_dataset_append(ds, rows[r], nums[r]));
+    CHECK(tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION));
+    fo.batch_size = 2;
+    CHECK(tfrs_model_fit(m, ds, &fo, NULL));
+    tfrs_dataset_free(ds);
 }
 
 static char *path_of(const char *name)
@@ -184,6 +273,7 @@ int main(int argc, char **argv)
                                           "Night Train, The (1991)" };
     static const char *const abc[] = { "a", "b", "c" };
     static const char *const xy[] = { "x", "y" };
+    static const double years[] = { 1980.0, 1990.5, 2000.0 };
     tfrs_model *m = NULL;
 
     if (argc != 2) {
@@ -228,6 +318,74 @@ int main(int argc, char **argv)
     train(m, 2);
     save(m, "sgd-huber-checkpoint", TFRS_SAVE_OPTIMIZER);
     save(m, "sgd-huber", 0);
+    tfrs_model_free(m);
+
+    /* Every feature kind: a wide-and-deep model with bias tables (so the
+     * global "bias" tensor), bags with each pooling, a bias-only feature,
+     * numbers; trained by fit (bags and numbers take no ids). */
+    CHECK(tfrs_model_create(&m, 11));
+    add_vocab_ex(m, "user", users, 5, 3, TFRS_POOL_NONE, 1);
+    add_ex(m, "hashed", TFRS_FEATURE_HASHED, 0, TFRS_POOL_NONE, '|', 0.0f, 1);
+    add_vocab_ex(m, "genres", abc, 3, 2, TFRS_POOL_MEAN, 1);
+    add_ex(m, "tags", TFRS_FEATURE_HASHED, 2, TFRS_POOL_SQRTN, ',', 0.01f, 0);
+    add_ex(m, "words", TFRS_FEATURE_HASHED, 2, TFRS_POOL_SUM, ' ', 0.0f, 1);
+    add_ex(m, "age", TFRS_FEATURE_NUMERIC, 0, TFRS_POOL_NONE, '|', 0.0f, 0);
+    add_buckets(m, "year", years, 3, 2);
+    CHECK(tfrs_model_add_dense(m, 4, TFRS_ACT_RELU, 0.0f));
+    CHECK(tfrs_model_add_dropout(m, 0.25f));
+    CHECK(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f));
+    set_optimizer(m, TFRS_OPT_ADAM);
+    CHECK(tfrs_model_build(m));
+    fit_kinds(m);
+    save(m, "kinds-wide-deep", 0);
+    save(m, "kinds-wide-deep-checkpoint", TFRS_SAVE_OPTIMIZER);
+    tfrs_model_free(m);
+
+    /* DCN-v2, parallel: a full-rank and a low-rank cross tower beside a
+     * deep tower with dropout; single-row features (string, hashed,
+     * bucketized without boundaries). */
+    CHECK(tfrs_model_create(&m, 12));
+    add_vocab_ex(m, "item", abc, 3, 2, TFRS_POOL_NONE, 0);
+    add_ex(m, "hashed", TFRS_FEATURE_HASHED, 2, TFRS_POOL_NONE, '|', 0.0f, 0);
+    add_buckets(m, "year", years, 0, 2);
+    CHECK(tfrs_model_add_cross(m, 0, 0.001f));
+    CHECK(tfrs_model_add_cross(m, 2, 0.0f));
+    CHECK(tfrs_model_add_dense(m, 3, TFRS_ACT_RELU, 0.0f));
+    CHECK(tfrs_model_add_dropout(m, 0.5f));
+    CHECK(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f));
+    CHECK(tfrs_model_set_structure(m, TFRS_STRUCTURE_PARALLEL));
+    set_task(m, TFRS_LOSS_BCE, 1, TFRS_METRIC_AUC);
+    set_optimizer(m, TFRS_OPT_SGD);
+    CHECK(tfrs_model_build(m));
+    train(m, 2);
+    save(m, "cross-parallel", 0);
+    save(m, "cross-parallel-checkpoint", TFRS_SAVE_OPTIMIZER);
+    tfrs_model_free(m);
+
+    /* Stacked: dropout first, a cross layer, a dense layer; a bias-only
+     * string feature. */
+    CHECK(tfrs_model_create(&m, 13));
+    add_vocab_ex(m, "user", users, 5, 0, TFRS_POOL_NONE, 1);
+    add_buckets(m, "year", years, 3, 3);
+    CHECK(tfrs_model_add_dropout(m, 0.1f));
+    CHECK(tfrs_model_add_cross(m, 1, 0.0f));
+    CHECK(tfrs_model_add_dense(m, 1, TFRS_ACT_SIGMOID, 0.0f));
+    CHECK(tfrs_model_build(m));
+    train(m, 2);
+    save(m, "cross-stacked-checkpoint", TFRS_SAVE_OPTIMIZER);
+    tfrs_model_free(m);
+
+    /* Regression (rank by parts ran a cross layer after a dense one as a
+     * dense layer): dense, cross, dense, stacked. */
+    CHECK(tfrs_model_create(&m, 14));
+    add_vocab_ex(m, "item", abc, 3, 2, TFRS_POOL_NONE, 0);
+    add_buckets(m, "year", years, 3, 2);
+    CHECK(tfrs_model_add_dense(m, 4, TFRS_ACT_LINEAR, 0.0f));
+    CHECK(tfrs_model_add_cross(m, 0, 0.0f));
+    CHECK(tfrs_model_add_dense(m, 1, TFRS_ACT_LINEAR, 0.0f));
+    CHECK(tfrs_model_build(m));
+    train(m, 1);
+    save(m, "regress-rank-dense-then-cross", 0);
     tfrs_model_free(m);
 
     damage("basic");
