@@ -19,12 +19,13 @@
  *      each user the items they rated, for each item the users who rated
  *      it) built from the rows the model trains on only, build the model on
  *      those rows, train it with early stopping on the validation slice
- *      (keeping the best epoch's weights), then - the final mode, retrain
- *      by default - build it again on all the training rows, with bags from
- *      all of them, and train it for the epochs the slice chose
+ *      and keep the best epoch's weights (--final keep, the default: it
+ *      was better on validation than --final retrain, which builds the
+ *      model again on all the training rows, with bags from all of them,
+ *      and trains it for the epochs the slice chose; docs/accuracy.md)
  *   4. average the members' predictions on the test rows, whose bags come
- *      from the training rows, and print the RMSE (last line: "test RMSE
- *      <value>")
+ *      from the rows the members trained on, clip the average to [1, 5]
+ *      and print the RMSE (last line: "test RMSE <value>")
  *
  * --validate runs the same recipe with a test set carved from the training
  * file (its last tenth after a seeded shuffle) and never reads a test file:
@@ -78,10 +79,11 @@ static void usage(FILE *f, const char *prog)
             "                    rows train, the next 20,000 test (the tutorial's split)\n"
             "  --fast            train one model instead of the ensemble\n"
             "  --members N       ensemble size (default %d; --fast is --members 1)\n"
-            "  --final MODE      retrain (default): retrain on all the training rows for\n"
-            "                    the epochs the validation slice chose; keep: keep the\n"
-            "                    best weights of the early-stopped run\n"
-            "  --clip            clip the predictions to the rating range [1, 5]\n"
+            "  --final MODE      keep (default): keep the best weights of the run early-\n"
+            "                    stopped on the validation slice; retrain: retrain on\n"
+            "                    all the training rows for the epochs the slice chose\n"
+            "  --no-clip         do not clip the averaged predictions to the rating\n"
+            "                    range [1, 5] (clipping is the default)\n"
             "  --validate        do not read a test file: test on the last tenth of the\n"
             "                    training rows after a seeded shuffle (for model search);\n"
             "                    last line \"validation RMSE <value>\"\n"
@@ -122,8 +124,8 @@ static void parse_args(int argc, char **argv, options *o)
                 ex_bad_value(argv[0], "--final", v);
         } else if (strcmp(argv[i], "--fast") == 0) {
             o->fast = 1;
-        } else if (strcmp(argv[i], "--clip") == 0) {
-            o->clip = 1;
+        } else if (strcmp(argv[i], "--no-clip") == 0) {
+            o->clip = 0;
         } else if (strcmp(argv[i], "--validate") == 0) {
             o->validate = 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
@@ -277,7 +279,7 @@ static double rmse_of(const double *pred, const float *label, size_t n, int clip
 
 int main(int argc, char **argv)
 {
-    options o = { NULL, NULL, NULL, NULL, 0, 0, 0, ENSEMBLE, FINAL_RETRAIN, 0 };
+    options o = { NULL, NULL, NULL, NULL, 0, 0, 0, ENSEMBLE, FINAL_KEEP, 1 };
     tfrs_dataset *train = NULL, *test = NULL, *all = NULL, *fit_rows = NULL, *val = NULL;
     tfrs_dataset *full = NULL, *test_fit = NULL, *test_full = NULL;
     tfrs_model *model = NULL;
