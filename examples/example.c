@@ -107,3 +107,35 @@ void ex_format_double(char *buf, size_t size, double x)
             return;
     }
 }
+
+const char *ex_find_config(const char *prog, const char *name, char *buf, size_t size)
+{
+    const char *slash = strrchr(prog, '/');
+    FILE *f;
+
+    if (snprintf(buf, size, "examples/%s", name) < (int)size && (f = fopen(buf, "rb")) != NULL) {
+        fclose(f);
+        return buf;
+    }
+    if (slash != NULL &&
+        snprintf(buf, size, "%.*s/%s", (int)(slash - prog), prog, name) < (int)size)
+        return buf;
+    return name;
+}
+
+char *ex_read_text(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long n;
+
+    if (f == NULL)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n + 1)) != NULL) {
+        *len = fread(buf, 1, (size_t)n, f);
+        buf[*len] = '\0';
+    }
+    fclose(f);
+    return buf;
+}

@@ -31,6 +31,13 @@ void ex_bad_value(const char *prog, const char *name, const char *value);
 /* Prints "error: call: status: detail" on stderr; returns 1 (the exit
  * status). */
 int ex_fail(const char *call, int status);
+/* A configuration shipped with the examples: examples/<name> when run from
+ * the top of the source tree, else <name> beside the program (prog is
+ * argv[0]; the build copies it there), built in buf. */
+const char *ex_find_config(const char *prog, const char *name, char *buf, size_t size);
+/* The whole file at path, malloc'ed and NUL-terminated (*len bytes before
+ * the NUL), or NULL. */
+char *ex_read_text(const char *path, size_t *len);
 /* Shortest decimal text that reads back as x (Python's repr). */
 void ex_format_double(char *buf, size_t size, double x);
 

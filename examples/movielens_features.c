@@ -78,40 +78,6 @@ static void parse_args(int argc, char **argv, options *o)
     }
 }
 
-/* examples/movielens_features.json, else the copy beside the program. */
-static const char *find_config(const char *prog, char *buf, size_t size)
-{
-    const char *slash = strrchr(prog, '/');
-    FILE *f = fopen("examples/" CONFIG_NAME, "rb");
-
-    if (f != NULL) {
-        fclose(f);
-        return "examples/" CONFIG_NAME;
-    }
-    if (slash != NULL &&
-        snprintf(buf, size, "%.*s/" CONFIG_NAME, (int)(slash - prog), prog) < (int)size)
-        return buf;
-    return CONFIG_NAME;
-}
-
-/* The whole file at path (malloc'ed, NUL-terminated), or NULL. */
-static char *read_text(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-
-    if (f == NULL)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = malloc((size_t)n + 1)) != NULL) {
-        *len = fread(buf, 1, (size_t)n, f);
-        buf[*len] = '\0';
-    }
-    fclose(f);
-    return buf;
-}
-
 static int on_progress(const tfrs_progress *p, void *payload)
 {
     if (!p->end_of_epoch || *(const int *)payload)
@@ -157,8 +123,8 @@ int main(int argc, char **argv)
         ex_explain_download();
         return 1;
     }
-    config_path = o.config != NULL ? o.config : find_config(argv[0], path, sizeof(path));
-    if ((config = read_text(config_path, &config_len)) == NULL) {
+    config_path = o.config != NULL ? o.config : ex_find_config(argv[0], CONFIG_NAME, path, sizeof(path));
+    if ((config = ex_read_text(config_path, &config_len)) == NULL) {
         fprintf(stderr, "error: cannot read the configuration %s\n", config_path);
         return 1;
     }
