@@ -15,6 +15,7 @@
 #include "util/strtab.h"
 #include "feature.h"
 #include "graph.h"
+#include "graph_serve.h"
 
 typedef struct tfrs__items {
     size_t         nfeat;      /* F, the features of the graph              */

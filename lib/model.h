@@ -14,6 +14,7 @@
 
 #include "util/common.h"
 #include "graph.h"
+#include "graph_serve.h"
 #include "items.h"
 #include "optimizer.h"
 #include "param.h"

@@ -16,6 +16,7 @@
 #include "util/status.h"
 #include "param.h"
 #include "graph.h"
+#include "graph_serve.h"
 #include "items.h"
 #include "model.h"
 
