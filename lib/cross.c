@@ -88,10 +88,6 @@ void tfrs__cross_init_kernel(float *w, size_t n, tfrs__rng *r)
     }
 }
 
-size_t tfrs__cross_aux_floats(const tfrs__cross *c)
-{
-    return c->dim + c->rank;
-}
 
 void tfrs__cross_forward(const tfrs__cross *c, const float *x0, const float *x, size_t B,
                          float *aux, float *y)

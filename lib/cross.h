@@ -35,8 +35,6 @@ void tfrs__cross_free(tfrs__cross *c);          /* NULL is a no-op */
  * drawn again while it is more than two standard deviations from 0 (the
  * default kernel initializer of tfrs.layers.dcn.Cross). */
 void tfrs__cross_init_kernel(float *w, size_t n, tfrs__rng *r);
-/* Floats of forward scratch per row: t [D] and h [r]. */
-size_t tfrs__cross_aux_floats(const tfrs__cross *c);
 /* y = x0 * (x W + b) + x for B rows; aux (B * aux_floats) keeps t and h
  * for the backward pass.  y may not alias x0 or x. */
 void tfrs__cross_forward(const tfrs__cross *c, const float *x0, const float *x, size_t B,

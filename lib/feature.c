@@ -26,41 +26,7 @@ static const char *const pool_names[] = { "none", "sum", "mean", "sqrtn" };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-const char *tfrs__feature_kind_name(tfrs_feature_kind k)
-{
-    return (unsigned)k < COUNT(kind_names) ? kind_names[k] : "unknown";
-}
 
-const char *tfrs__pooling_name(tfrs_pooling p)
-{
-    return (unsigned)p < COUNT(pool_names) ? pool_names[p] : "unknown";
-}
-
-static int index_of(const char *const *names, size_t n, const char *s)
-{
-    for (size_t k = 0; k < n && s != NULL; k++)
-        if (strcmp(names[k], s) == 0)
-            return (int)k;
-    return -1;
-}
-
-int tfrs__feature_kind_of(const char *s, tfrs_feature_kind *k)
-{
-    int i = index_of(kind_names, COUNT(kind_names), s);
-
-    if (i >= 0)
-        *k = (tfrs_feature_kind)i;
-    return i < 0 ? -1 : 0;
-}
-
-int tfrs__pooling_of(const char *s, tfrs_pooling *p)
-{
-    int i = index_of(pool_names, COUNT(pool_names), s);
-
-    if (i >= 0)
-        *p = (tfrs_pooling)i;
-    return i < 0 ? -1 : 0;
-}
 
 int tfrs__feature_is_single(const tfrs__feature *f)
 {
@@ -215,13 +181,6 @@ void tfrs__feature_clear(tfrs__feature *f)
     memset(f, 0, sizeof(*f));
 }
 
-int tfrs__feature_copy(tfrs__feature *dst, const tfrs__feature *src)
-{
-    tfrs_feature_options o;
-
-    tfrs__feature_options_of(src, &o);
-    return tfrs__feature_init(dst, src->name, &o, "feature");
-}
 
 /* ---- keys ---------------------------------------------------------------- */
 

@@ -70,12 +70,6 @@ typedef struct tfrs__encoded {
 int  tfrs__feature_is_single(const tfrs__feature *f);
 /* 1 if f needs a side table (bags, numeric). */
 int  tfrs__feature_needs_input(const tfrs__feature *f);
-/* Name of a kind / pooling for messages and files ("string", "sum"...),
- * and the reverse (-1 if unknown). */
-const char *tfrs__feature_kind_name(tfrs_feature_kind k);
-const char *tfrs__pooling_name(tfrs_pooling p);
-int  tfrs__feature_kind_of(const char *s, tfrs_feature_kind *k);
-int  tfrs__pooling_of(const char *s, tfrs_pooling *p);
 
 /* Checks the settings of o for a feature named `name` and fills f (name
  * and vocabulary copied); messages start with fn.  On failure f holds
@@ -86,8 +80,6 @@ int  tfrs__feature_init(tfrs__feature *f, const char *name, const tfrs_feature_o
 void tfrs__feature_options_of(const tfrs__feature *f, tfrs_feature_options *o);
 /* Frees what f owns (not the tables: see graph.c). */
 void tfrs__feature_clear(tfrs__feature *f);
-/* Deep copy of the configuration (not the tables). */
-int  tfrs__feature_copy(tfrs__feature *dst, const tfrs__feature *src);
 
 /* ---- keys ---------------------------------------------------------------- */
 

@@ -258,10 +258,6 @@ int tfrs__json_double(const tfrs__json *item, double *out)
     return tfrs__decimal_to_double(s, n, out);
 }
 
-int tfrs__json_get_double(const tfrs__json *obj, const char *key, double *out)
-{
-    return tfrs__json_double(tfrs__json_get(obj, key), out);
-}
 
 int tfrs__json_number(const tfrs__json *item, double *out)
 {

@@ -84,10 +84,9 @@ int tfrs__json_get_u64(const tfrs__json *obj, const char *key, uint64_t *out);
 int tfrs__json_get_float(const tfrs__json *obj, const char *key, float *out);
 
 /* As tfrs__json_get_float, to a double, of the string item itself (an
- * array element, say) or of member `key`.  Inverse of
+ * array element, say).  Inverse of
  * tfrs__json_add_double. */
 int tfrs__json_double(const tfrs__json *item, double *out);
-int tfrs__json_get_double(const tfrs__json *obj, const char *key, double *out);
 
 /* A JSON number (finite) or a string that tfrs__json_double accepts: 0,
  * else -1.  For hand-written configurations, where 0.1 and "0.1" both
