@@ -58,7 +58,7 @@ enum final_mode { FINAL_RETRAIN, FINAL_KEEP };
 
 typedef struct options {
     const char *data, *train, *test, *config;
-    int         fast, validate, quiet, members, final_mode, clip;
+    int         fast, validate, quiet, members, final_mode, clip, own_slices;
 } options;
 
 static void usage(FILE *f, const char *prog)
@@ -82,6 +82,10 @@ static void usage(FILE *f, const char *prog)
             "  --final MODE      keep (default): keep the best weights of the run early-\n"
             "                    stopped on the validation slice; retrain: retrain on\n"
             "                    all the training rows for the epochs the slice chose\n"
+            "  --slices MODE     own: each member carves its own validation slice (the\n"
+            "                    training rows shuffled with seed 1 + its index), so the\n"
+            "                    ensemble as a whole trains on every training row;\n"
+            "                    shared: every member uses the first member's slice\n"
             "  --no-clip         do not clip the averaged predictions to the rating\n"
             "                    range [1, 5] (clipping is the default)\n"
             "  --validate        do not read a test file: test on the last tenth of the\n"
@@ -122,6 +126,13 @@ static void parse_args(int argc, char **argv, options *o)
                 o->final_mode = FINAL_KEEP;
             else
                 ex_bad_value(argv[0], "--final", v);
+        } else if ((v = ex_option_value(argc, argv, &i, "--slices")) != NULL) {
+            if (strcmp(v, "own") == 0)
+                o->own_slices = 1;
+            else if (strcmp(v, "shared") == 0)
+                o->own_slices = 0;
+            else
+                ex_bad_value(argv[0], "--slices", v);
         } else if (strcmp(argv[i], "--fast") == 0) {
             o->fast = 1;
         } else if (strcmp(argv[i], "--no-clip") == 0) {
@@ -208,6 +219,29 @@ static int copy_rows(tfrs_dataset **out, const tfrs_dataset *ds)
     return tfrs_dataset_slice(out, ds, 0, tfrs_dataset_num_rows(ds));
 }
 
+/* Shuffles `train` with `seed`, holds out its last `nval` rows as the
+ * validation slice and fits on the others; the bags of all three (fitting
+ * rows, slice and a copy of the test rows) come from the fitting rows only. */
+static int carve(tfrs_dataset *train, uint64_t seed, size_t nval, const tfrs_dataset *test,
+                 tfrs_dataset **fit_rows, tfrs_dataset **val, tfrs_dataset **test_fit)
+{
+    size_t n = tfrs_dataset_num_rows(train);
+    int st;
+
+    tfrs_dataset_free(*fit_rows);
+    tfrs_dataset_free(*val);
+    tfrs_dataset_free(*test_fit);
+    *fit_rows = *val = *test_fit = NULL;
+    if ((st = tfrs_dataset_shuffle(train, seed)) != TFRS_OK ||
+        (st = tfrs_dataset_slice(fit_rows, train, 0, n - nval)) != TFRS_OK ||
+        (st = tfrs_dataset_slice(val, train, n - nval, nval)) != TFRS_OK ||
+        (st = add_bags(*fit_rows, *fit_rows)) != TFRS_OK ||
+        (st = add_bags(*val, *fit_rows)) != TFRS_OK ||
+        (st = copy_rows(test_fit, test)) != TFRS_OK)
+        return st;
+    return add_bags(*test_fit, *fit_rows);
+}
+
 static int on_progress(const tfrs_progress *p, void *payload)
 {
     if (!p->end_of_epoch || *(const int *)payload)
@@ -245,7 +279,7 @@ static double rmse_of(const double *pred, const float *label, size_t n, int clip
 
 int main(int argc, char **argv)
 {
-    options o = { NULL, NULL, NULL, NULL, 0, 0, 0, ENSEMBLE, FINAL_KEEP, 1 };
+    options o = { NULL, NULL, NULL, NULL, 0, 0, 0, ENSEMBLE, FINAL_KEEP, 1, 0 };
     tfrs_dataset *train = NULL, *test = NULL, *all = NULL, *fit_rows = NULL, *val = NULL;
     tfrs_dataset *full = NULL, *test_fit = NULL, *test_full = NULL;
     tfrs_model *model = NULL;
@@ -303,18 +337,12 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    /* 2. the validation slice, from the training rows only */
-    CHECK(tfrs_dataset_shuffle(train, SLICE_SEED));
+    /* 2. the validation slice, from the training rows only; bags from the rows
+     * each model trains on, never from validation or test rows */
     nval = (size_t)(val_fraction * (double)tfrs_dataset_num_rows(train));
     if (nval == 0)
         nval = 1;
-    CHECK(tfrs_dataset_slice(&fit_rows, train, 0, tfrs_dataset_num_rows(train) - nval));
-    CHECK(tfrs_dataset_slice(&val, train, tfrs_dataset_num_rows(train) - nval, nval));
-    /* bags from the rows each model trains on, never from validation or test rows */
-    CHECK(add_bags(fit_rows, fit_rows));
-    CHECK(add_bags(val, fit_rows));
-    CHECK(copy_rows(&test_fit, test));
-    CHECK(add_bags(test_fit, fit_rows));
+    CHECK(carve(train, SLICE_SEED, nval, test, &fit_rows, &val, &test_fit));
     if (o.final_mode == FINAL_RETRAIN) {
         CHECK(copy_rows(&full, train));
         CHECK(add_bags(full, train));
@@ -324,10 +352,10 @@ int main(int argc, char **argv)
     CHECK(tfrs_dataset_floats(test, "user_rating", &labels));
     if (!o.quiet)
         printf("%zu training rows (%zu for fitting, %zu validation), %zu %s rows; "
-               "%d member%s, final: %s\n", tfrs_dataset_num_rows(train),
+               "%d member%s, %s validation slice%s, final: %s\n", tfrs_dataset_num_rows(train),
                tfrs_dataset_num_rows(fit_rows), nval, ntest, o.validate ? "held-out" : "test",
-               o.members, o.members == 1 ? "" : "s",
-               o.final_mode == FINAL_RETRAIN ? "retrain on all training rows" : "keep best");
+               o.members, o.members == 1 ? "" : "s", o.own_slices ? "own" : "shared",
+               o.own_slices ? "s" : "", o.final_mode == FINAL_RETRAIN ? "retrain on all training rows" : "keep best");
 
     sum = calloc(ntest, sizeof(*sum));
     one = calloc(ntest, sizeof(*one));
@@ -344,6 +372,8 @@ int main(int argc, char **argv)
         int epochs_run = 0, best_epoch = 0;
         double tm = seconds();
 
+        if (o.own_slices && k > 0)
+            CHECK(carve(train, SLICE_SEED + (uint64_t)k, nval, test, &fit_rows, &val, &test_fit));
         free(member_config);
         if ((member_config = with_seed(config, config_len, (unsigned long long)k,
                                        &member_len)) == NULL) {
