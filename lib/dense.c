@@ -73,7 +73,7 @@ void tfrs__act_apply(tfrs_activation act, float *y, size_t n)
 
 /* dy = act'(.) * dy, with the derivative expressed through the output y,
  * and db += the column sums of the new dy, in one pass. */
-static void act_backward_db(tfrs_activation act, const float *y, float *dy, float *db,
+void tfrs__act_backward_db(tfrs_activation act, const float *y, float *dy, float *db,
                             size_t B, size_t n)
 {
     for (size_t i = 0; i < B; i++) {
@@ -160,7 +160,7 @@ void tfrs__dense_forward(const tfrs_dense *d, const float *x, size_t B, float *y
 void tfrs__dense_backward_to(const tfrs_dense *d, const float *x, const float *y, float *dy,
                              size_t B, float *dx, float *dw, float *db)
 {
-    act_backward_db(d->act, y, dy, db, B, d->out);
+    tfrs__act_backward_db(d->act, y, dy, db, B, d->out);
     /* dW += x^T dy    [in,B] [B,out] */
     tfrs__gemm(1, 0, d->in, d->out, B, 1.0f, x, d->in, dy, d->out, 1.0f, dw, d->out);
     /* dx = dy W^T    [B,out] [out,in] */

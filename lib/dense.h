@@ -34,5 +34,9 @@ void tfrs__dense_backward_to(const tfrs_dense *d, const float *x, const float *y
 int  tfrs__act_valid(int act);
 /* y = act(y) elementwise over n values. */
 void tfrs__act_apply(tfrs_activation act, float *y, size_t n);
+/* dy = act'(.) * dy for B rows of n, the derivative taken through the
+ * output y, and db += the column sums of the new dy, in one pass. */
+void tfrs__act_backward_db(tfrs_activation act, const float *y, float *dy, float *db,
+                           size_t B, size_t n);
 
 #endif /* TFRS_DENSE_H */

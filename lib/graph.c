@@ -118,6 +118,16 @@ int tfrs__graph_first_dense(const tfrs__graph *g)
     return tfrs__graph_count_kind(g, TFRS_LAYER_CROSS) == 0;
 }
 
+int tfrs__graph_can_factor(const tfrs__graph *g)
+{
+    if (g->no_factor || !tfrs__graph_first_dense(g) || g->dx0_acc)
+        return 0;
+    for (size_t f = 0; f < g->nfeat; f++)
+        if (tfrs__factor_eligible(&g->feat[f]))
+            return 1;
+    return 0;
+}
+
 size_t tfrs__graph_find_feature(const tfrs__graph *g, const char *name)
 {
     uint32_t id = tfrs__strtab_find(&g->names, name, strlen(name));
@@ -552,12 +562,14 @@ float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, const tfrs_
                            size_t B, float *ws, float **acts, const tfrs__graph_ctx *ctx)
 {
     size_t L = g->nlayers;
+    const tfrs__factor *fz = ctx != NULL && ctx->fz != NULL && ctx->fz->any ? ctx->fz : NULL;
     float *out;
 
     lay_out(g, B, ws, acts);
     for (size_t f = 0; f < g->nfeat; f++)
-        tfrs__feature_gather(&g->feat[f], in != NULL ? &in[f] : NULL, ids + f, g->nfeat, B,
-                             acts[0] + g->feat[f].offset, g->concat_dim);
+        if (!tfrs__factor_on(fz, f))
+            tfrs__feature_gather(&g->feat[f], in != NULL ? &in[f] : NULL, ids + f, g->nfeat, B,
+                                 acts[0] + g->feat[f].offset, g->concat_dim);
     for (size_t j = 0; j < L; j++) {
         const tfrs__layer *l = &g->layers[j];
         float *x;
@@ -568,7 +580,11 @@ float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, const tfrs_
         x = input_of(g, acts, l);
         switch (l->kind) {
         case TFRS_LAYER_DENSE:
-            tfrs__dense_forward(l->dense, x, B, acts[j + 1]);
+            if (j == 0 && fz != NULL)
+                tfrs__factor_forward(fz, g->feat, l->dense, x, g->concat_dim, ctx->row0, B,
+                                     acts[1]);
+            else
+                tfrs__dense_forward(l->dense, x, B, acts[j + 1]);
             break;
         case TFRS_LAYER_CROSS:
             tfrs__cross_forward(l->cross, acts[0], x, B, acts[L + 1 + j], acts[j + 1]);
@@ -614,6 +630,7 @@ void tfrs__graph_backward(const tfrs__graph *g, float *const *acts, size_t B, fl
 {
     size_t L = g->nlayers, D = g->concat_dim;
     float *dcat = dy_at(g, dws, B, L), *tmp = dcat + B * concat_width(g);
+    const tfrs__factor *fz = ctx != NULL && ctx->fz != NULL && ctx->fz->any ? ctx->fz : NULL;
 
 #define GRAD(k) (grads != NULL ? grads[k] : g->params.p[k].g)
     if (g->dx0_acc)
@@ -631,6 +648,11 @@ void tfrs__graph_backward(const tfrs__graph *g, float *const *acts, size_t B, fl
             dx = dy_at(g, dws, B, l->src - 1);
         switch (l->kind) {
         case TFRS_LAYER_DENSE:
+            if (j == 0 && fz != NULL) {    /* acc is 0: no cross layer, stacked */
+                tfrs__factor_backward(fz, g->feat, l->dense, x, D, acts[1], dy, ctx->row0, B,
+                                      ctx->fgr, GRAD(l->kernel), GRAD(l->bias), dx);
+                break;
+            }
             tfrs__dense_backward_to(l->dense, x, acts[j + 1], dy, B, acc ? NULL : dx,
                                     GRAD(l->kernel), GRAD(l->bias));
             if (acc)   /* dx += dy W^T */
@@ -660,12 +682,14 @@ void tfrs__graph_backward(const tfrs__graph *g, float *const *acts, size_t B, fl
 }
 
 void tfrs__graph_scatter_input_grad(tfrs__graph *g, const int32_t *ids, const tfrs__input *in,
-                                    size_t B, const float *dx0, const float *dscores)
+                                    size_t B, const float *dx0, const float *dscores,
+                                    const tfrs__factor *fz)
 {
     for (size_t f = 0; f < g->nfeat; f++) {
         const tfrs__input *fin = in != NULL ? &in[f] : NULL;
-        tfrs__feature_scatter(&g->feat[f], fin, ids + f, g->nfeat, B, dx0 + g->feat[f].offset,
-                              g->concat_dim);
+        if (!tfrs__factor_on(fz, f))
+            tfrs__feature_scatter(&g->feat[f], fin, ids + f, g->nfeat, B,
+                                  dx0 + g->feat[f].offset, g->concat_dim);
         if (g->feat[f].bemb != NULL)
             tfrs__feature_bias_scatter(&g->feat[f], fin, ids + f, g->nfeat, B, dscores);
     }
@@ -713,7 +737,7 @@ void tfrs__graph_l2_grad(tfrs__graph *g)
 }
 
 double tfrs__graph_input_l2(const tfrs__graph *g, const float *x0, size_t B, size_t scale,
-                            float *dx0)
+                            float *dx0, const tfrs__factor *fz)
 {
     size_t D = g->concat_dim;
     double reg = 0.0;
@@ -722,7 +746,7 @@ double tfrs__graph_input_l2(const tfrs__graph *g, const float *x0, size_t B, siz
         const tfrs__feature *ft = &g->feat[f];
         float c = 2.0f * ft->l2 / (float)scale;
         double s = 0.0;
-        if (ft->l2 == 0.0f || ft->emb == NULL)
+        if (ft->l2 == 0.0f || ft->emb == NULL || tfrs__factor_on(fz, f))
             continue;
         for (size_t i = 0; i < B; i++) {
             const float *x = x0 + i * D + ft->offset;

@@ -30,6 +30,7 @@
 #include "dense.h"
 #include "dropout.h"
 #include "embedding.h"
+#include "factor.h"
 #include "feature.h"
 #include "param.h"
 
@@ -74,14 +75,20 @@ typedef struct tfrs__graph {
                                     zeroes dx0 and adds into it            */
     size_t         cat_c, cat_d; /* parallel: the acts of the concat's
                                     parts (cat_d 0: no deep tower)         */
+    int            no_factor;    /* tests: never factor the first layer    */
 } tfrs__graph;
 
 /* A training pass: dropout is active, its masks keyed by the optimizer
  * steps taken before this one and by the batch index of the block's first
- * row.  Forward and backward take NULL for inference. */
+ * row.  Forward and backward take NULL for inference.  fz, when not NULL,
+ * is the batch's plan of the first layer by distinct rows (factor.h;
+ * only for a graph where tfrs__graph_can_factor), and fgr the segment
+ * sums the backward pass of this thread adds into. */
 typedef struct tfrs__graph_ctx {
-    uint64_t step;
-    size_t   row0;
+    uint64_t                 step;
+    size_t                   row0;
+    const tfrs__factor      *fz;
+    const tfrs__factor_grad *fgr;
 } tfrs__graph_ctx;
 
 /* Rows per block when a const call (predict, rank, test_step) processes a
@@ -110,6 +117,10 @@ size_t tfrs__graph_kth_layer(const tfrs__graph *g, tfrs_layer_kind kind, size_t 
  * the first layer dense, and no cross layer follows: the layers after the
  * first see only its output). */
 int  tfrs__graph_first_dense(const tfrs__graph *g);
+/* 1 if training may compute the first layer by distinct rows (factor.h):
+ * the first layer is dense and sees x0 alone (tfrs__graph_first_dense),
+ * some feature is eligible, and tests have not turned it off. */
+int  tfrs__graph_can_factor(const tfrs__graph *g);
 /* Index of the feature named `name`, or SIZE_MAX (expected O(length)). */
 size_t tfrs__graph_find_feature(const tfrs__graph *g, const char *name);
 /* Appends to plan the parameter entries that building g makes, with their
@@ -180,11 +191,13 @@ float *tfrs__graph_dscores(const tfrs__graph *g, float *dws, size_t B);
 void   tfrs__graph_backward(const tfrs__graph *g, float *const *acts, size_t B, float *dws,
                             float *const *grads, float *dx0, const tfrs__graph_ctx *ctx);
 /* Adds the input gradient dx0 ([B, D]) of B rows of keys into the
- * embeddings' gradients, feature by feature, in row order; and with a wide
- * part, d loss / d score (dscores, [B]) into the bias tables and the
- * global bias. */
+ * embeddings' gradients, feature by feature, in row order (but for the
+ * features fz factors, whose gradients tfrs__factor_finish adds); and with
+ * a wide part, d loss / d score (dscores, [B]) into the bias tables and
+ * the global bias. */
 void   tfrs__graph_scatter_input_grad(tfrs__graph *g, const int32_t *ids, const tfrs__input *in,
-                                      size_t B, const float *dx0, const float *dscores);
+                                      size_t B, const float *dx0, const float *dscores,
+                                      const tfrs__factor *fz);
 /* Zeroes every gradient of the table (embeddings: their touched rows). */
 void   tfrs__graph_zero_grad(tfrs__graph *g);
 /* sum over entries of l2 * sum(w^2) (the kernels' penalties), and its
@@ -195,9 +208,10 @@ void   tfrs__graph_l2_grad(tfrs__graph *g);
  * on their output: sum over those features f and the B rows i of x0 ([B,
  * D]) of l2_f * ||x0_f,i||^2, divided by scale (the batch size, so that a
  * batch's term is l2_f times the mean over its examples).  With dx0 (the
- * B rows' input gradient) adds its gradient 2 l2_f x0_f,i / scale there. */
+ * B rows' input gradient) adds its gradient 2 l2_f x0_f,i / scale there.
+ * Features that fz factors are left out (tfrs__factor_finish has them). */
 double tfrs__graph_input_l2(const tfrs__graph *g, const float *x0, size_t B, size_t scale,
-                            float *dx0);
+                            float *dx0, const tfrs__factor *fz);
 
 /* ---- scoring with per-call scratch ----------------------------------- */
 

@@ -13,6 +13,11 @@
  * one thread, in row order.  So a step is deterministic for a given T, and
  * T = 1 never starts a thread.
  *
+ * When the graph allows it (tfrs__graph_can_factor), the main thread first
+ * plans the batch's first layer by distinct rows (factor.h); each thread
+ * then adds its slices' segment sums into its own buffers, which are summed
+ * in thread order before the plan's gradient GEMMs run once per batch.
+ *
  * Memory is allocated when the stepper is created and when a batch larger
  * than every earlier one arrives; never otherwise.
  */
@@ -39,6 +44,7 @@ typedef struct worker {
     float               **grads; /* per table entry: into gbuf, or NULL    */
     double                loss;
     double                reg;   /* the slices' embedding (input) L2       */
+    tfrs__factor_grad     fgr;   /* segment sums of the factored features  */
     pthread_t             tid;
     int                   started;
 } worker;
@@ -58,6 +64,8 @@ struct tfrs__stepper {
     const float      *labels, *weights;
     size_t            B;
     uint64_t          step;      /* optimizer steps before this one (dropout) */
+    int               can_factor; /* the graph allows factoring (fz valid) */
+    tfrs__factor      fz;        /* the current batch's plan               */
     /* Workers wait for a new generation, run their share, count down. */
     pthread_mutex_t   lock;
     pthread_cond_t    go, finished;
@@ -76,7 +84,7 @@ static double slice(struct tfrs__stepper *s, worker *w, size_t r0, size_t S)
     const float *wt = s->weights != NULL ? s->weights + r0 : NULL;
     float *out, *dws = w->ws + tfrs__graph_ws_floats(g, TFRS__SLICE, 0);
     double loss;
-    tfrs__graph_ctx ctx = { s->step, r0 };
+    tfrs__graph_ctx ctx = { s->step, r0, s->can_factor ? &s->fz : NULL, &w->fgr };
 
     out = tfrs__graph_forward(g, s->ids + r0 * g->nfeat, s->in, S, w->ws, w->acts, &ctx);
     memcpy(s->scores + r0, out, S * sizeof(float));
@@ -87,7 +95,8 @@ static double slice(struct tfrs__stepper *s, worker *w, size_t r0, size_t S)
     tfrs__graph_backward(g, w->acts, S, dws, w->index == 0 ? NULL : w->grads,
                          s->dx0 + r0 * g->concat_dim, &ctx);
     if (g->input_l2)
-        w->reg += tfrs__graph_input_l2(g, w->acts[0], S, s->B, s->dx0 + r0 * g->concat_dim);
+        w->reg += tfrs__graph_input_l2(g, w->acts[0], S, s->B, s->dx0 + r0 * g->concat_dim,
+                                       s->can_factor ? &s->fz : NULL);
     return loss;
 }
 
@@ -148,7 +157,7 @@ static int alloc_worker(struct tfrs__stepper *s, worker *w)
 
     w->ws = tfrs__calloc(tfrs__graph_ws_floats(g, TFRS__SLICE, 1), sizeof(float));
     w->acts = tfrs__calloc(tfrs__graph_num_acts(g), sizeof(float *));
-    if (w->ws == NULL || w->acts == NULL)
+    if (w->ws == NULL || w->acts == NULL || tfrs__factor_grad_init(&w->fgr, g->nfeat) < 0)
         return -1;
     if (w->index == 0)
         return 0;
@@ -173,6 +182,7 @@ static int alloc_worker(struct tfrs__stepper *s, worker *w)
 
 static void free_worker(worker *w)
 {
+    tfrs__factor_grad_free(&w->fgr);
     tfrs__free(w->gbuf);
     tfrs__free(w->grads);
     tfrs__free(w->ws);
@@ -199,6 +209,7 @@ void tfrs__stepper_free(tfrs__stepper *s)
         for (int t = 0; t < s->T; t++)
             free_worker(&s->w[t]);
     tfrs__free(s->w);
+    tfrs__factor_free(&s->fz);
     tfrs__free(s->scores);
     tfrs__free(s->dx0);
     tfrs__free(s->dsc);
@@ -234,6 +245,11 @@ int tfrs__stepper_create(tfrs__stepper **out, tfrs__graph *g, int threads)
         return tfrs__fail(TFRS_ENOMEM, "train: out of memory");
     s->g = g;
     s->T = threads;
+    s->can_factor = tfrs__graph_can_factor(g);
+    if (s->can_factor && tfrs__factor_init(&s->fz, g->nfeat, g->layers[0].out) != TFRS_OK) {
+        tfrs__free(s);
+        return TFRS_ENOMEM;
+    }
     s->w = tfrs__calloc((size_t)threads, sizeof(*s->w));
     if (s->w == NULL)
         goto nomem;
@@ -305,6 +321,15 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
     if ((rc = reserve(s, opt, B)) != TFRS_OK)
         return rc;
     tfrs__graph_zero_grad(g);
+    if (s->can_factor) {
+        if ((rc = tfrs__factor_plan(&s->fz, g->feat, g->layers[0].dense, ids, B)) != TFRS_OK)
+            return rc;
+        for (int w = 0; w < s->T; w++)
+            if ((rc = tfrs__factor_grad_zero(&s->fz, &s->w[w].fgr)) != TFRS_OK) {
+                s->fz.any = 0;
+                return rc;
+            }
+    }
 
     s->task = task;
     s->ids = ids;
@@ -342,7 +367,14 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
                     dst[i] += src[i];
         }
     }
-    tfrs__graph_scatter_input_grad(g, ids, in, B, s->dx0, s->dsc);
+    if (s->can_factor && s->fz.any) {
+        for (int w = 1; w < s->T; w++)
+            tfrs__factor_grad_add(&s->fz, &s->w[0].fgr, &s->w[w].fgr);
+        reg += tfrs__factor_finish(&s->fz, g->feat, g->layers[0].dense, &s->w[0].fgr,
+                                   t->p[g->layers[0].kernel].g, B);
+    }
+    tfrs__graph_scatter_input_grad(g, ids, in, B, s->dx0, s->dsc,
+                                   s->can_factor ? &s->fz : NULL);
     if (!isfinite(loss) || !isfinite(reg))
         return tfrs__fail(TFRS_ENONFINITE, "train: the batch %s is %s; step skipped, "
                           "parameters unchanged", isfinite(loss) ? "embedding L2" : "loss",
@@ -358,4 +390,9 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
     if (scores_out != NULL)
         *scores_out = s->scores;
     return TFRS_OK;
+}
+
+size_t tfrs__stepper_factored_rows(const tfrs__stepper *s)
+{
+    return s->can_factor && s->fz.any ? s->fz.factored_rows : 0;
 }

@@ -38,5 +38,8 @@ int  tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_o
                        const int32_t *ids, const tfrs__input *in, const float *labels,
                        const float *weights, size_t B, double *loss, double *reg,
                        const float **scores_out);
+/* The distinct rows the last run computed the first layer for, summed over
+ * the features it factored (factor.h); 0 if it factored none. */
+size_t tfrs__stepper_factored_rows(const tfrs__stepper *s);
 
 #endif /* TFRS_STEP_H */

@@ -503,7 +503,7 @@ static int evaluate_bound(const tfrs_model *m, const bound_data *bd, size_t batc
         tfrs__graph_score_in(&m->g, &sc, bd->ids + start * m->g.nfeat, bd->in, nb, scores);
         /* the scratch holds bs rows: acts[0] is this batch's x0 */
         if (m->g.input_l2)
-            reg += tfrs__graph_input_l2(&m->g, sc.acts[0], nb, 1, NULL);
+            reg += tfrs__graph_input_l2(&m->g, sc.acts[0], nb, 1, NULL, NULL);
         rc = tfrs__graph_check_scores(scores, nb, start, 0, fn);
         if (rc != TFRS_OK)
             goto done;

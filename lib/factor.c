@@ -1,0 +1,346 @@
+/*
+ * factor.c - the first dense layer computed once per distinct table row
+ * (see factor.h).
+ *
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/kernels.h"
+#include "util/status.h"
+#include "embedding.h"
+#include "factor.h"
+
+/* The cost of the per-example work of a factored feature (the gather-add
+ * of its projection in the forward pass, the segment sum in the backward
+ * pass), per example and unit of the layer, in multiply-adds of a GEMM.
+ * Factoring feature f pays when
+ *   3 n dim + FACTOR_ADD_COST B < 3 B dim
+ * (three GEMMs over n distinct rows and the per-example adds, against
+ * three GEMMs over the B rows).  Measured on batch 256 and 8192 of
+ * MovieLens (docs/performance.md). */
+#define FACTOR_ADD_COST 6
+
+int tfrs__factor_init(tfrs__factor *fz, size_t nfeat, size_t H)
+{
+    memset(fz, 0, sizeof(*fz));
+    fz->part = tfrs__calloc(nfeat != 0 ? nfeat : 1, sizeof(*fz->part));
+    if (fz->part == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "train: out of memory");
+    fz->nfeat = nfeat;
+    fz->H = H;
+    return TFRS_OK;
+}
+
+void tfrs__factor_free(tfrs__factor *fz)
+{
+    if (fz->part != NULL) {
+        for (size_t f = 0; f < fz->nfeat; f++) {
+            tfrs__factor_part *p = &fz->part[f];
+            tfrs__free(p->rows);
+            tfrs__free(p->count);
+            tfrs__free(p->eu);
+            tfrs__free(p->p);
+            tfrs__free(p->de);
+            tfrs__free(p->slot);
+        }
+    }
+    tfrs__free(fz->part);
+    tfrs__free(fz->idx);
+    memset(fz, 0, sizeof(*fz));
+}
+
+int tfrs__factor_grad_init(tfrs__factor_grad *gr, size_t nfeat)
+{
+    size_t n = nfeat != 0 ? nfeat : 1;
+
+    gr->nfeat = nfeat;
+    gr->g = tfrs__calloc(n, sizeof(*gr->g));
+    gr->cap = tfrs__calloc(n, sizeof(*gr->cap));
+    if (gr->g == NULL || gr->cap == NULL) {
+        tfrs__factor_grad_free(gr);
+        return -1;
+    }
+    return 0;
+}
+
+void tfrs__factor_grad_free(tfrs__factor_grad *gr)
+{
+    if (gr->g != NULL)
+        for (size_t f = 0; f < gr->nfeat; f++)
+            tfrs__free(gr->g[f]);
+    tfrs__free(gr->g);
+    tfrs__free(gr->cap);
+    memset(gr, 0, sizeof(*gr));
+}
+
+int tfrs__factor_eligible(const tfrs__feature *f)
+{
+    return f->emb != NULL && f->dim > 0 && tfrs__feature_is_single(f);
+}
+
+/* Room for n distinct rows of a feature of dim columns and H units. */
+static int part_reserve(tfrs__factor_part *p, size_t n, size_t dim, size_t H)
+{
+    int32_t *rows;
+    uint32_t *count;
+    float *eu, *pp, *de;
+    size_t ne, np;
+
+    if (n <= p->cap)
+        return 0;
+    if (tfrs__mul(n, dim, &ne) < 0 || tfrs__mul(n, H, &np) < 0)
+        return -1;
+    rows = tfrs__malloc(n * sizeof(*rows));
+    count = tfrs__malloc(n * sizeof(*count));
+    eu = tfrs__malloc(ne * sizeof(float));
+    pp = tfrs__malloc(np * sizeof(float));
+    de = tfrs__malloc(ne * sizeof(float));
+    if (rows == NULL || count == NULL || eu == NULL || pp == NULL || de == NULL) {
+        tfrs__free(rows);
+        tfrs__free(count);
+        tfrs__free(eu);
+        tfrs__free(pp);
+        tfrs__free(de);
+        return -1;
+    }
+    tfrs__free(p->rows);
+    tfrs__free(p->count);
+    tfrs__free(p->eu);
+    tfrs__free(p->p);
+    tfrs__free(p->de);
+    p->rows = rows;
+    p->count = count;
+    p->eu = eu;
+    p->p = pp;
+    p->de = de;
+    p->cap = n;
+    return 0;
+}
+
+/* The slot array of a table of `rows` rows, all -1. */
+static int slots_reserve(tfrs__factor_part *p, size_t rows)
+{
+    if (p->slot != NULL && p->slot_rows == rows)
+        return 0;
+    tfrs__free(p->slot);
+    p->slot_rows = 0;
+    p->slot = tfrs__malloc((rows != 0 ? rows : 1) * sizeof(*p->slot));
+    if (p->slot == NULL)
+        return -1;
+    memset(p->slot, 0xff, rows * sizeof(*p->slot));
+    p->slot_rows = rows;
+    return 0;
+}
+
+/* Finds feature f's distinct rows among the B keys (stride F): fills
+ * rows, count and idx's column f; leaves the slots at -1 again. */
+static int distinct(tfrs__factor *fz, size_t f, const int32_t *keys, size_t B)
+{
+    tfrs__factor_part *p = &fz->part[f];
+    size_t F = fz->nfeat, n = 0;
+
+    for (size_t i = 0; i < B; i++) {
+        int32_t k = keys[i * F + f];
+        int32_t s = p->slot[k];
+        if (s < 0) {
+            s = (int32_t)n;
+            p->slot[k] = s;
+            p->rows[n] = k;
+            p->count[n] = 0;
+            n++;
+        }
+        p->count[s]++;
+        fz->idx[i * F + f] = (uint32_t)s;
+    }
+    for (size_t u = 0; u < n; u++)
+        p->slot[p->rows[u]] = -1;
+    p->n = n;
+    return 0;
+}
+
+int tfrs__factor_plan(tfrs__factor *fz, const tfrs__feature *feat, const tfrs_dense *d,
+                      const int32_t *keys, size_t B)
+{
+    size_t F = fz->nfeat, H = fz->H, nidx;
+
+    fz->any = 0;
+    fz->factored_rows = 0;
+    for (size_t f = 0; f < F; f++)
+        fz->part[f].on = 0;
+    if (B > fz->idx_cap) {
+        uint32_t *idx;
+        if (tfrs__mul(B, F, &nidx) < 0 || (idx = tfrs__malloc(nidx * sizeof(*idx))) == NULL)
+            return tfrs__fail(TFRS_ENOMEM, "train: out of memory for a batch of %zu rows", B);
+        tfrs__free(fz->idx);
+        fz->idx = idx;
+        fz->idx_cap = B;
+    }
+    for (size_t f = 0; f < F; f++) {
+        const tfrs__feature *ft = &feat[f];
+        tfrs__factor_part *p = &fz->part[f];
+        size_t dim = ft->dim;
+        if (!tfrs__factor_eligible(ft))
+            continue;
+        if (part_reserve(p, B, dim, H) < 0 || slots_reserve(p, ft->rows) < 0)
+            return tfrs__fail(TFRS_ENOMEM, "train: out of memory for a batch of %zu rows", B);
+        distinct(fz, f, keys, B);
+        /* 3 n dim + c B < 3 B dim, in doubles: no overflow */
+        if (3.0 * (double)p->n * (double)dim + FACTOR_ADD_COST * (double)B >=
+            3.0 * (double)B * (double)dim)
+            continue;
+        tfrs__embedding_gather(ft->emb, p->rows, 1, p->n, p->eu, dim);
+        /* P = E[U] W_f    [n, dim] [dim, H] */
+        tfrs__gemm(0, 0, p->n, H, dim, 1.0f, p->eu, dim, d->w + ft->offset * H, H, 0.0f, p->p,
+                   H);
+        p->on = 1;
+        fz->any = 1;
+        fz->factored_rows += p->n;
+    }
+    return TFRS_OK;
+}
+
+void tfrs__factor_forward(const tfrs__factor *fz, const tfrs__feature *feat,
+                          const tfrs_dense *d, const float *x0, size_t D, size_t r0, size_t S,
+                          float *y)
+{
+    size_t F = fz->nfeat, H = fz->H;
+    int gemm = 0;
+
+    /* the features not factored: y = sum x0_f W_f */
+    for (size_t f = 0; f < F; f++) {
+        const tfrs__feature *ft = &feat[f];
+        if (fz->part[f].on || ft->dim == 0)
+            continue;
+        tfrs__gemm(0, 0, S, H, ft->dim, 1.0f, x0 + ft->offset, D, d->w + ft->offset * H, H,
+                   gemm ? 1.0f : 0.0f, y, H);
+        gemm = 1;
+    }
+    /* y_i += b + sum P_f[row], row by row while y_i is in cache */
+    for (size_t i = 0; i < S; i++) {
+        float *yr = y + i * H;
+        const uint32_t *ix = fz->idx + (r0 + i) * F;
+        if (gemm)
+            for (size_t j = 0; j < H; j++)
+                yr[j] += d->b[j];
+        else
+            memcpy(yr, d->b, H * sizeof(float));
+        for (size_t f = 0; f < F; f++) {
+            const float *pr;
+            if (!fz->part[f].on)
+                continue;
+            pr = fz->part[f].p + (size_t)ix[f] * H;
+            for (size_t j = 0; j < H; j++)
+                yr[j] += pr[j];
+        }
+        tfrs__act_apply(d->act, yr, H);
+    }
+}
+
+void tfrs__factor_backward(const tfrs__factor *fz, const tfrs__feature *feat,
+                           const tfrs_dense *d, const float *x0, size_t D, const float *y,
+                           float *dy, size_t r0, size_t S, const tfrs__factor_grad *gr,
+                           float *dw, float *db, float *dx0)
+{
+    size_t F = fz->nfeat, H = fz->H;
+
+    tfrs__act_backward_db(d->act, y, dy, db, S, H);
+    for (size_t f = 0; f < F; f++) {
+        const tfrs__feature *ft = &feat[f];
+        if (fz->part[f].on || ft->dim == 0)
+            continue;
+        /* dW_f += x0_f^T dz    [dim, S] [S, H] */
+        tfrs__gemm(1, 0, ft->dim, H, S, 1.0f, x0 + ft->offset, D, dy, H, 1.0f,
+                   dw + ft->offset * H, H);
+        /* dx0_f = dz W_f^T    [S, H] [H, dim] */
+        tfrs__gemm(0, 1, S, ft->dim, H, 1.0f, dy, H, d->w + ft->offset * H, H, 0.0f,
+                   dx0 + ft->offset, D);
+    }
+    /* the segment sums, row by row */
+    for (size_t i = 0; i < S; i++) {
+        const float *dr = dy + i * H;
+        const uint32_t *ix = fz->idx + (r0 + i) * F;
+        for (size_t f = 0; f < F; f++) {
+            float *gp;
+            if (!fz->part[f].on)
+                continue;
+            gp = gr->g[f] + (size_t)ix[f] * H;
+            for (size_t j = 0; j < H; j++)
+                gp[j] += dr[j];
+        }
+    }
+}
+
+int tfrs__factor_grad_zero(const tfrs__factor *fz, tfrs__factor_grad *gr)
+{
+    /* Room for a whole batch of distinct rows of every eligible feature
+     * (those the plan reserved), so that later batches allocate nothing. */
+    for (size_t f = 0; f < fz->nfeat; f++) {
+        const tfrs__factor_part *p = &fz->part[f];
+        size_t n = p->cap * fz->H;    /* cap <= B, and B * H fit: y does */
+        if (n > gr->cap[f]) {
+            float *g = tfrs__malloc(n * sizeof(float));
+            if (g == NULL)
+                return tfrs__fail(TFRS_ENOMEM, "train: out of memory for a batch's segment "
+                                  "sums (%zu rows)", p->cap);
+            tfrs__free(gr->g[f]);
+            gr->g[f] = g;
+            gr->cap[f] = n;
+        }
+        if (p->on)
+            memset(gr->g[f], 0, p->n * fz->H * sizeof(float));
+    }
+    return TFRS_OK;
+}
+
+void tfrs__factor_grad_add(const tfrs__factor *fz, tfrs__factor_grad *dst,
+                           const tfrs__factor_grad *src)
+{
+    for (size_t f = 0; f < fz->nfeat; f++) {
+        size_t n = fz->part[f].n * fz->H;
+        if (!fz->part[f].on)
+            continue;
+        for (size_t i = 0; i < n; i++)
+            dst->g[f][i] += src->g[f][i];
+    }
+}
+
+double tfrs__factor_finish(tfrs__factor *fz, tfrs__feature *feat, const tfrs_dense *d,
+                           const tfrs__factor_grad *gr, float *dw, size_t scale)
+{
+    size_t H = fz->H;
+    double reg = 0.0;
+
+    for (size_t f = 0; f < fz->nfeat; f++) {
+        tfrs__feature *ft = &feat[f];
+        tfrs__factor_part *p = &fz->part[f];
+        size_t dim = ft->dim;
+        if (!p->on)
+            continue;
+        /* dW_f += E[U]^T G    [dim, n] [n, H] */
+        tfrs__gemm(1, 0, dim, H, p->n, 1.0f, p->eu, dim, gr->g[f], H, 1.0f, dw + ft->offset * H,
+                   H);
+        /* dE[U] = G W_f^T    [n, H] [H, dim] */
+        tfrs__gemm(0, 1, p->n, dim, H, 1.0f, gr->g[f], H, d->w + ft->offset * H, H, 0.0f, p->de,
+                   dim);
+        if (ft->l2 != 0.0f) {
+            /* Keras' activity regularizer: l2 ||e||^2 per example, over scale */
+            double s = 0.0;
+            for (size_t u = 0; u < p->n; u++) {
+                const float *e = p->eu + u * dim;
+                float *de = p->de + u * dim;
+                float c = 2.0f * ft->l2 * (float)p->count[u] / (float)scale;
+                double q = 0.0;
+                for (size_t k = 0; k < dim; k++) {
+                    q += (double)e[k] * e[k];
+                    de[k] += c * e[k];
+                }
+                s += q * p->count[u];
+            }
+            reg += (double)ft->l2 * s / (double)scale;
+        }
+        tfrs__embedding_scatter_add(ft->emb, p->rows, 1, p->n, p->de, dim);
+    }
+    return reg;
+}
