@@ -27,7 +27,7 @@ int tfrs__factor_init(tfrs__factor *fz, size_t nfeat, size_t H)
     memset(fz, 0, sizeof(*fz));
     fz->part = tfrs__calloc(nfeat != 0 ? nfeat : 1, sizeof(*fz->part));
     if (fz->part == NULL)
-        return tfrs__fail(TFRS_ENOMEM, "train: out of memory");
+        return tfrs__fail(TFRS_ENOMEM, "out of memory");
     fz->nfeat = nfeat;
     fz->H = H;
     return TFRS_OK;
@@ -160,31 +160,44 @@ static int distinct(tfrs__factor *fz, size_t f, const int32_t *keys, size_t B)
     return 0;
 }
 
+int tfrs__factor_reserve(tfrs__factor *fz, const tfrs__feature *feat, size_t B)
+{
+    size_t F = fz->nfeat, nidx;
+
+    if (B > fz->idx_cap) {
+        uint32_t *idx;
+        if (tfrs__mul(B, F, &nidx) < 0 || (idx = tfrs__malloc(nidx * sizeof(*idx))) == NULL)
+            return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", B);
+        tfrs__free(fz->idx);
+        fz->idx = idx;
+        fz->idx_cap = B;
+    }
+    for (size_t f = 0; f < F; f++)
+        if (tfrs__factor_eligible(&feat[f]) &&
+            (part_reserve(&fz->part[f], B, feat[f].dim, fz->H) < 0 ||
+             slots_reserve(&fz->part[f], feat[f].rows) < 0))
+            return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", B);
+    return TFRS_OK;
+}
+
 int tfrs__factor_plan(tfrs__factor *fz, const tfrs__feature *feat, const tfrs_dense *d,
                       const int32_t *keys, size_t B)
 {
-    size_t F = fz->nfeat, H = fz->H, nidx;
+    size_t F = fz->nfeat, H = fz->H;
+    int rc;
 
     fz->any = 0;
     fz->factored_rows = 0;
     for (size_t f = 0; f < F; f++)
         fz->part[f].on = 0;
-    if (B > fz->idx_cap) {
-        uint32_t *idx;
-        if (tfrs__mul(B, F, &nidx) < 0 || (idx = tfrs__malloc(nidx * sizeof(*idx))) == NULL)
-            return tfrs__fail(TFRS_ENOMEM, "train: out of memory for a batch of %zu rows", B);
-        tfrs__free(fz->idx);
-        fz->idx = idx;
-        fz->idx_cap = B;
-    }
+    if ((rc = tfrs__factor_reserve(fz, feat, B)) != TFRS_OK)
+        return rc;
     for (size_t f = 0; f < F; f++) {
         const tfrs__feature *ft = &feat[f];
         tfrs__factor_part *p = &fz->part[f];
         size_t dim = ft->dim;
         if (!tfrs__factor_eligible(ft))
             continue;
-        if (part_reserve(p, B, dim, H) < 0 || slots_reserve(p, ft->rows) < 0)
-            return tfrs__fail(TFRS_ENOMEM, "train: out of memory for a batch of %zu rows", B);
         distinct(fz, f, keys, B);
         /* 3 n dim + c B < 3 B dim, in doubles: no overflow */
         if (3.0 * (double)p->n * (double)dim + FACTOR_ADD_COST * (double)B >=
@@ -310,7 +323,6 @@ double tfrs__factor_finish(tfrs__factor *fz, tfrs__feature *feat, const tfrs_den
                            const tfrs__factor_grad *gr, float *dw, size_t scale)
 {
     size_t H = fz->H;
-    double reg = 0.0;
 
     for (size_t f = 0; f < fz->nfeat; f++) {
         tfrs__feature *ft = &feat[f];
@@ -326,21 +338,37 @@ double tfrs__factor_finish(tfrs__factor *fz, tfrs__feature *feat, const tfrs_den
                    dim);
         if (ft->l2 != 0.0f) {
             /* Keras' activity regularizer: l2 ||e||^2 per example, over scale */
-            double s = 0.0;
             for (size_t u = 0; u < p->n; u++) {
                 const float *e = p->eu + u * dim;
                 float *de = p->de + u * dim;
                 float c = 2.0f * ft->l2 * (float)p->count[u] / (float)scale;
-                double q = 0.0;
-                for (size_t k = 0; k < dim; k++) {
-                    q += (double)e[k] * e[k];
+                for (size_t k = 0; k < dim; k++)
                     de[k] += c * e[k];
-                }
-                s += q * p->count[u];
             }
-            reg += (double)ft->l2 * s / (double)scale;
         }
         tfrs__embedding_scatter_add(ft->emb, p->rows, 1, p->n, p->de, dim);
+    }
+    return tfrs__factor_input_l2(fz, feat, scale);
+}
+
+double tfrs__factor_input_l2(const tfrs__factor *fz, const tfrs__feature *feat, size_t scale)
+{
+    double reg = 0.0;
+
+    for (size_t f = 0; f < fz->nfeat && fz->any; f++) {
+        const tfrs__factor_part *p = &fz->part[f];
+        size_t dim = feat[f].dim;
+        double s = 0.0;
+        if (!p->on || feat[f].l2 == 0.0f)
+            continue;
+        for (size_t u = 0; u < p->n; u++) {
+            const float *e = p->eu + u * dim;
+            double q = 0.0;
+            for (size_t k = 0; k < dim; k++)
+                q += (double)e[k] * e[k];
+            s += q * p->count[u];
+        }
+        reg += (double)feat[f].l2 * s / (double)scale;
     }
     return reg;
 }

@@ -79,6 +79,10 @@ void tfrs__factor_grad_free(tfrs__factor_grad *gr);
  * embedding table). */
 int  tfrs__factor_eligible(const tfrs__feature *f);
 
+/* Reserves what plans of batches of up to B rows need (then plan
+ * allocates nothing for them).  TFRS_ENOMEM (message) on failure. */
+int  tfrs__factor_reserve(tfrs__factor *fz, const tfrs__feature *feat, size_t B);
+
 /* Plans a batch of B rows of keys [B, nfeat] (checked) for the first
  * layer d: for each eligible feature, its distinct rows; factors it when
  * that is cheaper, and then computes its P.  TFRS_ENOMEM (message) on
@@ -116,6 +120,10 @@ void tfrs__factor_grad_add(const tfrs__factor *fz, tfrs__factor_grad *dst,
  * ||e||^2 / scale, its gradient added too); returns that L2 term. */
 double tfrs__factor_finish(tfrs__factor *fz, tfrs__feature *feat, const tfrs_dense *d,
                            const tfrs__factor_grad *gr, float *dw, size_t scale);
+
+/* The embedding L2 of the factored features of the plan (those with l2 >
+ * 0): sum of l2 * count * ||e||^2 over their distinct rows, over scale. */
+double tfrs__factor_input_l2(const tfrs__factor *fz, const tfrs__feature *feat, size_t scale);
 
 /* 1 if feature f is factored in the current plan (fz may be NULL). */
 static inline int tfrs__factor_on(const tfrs__factor *fz, size_t f)

@@ -590,7 +590,7 @@ float *tfrs__graph_forward(const tfrs__graph *g, const int32_t *ids, const tfrs_
             tfrs__cross_forward(l->cross, acts[0], x, B, acts[L + 1 + j], acts[j + 1]);
             break;
         case TFRS_LAYER_DROPOUT:
-            if (ctx != NULL && l->rate > 0.0f) {
+            if (ctx != NULL && !ctx->inference && l->rate > 0.0f) {
                 tfrs__dropout_key k = dropout_key(g, j, ctx);
                 tfrs__dropout_forward(&k, l->rate, x, B, l->out, acts[j + 1]);
             } else {
@@ -768,6 +768,7 @@ double tfrs__graph_input_l2(const tfrs__graph *g, const float *x0, size_t B, siz
 int tfrs__graph_scratch_alloc(const tfrs__graph *g, size_t rows, tfrs__scratch *sc)
 {
     size_t nfloats;
+    int rc;
 
     memset(sc, 0, sizeof(*sc));
     if (tfrs__mul(tfrs__graph_ws_floats(g, 1, 0), rows, &nfloats) < 0)
@@ -779,11 +780,25 @@ int tfrs__graph_scratch_alloc(const tfrs__graph *g, size_t rows, tfrs__scratch *
         return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", rows);
     }
     sc->rows = rows;
+    if (tfrs__graph_can_factor(g)) {
+        /* everything a block's plan needs, so that scoring allocates nothing */
+        if ((rc = tfrs__factor_init(&sc->fz, g->nfeat, g->layers[0].out)) != TFRS_OK) {
+            tfrs__graph_scratch_free(sc);
+            return rc;
+        }
+        sc->factor = 1;
+        if ((rc = tfrs__factor_reserve(&sc->fz, g->feat, rows)) != TFRS_OK) {
+            tfrs__graph_scratch_free(sc);
+            return rc;
+        }
+    }
     return TFRS_OK;
 }
 
 void tfrs__graph_scratch_free(tfrs__scratch *sc)
 {
+    if (sc->factor)
+        tfrs__factor_free(&sc->fz);
     tfrs__free(sc->ws);
     tfrs__free(sc->acts);
     memset(sc, 0, sizeof(*sc));
@@ -792,10 +807,17 @@ void tfrs__graph_scratch_free(tfrs__scratch *sc)
 void tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t *ids,
                           const tfrs__input *in, size_t n, float *scores)
 {
+    tfrs__graph_ctx ctx = { 0, 0, NULL, NULL, 1 };
+
     for (size_t i = 0; i < n; i += sc->rows) {
         size_t b = n - i < sc->rows ? n - i : sc->rows;
-        const float *s = tfrs__graph_forward(g, ids + i * g->nfeat, in, b, sc->ws, sc->acts,
-                                             NULL);
+        const int32_t *k = ids + i * g->nfeat;
+        const float *s;
+        /* reserved for sc->rows rows: the plan cannot fail */
+        if (sc->factor && tfrs__factor_plan(&sc->fz, g->feat, g->layers[0].dense, k, b) ==
+                              TFRS_OK)
+            ctx.fz = &sc->fz;
+        s = tfrs__graph_forward(g, k, in, b, sc->ws, sc->acts, &ctx);
         memcpy(scores + i, s, b * sizeof(float));
     }
 }

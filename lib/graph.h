@@ -80,15 +80,17 @@ typedef struct tfrs__graph {
 
 /* A training pass: dropout is active, its masks keyed by the optimizer
  * steps taken before this one and by the batch index of the block's first
- * row.  Forward and backward take NULL for inference.  fz, when not NULL,
- * is the batch's plan of the first layer by distinct rows (factor.h;
- * only for a graph where tfrs__graph_can_factor), and fgr the segment
- * sums the backward pass of this thread adds into. */
+ * row.  Forward and backward take NULL for inference, or a context with
+ * `inference` set (dropout off) to pass a plan.  fz, when not NULL, is the
+ * plan of the first layer by distinct rows for the batch that row0 is a
+ * row of (factor.h; only for a graph where tfrs__graph_can_factor), and
+ * fgr the segment sums the backward pass of this thread adds into. */
 typedef struct tfrs__graph_ctx {
     uint64_t                 step;
     size_t                   row0;
     const tfrs__factor      *fz;
     const tfrs__factor_grad *fgr;
+    int                      inference;
 } tfrs__graph_ctx;
 
 /* Rows per block when a const call (predict, rank, test_step) processes a
@@ -218,14 +220,17 @@ double tfrs__graph_input_l2(const tfrs__graph *g, const float *x0, size_t B, siz
 /* Forward-pass memory for up to `rows` rows (ws and the num_acts
  * activation pointers), for a call that scores several batches. */
 typedef struct tfrs__scratch {
-    float  *ws;
-    float **acts;
-    size_t  rows;
+    float       *ws;
+    float      **acts;
+    size_t       rows;
+    int          factor;   /* fz is set up: the first layer by distinct rows */
+    tfrs__factor fz;
 } tfrs__scratch;
 
 int    tfrs__graph_scratch_alloc(const tfrs__graph *g, size_t rows, tfrs__scratch *sc);
 void   tfrs__graph_scratch_free(tfrs__scratch *sc);     /* a zeroed one is a no-op */
-/* Scores n rows of checked keys in sc, sc->rows rows at a time. */
+/* Scores n rows of checked keys in sc, sc->rows rows at a time (each
+ * block with the first layer by distinct rows where that is cheaper). */
 void   tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t *ids,
                             const tfrs__input *in, size_t n, float *scores);
 /* Scores n rows of checked keys, `block` rows at a time, with scratch

@@ -84,7 +84,7 @@ static double slice(struct tfrs__stepper *s, worker *w, size_t r0, size_t S)
     const float *wt = s->weights != NULL ? s->weights + r0 : NULL;
     float *out, *dws = w->ws + tfrs__graph_ws_floats(g, TFRS__SLICE, 0);
     double loss;
-    tfrs__graph_ctx ctx = { s->step, r0, s->can_factor ? &s->fz : NULL, &w->fgr };
+    tfrs__graph_ctx ctx = { s->step, r0, s->can_factor ? &s->fz : NULL, &w->fgr, 0 };
 
     out = tfrs__graph_forward(g, s->ids + r0 * g->nfeat, s->in, S, w->ws, w->acts, &ctx);
     memcpy(s->scores + r0, out, S * sizeof(float));

@@ -501,9 +501,12 @@ static int evaluate_bound(const tfrs_model *m, const bound_data *bd, size_t batc
 
         /* One forward pass per batch, as Keras' evaluate. */
         tfrs__graph_score_in(&m->g, &sc, bd->ids + start * m->g.nfeat, bd->in, nb, scores);
-        /* the scratch holds bs rows: acts[0] is this batch's x0 */
+        /* the scratch holds bs rows: acts[0] is this batch's x0 (but for
+         * the features its plan factored) */
         if (m->g.input_l2)
-            reg += tfrs__graph_input_l2(&m->g, sc.acts[0], nb, 1, NULL, NULL);
+            reg += tfrs__graph_input_l2(&m->g, sc.acts[0], nb, 1, NULL,
+                                        sc.factor ? &sc.fz : NULL) +
+                   (sc.factor ? tfrs__factor_input_l2(&sc.fz, m->g.feat, 1) : 0.0);
         rc = tfrs__graph_check_scores(scores, nb, start, 0, fn);
         if (rc != TFRS_OK)
             goto done;

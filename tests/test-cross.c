@@ -268,7 +268,7 @@ static void check_model(tfrs_structure st, const layer_spec *ls, size_t nl)
 {
     tfrs_model *m = make(5, st, ls, nl);
     tfrs__graph *g = &m->g;
-    tfrs__graph_ctx ctx = { 9, 100, NULL, NULL };
+    tfrs__graph_ctx ctx = { 9, 100, NULL, NULL, 0 };
     float *ws = calloc(tfrs__graph_ws_floats(g, NB, 1), sizeof(float));
     float **acts = calloc(tfrs__graph_num_acts(g), sizeof(float *));
     float *dws = ws + tfrs__graph_ws_floats(g, NB, 0), *dsc, *dx0;
@@ -452,8 +452,8 @@ START_TEST(masks_independent_of_slicing)
     float *ws2 = calloc(tfrs__graph_ws_floats(g, NB, 0), sizeof(float));
     float **acts = calloc(tfrs__graph_num_acts(g), sizeof(float *));
     float **acts2 = calloc(tfrs__graph_num_acts(g), sizeof(float *));
-    tfrs__graph_ctx whole = { 4, 0, NULL, NULL }, first = { 4, 0, NULL, NULL };
-    tfrs__graph_ctx second = { 4, 5, NULL, NULL };
+    tfrs__graph_ctx whole = { 4, 0, NULL, NULL, 0 }, first = { 4, 0, NULL, NULL, 0 };
+    tfrs__graph_ctx second = { 4, 5, NULL, NULL, 0 };
     size_t D = g->concat_dim, zeros = 0;
 
     tfrs__graph_forward(g, ids, NULL, NB, ws, acts, &whole);

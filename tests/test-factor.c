@@ -7,7 +7,8 @@
  * not); central differences of the training objective against the
  * gradients that one factored step leaves; whole fits with and without
  * factoring (the graph's test switch) agree to float summation order, for
- * one and two threads, and are bit-reproducible.
+ * one and two threads, and are bit-reproducible; so do predict and
+ * evaluate.
  *
  * SPDX-License-Identifier: Apache-2.0
  */
@@ -317,6 +318,40 @@ START_TEST(fit_matches_unfactored_two_threads)
 }
 END_TEST
 
+/* predict and evaluate by blocks with the first layer by distinct rows
+ * against the same model without: scores and the embedding L2 agree. */
+START_TEST(inference_matches_unfactored)
+{
+    tfrs_dataset *ds = make_data(ROWS, 6);
+    tfrs_model *a = make_model(ds, 7, TFRS_OPT_ADAGRAD, 0.1f, 1);
+    tfrs_model *b = make_model(ds, 7, TFRS_OPT_ADAGRAD, 0.1f, 0);
+    float *sa = calloc(ROWS, sizeof(float)), *sb = calloc(ROWS, sizeof(float));
+    tfrs_metrics ma, mb;
+    double worst = 0.0;
+    size_t differ = 0;
+
+    ck_assert_int_eq(tfrs_model_predict_dataset(a, ds, sa), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_predict_dataset(b, ds, sb), TFRS_OK);
+    for (size_t i = 0; i < ROWS; i++) {
+        worst = fmax(worst, fabs((double)sa[i] - sb[i]) / (1e-3 + fabs(sb[i])));
+        differ += sa[i] != sb[i];
+    }
+    ck_assert_msg(worst < 1e-5, "largest relative difference %g", worst);
+    ck_assert_uint_gt(differ, 0);      /* the factored path was taken */
+    ck_assert_int_eq(tfrs_model_evaluate(a, ds, 100, &ma), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_evaluate(b, ds, 100, &mb), TFRS_OK);
+    ck_assert_double_eq_tol(ma.rmse, mb.rmse, 1e-6 * mb.rmse);
+    ck_assert_double_gt(mb.regularization_loss, 0.0);
+    ck_assert_double_eq_tol(ma.regularization_loss, mb.regularization_loss,
+                            1e-6 * mb.regularization_loss);
+    free(sa);
+    free(sb);
+    tfrs_model_free(a);
+    tfrs_model_free(b);
+    tfrs_dataset_free(ds);
+}
+END_TEST
+
 int main(void)
 {
     const tu_case cases[] = {
@@ -324,6 +359,7 @@ int main(void)
         TU_CASE(gradients_match_finite_differences),
         TU_CASE(fit_matches_unfactored_one_thread),
         TU_CASE(fit_matches_unfactored_two_threads),
+        TU_CASE(inference_matches_unfactored),
     };
 
     return tu_run_cases("factor", cases, TU_NELEM(cases));
