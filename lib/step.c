@@ -3,7 +3,8 @@
  *
  * SPDX-License-Identifier: Apache-2.0
  *
- * A batch of B rows is cut into slices of TFRS__SLICE rows.  Each slice goes
+ * A batch of B rows is cut into slices of TFRS__SLICE rows (with T > 1
+ * threads, into a multiple of T slices of at most that).  Each slice goes
  * through the forward pass, the loss and the backward pass while its
  * activations are still in cache; the dense gradients of the slices add up.
  * With T threads, thread t takes the t-th contiguous share of the slices and
@@ -100,10 +101,24 @@ static double slice(struct tfrs__stepper *s, worker *w, size_t r0, size_t S)
     return loss;
 }
 
+/* Rows per slice: TFRS__SLICE with one thread; with T threads the number
+ * of slices is rounded up to a multiple of T and the rows spread evenly
+ * over them, so that every thread gets an equal share of a small batch. */
+static size_t slice_rows(size_t B, int T)
+{
+    size_t n = (B + TFRS__SLICE - 1) / TFRS__SLICE;
+
+    if (T == 1 || n == 0)
+        return TFRS__SLICE;
+    n = (n + (size_t)T - 1) / (size_t)T * (size_t)T;
+    return (B + n - 1) / n;
+}
+
 /* Thread w's share of the slices of the current batch. */
 static void run_share(struct tfrs__stepper *s, worker *w)
 {
-    size_t nslices = (s->B + TFRS__SLICE - 1) / TFRS__SLICE;
+    size_t rows = slice_rows(s->B, s->T);
+    size_t nslices = (s->B + rows - 1) / rows;
     size_t first = nslices * (size_t)w->index / (size_t)s->T;
     size_t last = nslices * (size_t)(w->index + 1) / (size_t)s->T;
     const tfrs__params *t = &s->g->params;
@@ -115,8 +130,8 @@ static void run_share(struct tfrs__stepper *s, worker *w)
             if (w->grads[k] != NULL)
                 memset(w->grads[k], 0, t->p[k].n * sizeof(float));
     for (size_t k = first; k < last; k++) {
-        size_t r0 = k * TFRS__SLICE;
-        size_t S = s->B - r0 < TFRS__SLICE ? s->B - r0 : TFRS__SLICE;
+        size_t r0 = k * rows;
+        size_t S = s->B - r0 < rows ? s->B - r0 : rows;
         w->loss += slice(s, w, r0, S);
     }
 }
