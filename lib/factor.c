@@ -22,6 +22,14 @@
  * MovieLens (docs/performance.md). */
 #define FACTOR_ADD_COST 6
 
+/* y += x over n floats (the same bits in every clone: one add each). */
+TFRS__VECTOR_CLONES
+static void add_to(float *restrict y, const float *restrict x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += x[i];
+}
+
 int tfrs__factor_init(tfrs__factor *fz, size_t nfeat, size_t H)
 {
     memset(fz, 0, sizeof(*fz));
@@ -235,18 +243,12 @@ void tfrs__factor_forward(const tfrs__factor *fz, const tfrs__feature *feat,
         float *yr = y + i * H;
         const uint32_t *ix = fz->idx + (r0 + i) * F;
         if (gemm)
-            for (size_t j = 0; j < H; j++)
-                yr[j] += d->b[j];
+            add_to(yr, d->b, H);
         else
             memcpy(yr, d->b, H * sizeof(float));
-        for (size_t f = 0; f < F; f++) {
-            const float *pr;
-            if (!fz->part[f].on)
-                continue;
-            pr = fz->part[f].p + (size_t)ix[f] * H;
-            for (size_t j = 0; j < H; j++)
-                yr[j] += pr[j];
-        }
+        for (size_t f = 0; f < F; f++)
+            if (fz->part[f].on)
+                add_to(yr, fz->part[f].p + (size_t)ix[f] * H, H);
         tfrs__act_apply(d->act, yr, H);
     }
 }
@@ -272,16 +274,10 @@ void tfrs__factor_backward(const tfrs__factor *fz, const tfrs__feature *feat,
     }
     /* the segment sums, row by row */
     for (size_t i = 0; i < S; i++) {
-        const float *dr = dy + i * H;
         const uint32_t *ix = fz->idx + (r0 + i) * F;
-        for (size_t f = 0; f < F; f++) {
-            float *gp;
-            if (!fz->part[f].on)
-                continue;
-            gp = gr->g[f] + (size_t)ix[f] * H;
-            for (size_t j = 0; j < H; j++)
-                gp[j] += dr[j];
-        }
+        for (size_t f = 0; f < F; f++)
+            if (fz->part[f].on)
+                add_to(gr->g[f] + (size_t)ix[f] * H, dy + i * H, H);
     }
 }
 
@@ -312,10 +308,8 @@ void tfrs__factor_grad_add(const tfrs__factor *fz, tfrs__factor_grad *dst,
 {
     for (size_t f = 0; f < fz->nfeat; f++) {
         size_t n = fz->part[f].n * fz->H;
-        if (!fz->part[f].on)
-            continue;
-        for (size_t i = 0; i < n; i++)
-            dst->g[f][i] += src->g[f][i];
+        if (fz->part[f].on)
+            add_to(dst->g[f], src->g[f], n);
     }
 }
 
