@@ -18,8 +18,11 @@
  * Factoring feature f pays when
  *   3 n dim + FACTOR_ADD_COST B < 3 B dim
  * (three GEMMs over n distinct rows and the per-example adds, against
- * three GEMMs over the B rows).  Measured on batch 256 and 8192 of
- * MovieLens (docs/performance.md). */
+ * three GEMMs over the B rows) and n <= B / 2: the GEMMs over a few hundred
+ * distinct rows run well below the rate of one GEMM over the batch, and
+ * the plan has its own cost, so that at batch 256 of MovieLens (about 200
+ * distinct users and titles) factoring the 32-dimensional ids was slower
+ * than the plain layer (docs/performance.md). */
 #define FACTOR_ADD_COST 6
 
 /* y += x over n floats (the same bits in every clone: one add each). */
@@ -28,6 +31,38 @@ static void add_to(float *restrict y, const float *restrict x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         y[i] += x[i];
+}
+
+/* y = (acc ? y : 0) + a + b over n floats (b may be NULL), then the ReLU
+ * if relu (as tfrs__act_apply's): in that order, so the bits are those of
+ * adding a, then b, then applying the activation. */
+TFRS__VECTOR_CLONES
+static void sum_into(float *restrict y, const float *restrict a, const float *restrict b,
+                     size_t n, int acc, int relu)
+{
+    for (size_t i = 0; i < n; i++) {
+        float v = acc ? y[i] + a[i] : a[i];
+        if (b != NULL)
+            v += b[i];
+        y[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
+    }
+}
+
+/* Asks for the projection rows (gr NULL) or the segment-sum rows of
+ * example `row` of the batch, if it is before `end`. */
+static void prefetch_rows(const tfrs__factor *fz, const uint32_t *idx,
+                          const tfrs__factor_grad *gr, size_t row, size_t end)
+{
+    size_t F = fz->nfeat, H = fz->H;
+
+    if (row >= end)
+        return;
+    for (size_t f = 0; f < F; f++)
+        if (fz->part[f].on) {
+            size_t u = idx[row * F + f];
+            TFRS__PREFETCH_ROW((gr != NULL ? gr->g[f] : fz->part[f].p) + u * H,
+                               H * sizeof(float));
+        }
 }
 
 int tfrs__factor_init(tfrs__factor *fz, size_t nfeat, size_t H)
@@ -207,9 +242,10 @@ int tfrs__factor_plan(tfrs__factor *fz, const tfrs__feature *feat, const tfrs_de
         if (!tfrs__factor_eligible(ft))
             continue;
         distinct(fz, f, keys, B);
-        /* 3 n dim + c B < 3 B dim, in doubles: no overflow */
+        /* 3 n dim + c B < 3 B dim (in doubles: no overflow), and n <= B / 2 */
         if (3.0 * (double)p->n * (double)dim + FACTOR_ADD_COST * (double)B >=
-            3.0 * (double)B * (double)dim)
+                3.0 * (double)B * (double)dim ||
+            2 * p->n > B)
             continue;
         tfrs__embedding_gather(ft->emb, p->rows, 1, p->n, p->eu, dim);
         /* P = E[U] W_f    [n, dim] [dim, H] */
@@ -238,18 +274,35 @@ void tfrs__factor_forward(const tfrs__factor *fz, const tfrs__feature *feat,
                    gemm ? 1.0f : 0.0f, y, H);
         gemm = 1;
     }
-    /* y_i += b + sum P_f[row], row by row while y_i is in cache */
+    /* y_i = act(y_i + b + sum P_f[row]), row by row: the bias and the rows
+     * two at a time, the ReLU with the last two */
     for (size_t i = 0; i < S; i++) {
         float *yr = y + i * H;
         const uint32_t *ix = fz->idx + (r0 + i) * F;
-        if (gemm)
-            add_to(yr, d->b, H);
-        else
-            memcpy(yr, d->b, H * sizeof(float));
-        for (size_t f = 0; f < F; f++)
-            if (fz->part[f].on)
-                add_to(yr, fz->part[f].p + (size_t)ix[f] * H, H);
-        tfrs__act_apply(d->act, yr, H);
+        const float *rows[2];
+        size_t k = 0, f = 0;
+        int acc = gemm;
+
+        prefetch_rows(fz, fz->idx, NULL, r0 + i + 2, r0 + S);
+        rows[k++] = d->b;
+        for (;;) {
+            while (k < 2 && f < F) {
+                if (fz->part[f].on)
+                    rows[k++] = fz->part[f].p + (size_t)ix[f] * H;
+                f++;
+            }
+            while (f < F && !fz->part[f].on)
+                f++;
+            /* f == F: these are the last rows */
+            sum_into(yr, rows[0], k > 1 ? rows[1] : NULL, H, acc,
+                     f == F && d->act == TFRS_ACT_RELU);
+            if (f == F)
+                break;
+            acc = 1;
+            k = 0;
+        }
+        if (d->act != TFRS_ACT_RELU)
+            tfrs__act_apply(d->act, yr, H);
     }
 }
 
@@ -260,7 +313,15 @@ void tfrs__factor_backward(const tfrs__factor *fz, const tfrs__feature *feat,
 {
     size_t F = fz->nfeat, H = fz->H;
 
-    tfrs__act_backward_db(d->act, y, dy, db, S, H);
+    /* dz = act'(y) dy and the segment sums, row by row while dz_i is in cache */
+    for (size_t i = 0; i < S; i++) {
+        const uint32_t *ix = fz->idx + (r0 + i) * F;
+        prefetch_rows(fz, fz->idx, gr, r0 + i + 2, r0 + S);
+        tfrs__act_backward_db(d->act, y + i * H, dy + i * H, db, 1, H);
+        for (size_t f = 0; f < F; f++)
+            if (fz->part[f].on)
+                add_to(gr->g[f] + (size_t)ix[f] * H, dy + i * H, H);
+    }
     for (size_t f = 0; f < F; f++) {
         const tfrs__feature *ft = &feat[f];
         if (fz->part[f].on || ft->dim == 0)
@@ -271,13 +332,6 @@ void tfrs__factor_backward(const tfrs__factor *fz, const tfrs__feature *feat,
         /* dx0_f = dz W_f^T    [S, H] [H, dim] */
         tfrs__gemm(0, 1, S, ft->dim, H, 1.0f, dy, H, d->w + ft->offset * H, H, 0.0f,
                    dx0 + ft->offset, D);
-    }
-    /* the segment sums, row by row */
-    for (size_t i = 0; i < S; i++) {
-        const uint32_t *ix = fz->idx + (r0 + i) * F;
-        for (size_t f = 0; f < F; f++)
-            if (fz->part[f].on)
-                add_to(gr->g[f] + (size_t)ix[f] * H, dy + i * H, H);
     }
 }
 
