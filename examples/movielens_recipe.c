@@ -12,14 +12,18 @@
  *      format, e.g. u1.base and u1.test; default: u.data shuffled with seed
  *      42, the first 80,000 rows train, the next 20,000 test), with the
  *      users' and items' side features from DIR's u.user and u.item
- *   2. shuffle the training rows (seed 1) and hold out the last
+ *   2. for each of the 5 members of the ensemble (--members): shuffle the
+ *      training rows (seed 1 + the member's index) and hold out the last
  *      validation_fraction of them (the configuration's "training" section)
- *      as the validation slice
- *   3. for each seed of the ensemble: add the implicit-feedback bags (for
- *      each user the items they rated, for each item the users who rated
- *      it) built from the rows the model trains on only, build the model on
- *      those rows, train it with early stopping on the validation slice
- *      and keep the best epoch's weights (--final keep, the default: it
+ *      as the member's validation slice, so that the members together
+ *      train on every training row (--slices shared: member 1's slice for
+ *      all)
+ *   3. for each member: add the implicit-feedback bags (for each user the
+ *      items they rated, for each item the users who rated it) built from
+ *      the rows the member trains on only, build the model (its seed: the
+ *      configuration's + the member's index) on those rows, train it with
+ *      early stopping on its validation slice and keep the best epoch's
+ *      weights (--final keep, the default: it
  *      was better on validation than --final retrain, which builds the
  *      model again on all the training rows, with bags from all of them,
  *      and trains it for the epochs the slice chose; docs/accuracy.md)
@@ -41,6 +45,7 @@
 
 #include "tfrsc.h"
 #include "example.h"
+#include "ensemble_rank.h"
 
 #define SPLIT_SEED    42       /* the tutorial's split of u.data            */
 #define TRAIN_ROWS    80000
@@ -48,7 +53,7 @@
 #define SLICE_SEED    1        /* the shuffle that carves the validation slice */
 #define HOLDOUT_SEED  2        /* --validate: the shuffle that carves its test */
 #define HOLDOUT_SHARE 0.1      /* --validate: the share of --train it tests on */
-#define ENSEMBLE      3        /* members of the default ensemble             */
+#define ENSEMBLE      5        /* members of the default ensemble             */
 #define MAX_MEMBERS   32
 #define CONFIG_NAME   "movielens_recipe.json"
 #define USER_BAG      "user_rated_movies" /* for each user the items they rated */
@@ -57,8 +62,9 @@
 enum final_mode { FINAL_RETRAIN, FINAL_KEEP };
 
 typedef struct options {
-    const char *data, *train, *test, *config;
+    const char *data, *train, *test, *config, *save, *load, *rank_user;
     int         fast, validate, quiet, members, final_mode, clip, own_slices;
+    unsigned long long top;
 } options;
 
 static void usage(FILE *f, const char *prog)
@@ -82,10 +88,22 @@ static void usage(FILE *f, const char *prog)
             "  --final MODE      keep (default): keep the best weights of the run early-\n"
             "                    stopped on the validation slice; retrain: retrain on\n"
             "                    all the training rows for the epochs the slice chose\n"
-            "  --slices MODE     own: each member carves its own validation slice (the\n"
-            "                    training rows shuffled with seed 1 + its index), so the\n"
-            "                    ensemble as a whole trains on every training row;\n"
-            "                    shared: every member uses the first member's slice\n"
+            "  --slices MODE     own (default): each member carves its own validation\n"
+            "                    slice (the training rows shuffled with seed 1 + its\n"
+            "                    index), so the ensemble as a whole trains on every\n"
+            "                    training row; shared: every member uses the first\n"
+            "                    member's slice\n"
+            "  --save PREFIX     save member k (1..N) as PREFIX.k.tfrs: the ensemble is\n"
+            "                    that set of files, its score the members' mean\n"
+            "  --load PREFIX     load the members from PREFIX.k.tfrs instead of training\n"
+            "                    them (the same data options and --members as the run\n"
+            "                    that saved them: the bags are rebuilt from the rows\n"
+            "                    each member trained on)\n"
+            "  --rank USER       rank every movie the members trained on for USER (a\n"
+            "                    user id of the training rows) by the ensemble's mean\n"
+            "                    score; the query is the user's features and bag with\n"
+            "                    the time of the user's latest training rating\n"
+            "  --top K           movies --rank prints (default 10)\n"
             "  --no-clip         do not clip the averaged predictions to the rating\n"
             "                    range [1, 5] (clipping is the default)\n"
             "  --validate        do not read a test file: test on the last tenth of the\n"
@@ -126,6 +144,15 @@ static void parse_args(int argc, char **argv, options *o)
                 o->final_mode = FINAL_KEEP;
             else
                 ex_bad_value(argv[0], "--final", v);
+        } else if ((v = ex_option_value(argc, argv, &i, "--save")) != NULL) {
+            o->save = v;
+        } else if ((v = ex_option_value(argc, argv, &i, "--load")) != NULL) {
+            o->load = v;
+        } else if ((v = ex_option_value(argc, argv, &i, "--rank")) != NULL) {
+            o->rank_user = v;
+        } else if ((v = ex_option_value(argc, argv, &i, "--top")) != NULL) {
+            if (ex_parse_u64(v, 1000000, &o->top) != 0 || o->top == 0)
+                ex_bad_value(argv[0], "--top", v);
         } else if ((v = ex_option_value(argc, argv, &i, "--slices")) != NULL) {
             if (strcmp(v, "own") == 0)
                 o->own_slices = 1;
@@ -151,6 +178,10 @@ static void parse_args(int argc, char **argv, options *o)
         fprintf(stderr, "%s: %s (try --help)\n", argv[0],
                 o->validate ? "--validate takes --train and no --test"
                             : "--train and --test go together");
+        exit(2);
+    }
+    if (o->save != NULL && o->load != NULL) {
+        fprintf(stderr, "%s: --save and --load do not go together (try --help)\n", argv[0]);
         exit(2);
     }
     if (o->fast)
@@ -242,6 +273,12 @@ static int carve(tfrs_dataset *train, uint64_t seed, size_t nval, const tfrs_dat
     return add_bags(*test_fit, *fit_rows);
 }
 
+/* ens_rank's callback: the bags of the rows in arg (a member's). */
+static int bags_from(tfrs_dataset *target, const void *arg)
+{
+    return add_bags(target, arg);
+}
+
 static int on_progress(const tfrs_progress *p, void *payload)
 {
     if (!p->end_of_epoch || *(const int *)payload)
@@ -279,11 +316,12 @@ static double rmse_of(const double *pred, const float *label, size_t n, int clip
 
 int main(int argc, char **argv)
 {
-    options o = { NULL, NULL, NULL, NULL, 0, 0, 0, ENSEMBLE, FINAL_KEEP, 1, 0 };
+    options o = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, ENSEMBLE, FINAL_KEEP, 1, 1, 10 };
     tfrs_dataset *train = NULL, *test = NULL, *all = NULL, *fit_rows = NULL, *val = NULL;
     tfrs_dataset *full = NULL, *test_fit = NULL, *test_full = NULL;
     tfrs_model *model = NULL;
     tfrs_fit_options base_fo;
+    ens_rank er = { 0 };
     char path[4096], *config = NULL, *member_config = NULL;
     const char *dir, *config_path;
     const float *labels;
@@ -350,6 +388,16 @@ int main(int argc, char **argv)
         CHECK(add_bags(test_full, train));
     }
     CHECK(tfrs_dataset_floats(test, "user_rating", &labels));
+    if (o.rank_user != NULL) {
+        int st = ens_rank_init(&er, train, "user_id", o.rank_user, "timestamp", "movie_id");
+        if (st == TFRS_ENOTFOUND) {
+            fprintf(stderr, "error: user '%s' has no training rating to rank for\n",
+                    o.rank_user);
+            rc = 1;
+            goto out;
+        }
+        CHECK(st);
+    }
     if (!o.quiet)
         printf("%zu training rows (%zu for fitting, %zu validation), %zu %s rows; "
                "%d member%s, %s validation slice%s, final: %s\n", tfrs_dataset_num_rows(train),
@@ -389,15 +437,24 @@ int main(int argc, char **argv)
         fo.best_epoch = &best_epoch;
         tfrs_model_free(model);
         model = NULL;
-        CHECK(tfrs_model_from_config(&model, member_config, member_len, config_path, fit_rows));
-        if (!o.quiet)
-            printf("member %d: %zu parameters, early stopping on the validation slice\n", k + 1,
-                   tfrs_model_num_parameters(model));
-        CHECK(tfrs_model_fit(model, fit_rows, &fo, NULL));
-        CHECK(tfrs_model_evaluate(model, val, 4096, &vm));
-        if (!o.quiet)
-            printf("member %d: ran %d epochs, best %d (val_rmse %.4f)\n", k + 1, epochs_run,
-                   best_epoch, vm.rmse);
+        snprintf(path, sizeof(path), "%s.%d.tfrs", o.save != NULL ? o.save : o.load ? o.load : "",
+                 k + 1);
+        if (o.load != NULL) {
+            CHECK(tfrs_model_load(&model, path));
+            if (!o.quiet)
+                printf("member %d: loaded %s\n", k + 1, path);
+        } else {
+            CHECK(tfrs_model_from_config(&model, member_config, member_len, config_path,
+                                         fit_rows));
+            if (!o.quiet)
+                printf("member %d: %zu parameters, early stopping on the validation slice\n",
+                       k + 1, tfrs_model_num_parameters(model));
+            CHECK(tfrs_model_fit(model, fit_rows, &fo, NULL));
+            CHECK(tfrs_model_evaluate(model, val, 4096, &vm));
+            if (!o.quiet)
+                printf("member %d: ran %d epochs, best %d (val_rmse %.4f)\n", k + 1, epochs_run,
+                       best_epoch, vm.rmse);
+        }
         if (o.final_mode == FINAL_RETRAIN) {
             tfrs_fit_options ffo = base_fo;
             ffo.shuffle_seed = base_fo.shuffle_seed + (uint64_t)k;
@@ -417,6 +474,14 @@ int main(int argc, char **argv)
         } else {
             CHECK(tfrs_model_predict_dataset(model, test_fit, scores));
         }
+        if (o.save != NULL) {
+            CHECK(tfrs_model_save(model, path, 0));
+            if (!o.quiet)
+                printf("member %d: saved to %s\n", k + 1, path);
+        }
+        if (o.rank_user != NULL)
+            CHECK(ens_rank_add(&er, model, bags_from,
+                               o.final_mode == FINAL_RETRAIN ? train : fit_rows));
         for (size_t i = 0; i < ntest; i++) {
             one[i] = scores[i];
             sum[i] += scores[i];
@@ -436,10 +501,17 @@ int main(int argc, char **argv)
     /* 4. the ensemble's averaged predictions */
     for (size_t i = 0; i < ntest; i++)
         sum[i] /= o.members;
+    if (o.rank_user != NULL) {
+        printf("top %llu for user %s by the mean of %d member%s (rank and predict agree "
+               "within %.1e):\n", o.top, o.rank_user, er.members, er.members == 1 ? "" : "s",
+               er.worst);
+        ens_rank_print(&er, (size_t)o.top, "movie_title");
+    }
     if (!o.quiet)
         printf("%.1fs in all\n", seconds() - t0);
     printf("%s RMSE %.4f\n", o.validate ? "validation" : "test", rmse_of(sum, labels, ntest, o.clip));
 out:
+    ens_rank_free(&er);
     free(scores);
     free(one);
     free(sum);
