@@ -161,6 +161,35 @@ int tfrs__dataset_reserve_rows(tfrs_dataset *ds, size_t need)
     return rc < 0 ? tfrs__fail(TFRS_ENOMEM, "dataset: out of memory") : TFRS_OK;
 }
 
+void tfrs__dataset_trim_rows(tfrs_dataset *ds)
+{
+    size_t n = ds->nrows > 0 ? ds->nrows : 1;
+
+    for (size_t i = 0; i < ds->ncols; i++) {
+        col_t *c = &ds->cols[i];
+        void *p;
+        if (c->cap <= n)
+            continue;
+        /* A failed realloc leaves the block as it was: keep it. */
+        if (c->type == TFRS_COLUMN_STRING) {
+            if ((p = tfrs__realloc(c->ids, c->cap * sizeof(*c->ids), n * sizeof(*c->ids))) == NULL)
+                continue;
+            c->ids = p;
+        } else if (c->type == TFRS_COLUMN_FLOAT) {
+            if ((p = tfrs__realloc(c->vals, c->cap * sizeof(*c->vals),
+                                   n * sizeof(*c->vals))) == NULL)
+                continue;
+            c->vals = p;
+        } else {
+            if ((p = tfrs__realloc(c->i64, c->cap * sizeof(*c->i64),
+                                   n * sizeof(*c->i64))) == NULL)
+                continue;
+            c->i64 = p;
+        }
+        c->cap = n;
+    }
+}
+
 static int append_row(tfrs_dataset *ds, const char *const *strings, const float *floats,
                       const int64_t *int64s, const char *what)
 {
