@@ -68,14 +68,15 @@ static size_t pow2_at_least(size_t n)
 }
 
 /* Bytes the dataset itself holds: 4 per row and column (string columns
- * hold 32-bit pool ids, float columns floats) plus each string pool: the
+ * hold 32-bit pool ids, float columns floats; int64 columns 8) plus each
+ * string pool: the
  * bytes with their NULs, an 8-byte offset and an 8-byte hash per string,
  * and a 4-byte slot table at most half full.  Capacities from geometric
  * growth are not counted. */
 static size_t dataset_bytes(const tfrs_dataset *ds, size_t *pool_bytes)
 {
     size_t rows = tfrs_dataset_num_rows(ds), cols = tfrs_dataset_num_columns(ds);
-    size_t total = rows * cols * 4, pools = 0;
+    size_t total = 0, pools = 0;
 
     for (size_t c = 0; c < cols; c++) {
         const char *name, *s;
@@ -84,6 +85,7 @@ static size_t dataset_bytes(const tfrs_dataset *ds, size_t *pool_bytes)
         size_t n;
 
         BENCH_CHECK(tfrs_dataset_column_info(ds, c, &name, &type));
+        total += rows * (type == TFRS_COLUMN_INT64 ? 8 : 4);
         if (type != TFRS_COLUMN_STRING)
             continue;
         BENCH_CHECK(tfrs_dataset_string_ids(ds, name, &ids, &n));
