@@ -21,6 +21,13 @@
  *                one epoch per repeat after a shorter warm-up epoch; and the
  *                same protocol on the tutorial's MovieLens 100K split when
  *                it is found, with the ratio of the two
+ *
+ * With --end-to-end PATH it measures instead what one program that loads
+ * the ratings, fits the tutorial model one epoch over all of them and
+ * saves it to PATH costs (one JSON line "end_to_end"): the time of each
+ * step and the peak RSS of the process per rating.  The dataset is neither
+ * shuffled nor sliced (fit draws its own order); run it under
+ * /usr/bin/time -v for the kernel's view of the peak.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -39,6 +46,7 @@ typedef struct options {
     int         threads;
     int         repeats;
     int         load_repeats;
+    const char *end_to_end; /* save path: the end-to-end run    */
 } options;
 
 static size_t file_size(const char *dir, const char *name)
@@ -60,14 +68,15 @@ static size_t pow2_at_least(size_t n)
 }
 
 /* Bytes the dataset itself holds: 4 per row and column (string columns
- * hold 32-bit pool ids, float columns floats) plus each string pool: the
+ * hold 32-bit pool ids, float columns floats; int64 columns 8) plus each
+ * string pool: the
  * bytes with their NULs, an 8-byte offset and an 8-byte hash per string,
  * and a 4-byte slot table at most half full.  Capacities from geometric
  * growth are not counted. */
 static size_t dataset_bytes(const tfrs_dataset *ds, size_t *pool_bytes)
 {
     size_t rows = tfrs_dataset_num_rows(ds), cols = tfrs_dataset_num_columns(ds);
-    size_t total = rows * cols * 4, pools = 0;
+    size_t total = 0, pools = 0;
 
     for (size_t c = 0; c < cols; c++) {
         const char *name, *s;
@@ -76,6 +85,7 @@ static size_t dataset_bytes(const tfrs_dataset *ds, size_t *pool_bytes)
         size_t n;
 
         BENCH_CHECK(tfrs_dataset_column_info(ds, c, &name, &type));
+        total += rows * (type == TFRS_COLUMN_INT64 ? 8 : 4);
         if (type != TFRS_COLUMN_STRING)
             continue;
         BENCH_CHECK(tfrs_dataset_string_ids(ds, name, &ids, &n));
@@ -136,7 +146,9 @@ static void usage(FILE *f, const char *prog)
             "  --batch N           batch size (default 8192)\n"
             "  --threads N         fit threads (default 1)\n"
             "  --repeats N         timed epochs (default 3)\n"
-            "  --load-repeats N    timed loads (default 3)\n",
+            "  --load-repeats N    timed loads (default 3)\n"
+            "  --end-to-end PATH   only load, fit one epoch over every rating and save\n"
+            "                      the model to PATH; times and peak RSS per rating\n",
             prog);
 }
 
@@ -162,6 +174,8 @@ static void parse_args(int argc, char **argv, options *o)
             o->threads = (int)bench_parse_count(argv[0], "--threads", v);
         } else if ((v = bench_option(argc, argv, &i, "--repeats")) != NULL) {
             o->repeats = (int)bench_parse_count(argv[0], "--repeats", v);
+        } else if ((v = bench_option(argc, argv, &i, "--end-to-end")) != NULL) {
+            o->end_to_end = v;
         } else if ((v = bench_option(argc, argv, &i, "--load-repeats")) != NULL) {
             o->load_repeats = (int)bench_parse_count(argv[0], "--load-repeats", v);
         } else {
@@ -176,9 +190,60 @@ static void parse_args(int argc, char **argv, options *o)
     }
 }
 
+/* Load, one epoch over every rating, save: the whole life of a program. */
+static int end_to_end(const options *o)
+{
+    tfrs_dataset *ds = NULL;
+    tfrs_vocab *users = NULL, *titles = NULL;
+    tfrs_fit_options fo;
+    tfrs_model *m;
+    double t0, t_load, t_vocab, t_fit, t_save;
+    size_t rows, peak;
+    bench_json j;
+
+    t0 = bench_now();
+    BENCH_CHECK(tfrs_dataset_load_movielens(&ds, o->data, NULL));
+    t_load = bench_now() - t0;
+    rows = tfrs_dataset_num_rows(ds);
+    t0 = bench_now();
+    BENCH_CHECK(tfrs_vocab_adapt_column(&users, ds, "user_id", NULL));
+    BENCH_CHECK(tfrs_vocab_adapt_column(&titles, ds, "movie_title", NULL));
+    t_vocab = bench_now() - t0;
+    m = tutorial_model(users, titles);
+    BENCH_CHECK(tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION));
+    fo.epochs = 1;
+    fo.batch_size = o->batch;
+    fo.shuffle_seed = 42;
+    fo.threads = o->threads;
+    t0 = bench_now();
+    BENCH_CHECK(tfrs_model_fit(m, ds, &fo, NULL));
+    t_fit = bench_now() - t0;
+    t0 = bench_now();
+    BENCH_CHECK(tfrs_model_save(m, o->end_to_end, 0));
+    t_save = bench_now() - t0;
+    peak = bench_peak_rss_bytes();
+    bench_json_begin(&j, "scale", "end_to_end");
+    bench_json_param_int(&j, "ratings", (long long)rows);
+    bench_json_param_int(&j, "batch", (long long)o->batch);
+    bench_json_param_int(&j, "threads", o->threads);
+    bench_json_num(&j, "load_s", t_load);
+    bench_json_num(&j, "vocab_s", t_vocab);
+    bench_json_num(&j, "epoch_s", t_fit);
+    bench_json_num(&j, "examples_per_s", (double)rows / t_fit);
+    bench_json_num(&j, "save_s", t_save);
+    bench_json_int(&j, "peak_rss_bytes", (long long)peak);
+    bench_json_num(&j, "peak_rss_bytes_per_rating", (double)peak / (double)rows);
+    bench_json_end(&j);
+    tfrs_model_free(m);
+    tfrs_vocab_free(titles);
+    tfrs_vocab_free(users);
+    tfrs_dataset_free(ds);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    options o = { NULL, NULL, 2000000, 262144, 8192, 1, 3, 3 };
+    options o = { NULL, NULL, 2000000, 262144, 8192, 1, 3, 3, NULL };
     tfrs_dataset *ds = NULL, *train = NULL, *warm = NULL;
     tfrs_vocab *users = NULL, *titles = NULL;
     size_t in_bytes, rows, rss0, rss1, peak0, peak1, own, pools;
@@ -189,6 +254,8 @@ int main(int argc, char **argv)
     tfrs_model *m;
 
     parse_args(argc, argv, &o);
+    if (o.end_to_end != NULL)
+        return end_to_end(&o);
     in_bytes = file_size(o.data, "u.data") + file_size(o.data, "u.item");
     lt = calloc((size_t)o.load_repeats, sizeof(double));
     if (lt == NULL)

@@ -15,6 +15,10 @@
 /* Room for `need` rows in every column (the columns must all exist).  Sets
  * the message. */
 int  tfrs__dataset_reserve_rows(tfrs_dataset *ds, size_t need);
+/* Gives back the rows reserved beyond the rows appended (a loader that
+ * reserved for an estimate of its rows calls it at the end).  Never
+ * fails: a column that cannot shrink keeps its room. */
+void tfrs__dataset_trim_rows(tfrs_dataset *ds);
 /* Interns s[0..len) (valid UTF-8: not checked) into the strings of string
  * column `col`; *id gets its id (ids are in order of first use).  Sets the
  * message. */

@@ -78,8 +78,9 @@ static int delimited_header(tfrs_dataset *ds, tfrs__line_iter *it,
     size_t n, ncols;
     int rc = TFRS_OK;
 
-    if (!tfrs__next_line(it, &s, &n))
-        return tfrs__fail(TFRS_EPARSE, "%s:1: missing header line", ld->path);
+    if ((rc = tfrs__next_line(it, &s, &n)) <= 0)
+        return rc < 0 ? rc : tfrs__fail(TFRS_EPARSE, "%s:1: missing header line", ld->path);
+    rc = TFRS_OK;
     if (memchr(s, '\0', n) != NULL)
         return tfrs__fail(TFRS_EPARSE, "%s:1: NUL byte", ld->path);
     ncols = tfrs__split(s, n, o->delimiter, NULL, 0);
@@ -163,31 +164,34 @@ static int delimited_row(tfrs_dataset *ds, char *s, size_t n, size_t lineno, cha
     return TFRS_OK;
 }
 
-/* Header, then rows: buf[0..len) -> a new dataset *out. */
-static int delimited_load(tfrs_dataset **out, char *buf, size_t len,
+/* Header, then rows: the lines of `lines` -> a new dataset *out. */
+static int delimited_load(tfrs_dataset **out, tfrs__line_iter *lines,
                           const tfrs_delimited_options *o, tfrs__loader *ld)
 {
     tfrs_dataset *ds = NULL;
     row_buf rb = { NULL, NULL, NULL, NULL };
-    tfrs__line_iter it;
     char *s;
     size_t n;
-    int rc;
+    int rc, more = 0;
 
     rc = tfrs_dataset_create(&ds);
     if (rc < 0)
         return rc;
-    tfrs__lines_init(&it, buf, len);   /* skips a byte order mark */
-    rc = delimited_header(ds, &it, o, ld, &rb);
-    if (rc == 0)
-        rc = tfrs__dataset_reserve_rows(ds, tfrs__count_lines(it.p, it.end));
-    while (rc == 0 && tfrs__next_line(&it, &s, &n))
-        rc = delimited_row(ds, s, n, it.lineno, o->delimiter, &rb, ld);
+    rc = delimited_header(ds, lines, o, ld, &rb);
+    if (rc == 0) {
+        size_t guess = tfrs__lines_estimate(lines);
+        rc = tfrs__dataset_reserve_rows(ds, guess < MAX_ROWS ? guess : MAX_ROWS);
+    }
+    while (rc == 0 && (more = tfrs__next_line(lines, &s, &n)) > 0)
+        rc = delimited_row(ds, s, n, lines->lineno, o->delimiter, &rb, ld);
+    if (rc == 0 && more < 0)
+        rc = more;
     row_buf_free(&rb);
     if (rc < 0) {
         tfrs_dataset_free(ds);
         return rc;
     }
+    tfrs__dataset_trim_rows(ds);
     *out = ds;
     return TFRS_OK;
 }
@@ -208,8 +212,7 @@ int tfrs_dataset_load_delimited(tfrs_dataset **out, const char *path,
 {
     static const char what[] = "tfrs_dataset_load_delimited";
     tfrs_delimited_options o;
-    char *buf = NULL;
-    size_t len;
+    tfrs__line_iter lines;
     tfrs__loader ld = { NULL, 0, 0 };
     int rc;
 
@@ -224,12 +227,12 @@ int tfrs_dataset_load_delimited(tfrs_dataset **out, const char *path,
     ld.path = path;
     ld.skip = o.load.skip_bad_lines;
 
-    rc = tfrs__load_file(path, what, &buf, &len);
+    rc = tfrs__lines_open(&lines, path, what);   /* skips a byte order mark */
     if (rc == 0)
-        rc = delimited_load(out, buf, len, &o, &ld);
+        rc = delimited_load(out, &lines, &o, &ld);
+    tfrs__lines_close(&lines);
     if (opts != NULL)
         opts->load.bad_lines = ld.bad;
-    tfrs__free(buf);
     return rc;
 }
 
@@ -239,6 +242,7 @@ int tfrs__load_delimited_buffer(tfrs_dataset **out, const char *buf, size_t len,
     static const char what[] = "tfrs__load_delimited_buffer";
     tfrs_delimited_options o;
     char *copy;
+    tfrs__line_iter lines;
     tfrs__loader ld = { name, 0, 0 };
     int rc;
 
@@ -250,7 +254,8 @@ int tfrs__load_delimited_buffer(tfrs_dataset **out, const char *buf, size_t len,
     if (rc < 0)
         return rc;
     ld.skip = o.load.skip_bad_lines;
-    rc = delimited_load(out, copy, len, &o, &ld);
+    tfrs__lines_init(&lines, copy, len);   /* skips a byte order mark */
+    rc = delimited_load(out, &lines, &o, &ld);
     if (opts != NULL)
         opts->load.bad_lines = ld.bad;
     tfrs__free(copy);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/fileio.h"
 #include "util/status.h"
 #include "util/strtab.h"
 #include "dataset.h"
@@ -183,15 +184,14 @@ static int side_values(tfrs_dataset *ds, const ml_side *side, ml_user *user, ml_
 }
 
 static int ml_parse_ratings(tfrs_dataset *ds, ml_items *t, idmap *users, const ml_side *side,
-                            char *buf, size_t len, tfrs__loader *ld)
+                            tfrs__line_iter *lines, tfrs__loader *ld)
 {
     static const char *const names[ML_NCOLS] = {
         "user_id", "movie_id", "movie_title", "user_rating", "timestamp"
     };
-    tfrs__line_iter it;
     char *s;
-    size_t n, reserved = tfrs__count_lines(buf, buf + len);
-    int rc = TFRS_OK;
+    size_t n, reserved = tfrs__lines_estimate(lines);
+    int rc = TFRS_OK, more;
 
     if (reserved > MAX_ROWS)
         reserved = MAX_ROWS;
@@ -208,8 +208,7 @@ static int ml_parse_ratings(tfrs_dataset *ds, ml_items *t, idmap *users, const m
     if (rc < 0)
         return rc;
 
-    tfrs__lines_init(&it, buf, len);
-    while (tfrs__next_line(&it, &s, &n)) {
+    while ((more = tfrs__next_line(lines, &s, &n)) > 0) {
         tfrs__field f[4];
         size_t nf = 4, r = tfrs_dataset_num_rows(ds);
         uint64_t user = 0, id = 0, rating = 0, ts = 0, v[4];
@@ -244,7 +243,7 @@ static int ml_parse_ratings(tfrs_dataset *ds, ml_items *t, idmap *users, const m
              (side_e = tfrs__idmap_slot(&side->users->index, (uint32_t)user))[0] == 0))
             e = ML_NO_USER;
         if (e != ML_OK) {
-            rc = ml_bad_rating(ld, it.lineno, e, s, n, f, nf, e == ML_NO_USER ? user : id);
+            rc = ml_bad_rating(ld, lines->lineno, e, s, n, f, nf, e == ML_NO_USER ? user : id);
             if (rc < 0)
                 return rc;
             continue;
@@ -253,7 +252,7 @@ static int ml_parse_ratings(tfrs_dataset *ds, ml_items *t, idmap *users, const m
         if (r >= reserved) {
             if (r >= MAX_ROWS)
                 return tfrs__fail(TFRS_ERANGE, "%s: more than %zu rows", ld->path, MAX_ROWS);
-            reserved = r + 1;
+            reserved = r < MAX_ROWS / 2 - 8 ? 2 * r + 16 : MAX_ROWS;
             rc = tfrs__dataset_reserve_rows(ds, reserved);
             if (rc < 0)
                 return rc;
@@ -286,6 +285,9 @@ static int ml_parse_ratings(tfrs_dataset *ds, ml_items *t, idmap *users, const m
         i64[0] = (int64_t)ts;                 /* exact: seconds since 1970 */
         tfrs__dataset_append_interned(ds, sids, vals, i64);
     }
+    if (more < 0)
+        return more;
+    tfrs__dataset_trim_rows(ds);
     return TFRS_OK;
 }
 
@@ -345,8 +347,8 @@ static int ml_users_load(ml_users **out, char *buf, size_t len, tfrs__loader *ld
 
 /* u.data text joined with the items (and the side tables) -> a new dataset
  * *out. */
-static int ml_ratings_load(tfrs_dataset **out, ml_items *t, const ml_side *side, char *buf,
-                           size_t len, tfrs__loader *ld)
+static int ml_ratings_load(tfrs_dataset **out, ml_items *t, const ml_side *side,
+                           tfrs__line_iter *lines, tfrs__loader *ld)
 {
     tfrs_dataset *ds = NULL;
     idmap users;
@@ -363,7 +365,7 @@ static int ml_ratings_load(tfrs_dataset **out, ml_items *t, const ml_side *side,
     }
     rc = tfrs_dataset_create(&ds);
     if (rc == 0)
-        rc = ml_parse_ratings(ds, t, &users, side, buf, len, ld);
+        rc = ml_parse_ratings(ds, t, &users, side, lines, ld);
     tfrs__free(users.kv);
     if (rc < 0) {
         tfrs_dataset_free(ds);
@@ -402,9 +404,12 @@ static int seam(seam_kind kind, void *out, const void *in, const ml_side *side, 
     case SEAM_USERS:
         rc = ml_users_load(out, copy, len, &ld);
         break;
-    default:
-        rc = ml_ratings_load(out, (ml_items *)(uintptr_t)in, side, copy, len, &ld);
+    default: {
+        tfrs__line_iter lines;
+        tfrs__lines_init(&lines, copy, len);
+        rc = ml_ratings_load(out, (ml_items *)(uintptr_t)in, side, &lines, &ld);
         break;
+    }
     }
     if (opts != NULL)
         opts->bad_lines = ld.bad;
@@ -462,26 +467,31 @@ int tfrs__parse_ratings_side(tfrs_dataset **out, tfrs__ml_items *items,
                 "tfrs__parse_ratings_side");
 }
 
-/* Reads dir/name (or, with dir NULL, the file name) whole, parses it with
- * `parse` (one of the *_load above) into *out; the loader's path is the
- * file's.  *path is kept for messages. */
+/* dir/name, or with dir NULL the file name; NULL if out of memory. */
+static char *part_path(const char *dir, const char *name)
+{
+    return dir != NULL ? tfrs__join_path(dir, name) : tfrs__strdup(name);
+}
+
+/* Reads dir/name (one of the small tables) whole, parses it with `parse`
+ * (one of the *_load above) into *out; the loader's path is the file's.
+ * *path is kept for messages. */
 static int load_part(const char *dir, const char *name, char **path, tfrs__loader *ld,
                      const char *what, int (*parse)(void *, char *, size_t, const void *,
                                                     tfrs__loader *),
                      void *out, const void *in)
 {
-    char *buf = NULL;
+    unsigned char *buf = NULL;
     size_t len;
     int rc;
 
-    *path = dir != NULL ? tfrs__join_path(dir, name) : tfrs__strdup(name);
-    if (*path == NULL)
+    if ((*path = part_path(dir, name)) == NULL)
         return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
-    rc = tfrs__load_file(*path, what, &buf, &len);
+    rc = tfrs__read_file(*path, what, &buf, &len);
     if (rc < 0)
         return rc;
     ld->path = *path;
-    rc = parse(out, buf, len, in, ld);
+    rc = parse(out, (char *)buf, len, in, ld);
     tfrs__free(buf);
     return rc;
 }
@@ -503,19 +513,30 @@ static int parse_users_part(void *out, char *buf, size_t len, const void *in, tf
     return ml_users_load(out, buf, len, ld);
 }
 
-static int parse_ratings_part(void *out, char *buf, size_t len, const void *in,
-                              tfrs__loader *ld)
+/* The ratings file, read a window at a time (it is the large one). */
+static int load_ratings_part(tfrs_dataset **out, const char *dir, const char *name, char **path,
+                             tfrs__loader *ld, const char *what, ml_items *items,
+                             const ml_side *side)
 {
-    const struct { ml_items *items; ml_side side; } *j = in;
+    tfrs__line_iter lines;
+    int rc;
 
-    return ml_ratings_load(out, j->items, &j->side, buf, len, ld);
+    if ((*path = part_path(dir, name)) == NULL)
+        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
+    rc = tfrs__lines_open(&lines, *path, what);
+    ld->path = *path;
+    if (rc == 0)
+        rc = ml_ratings_load(out, items, side, &lines, ld);
+    tfrs__lines_close(&lines);
+    return rc;
 }
 
 int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir, tfrs_load_options *opts)
 {
     static const char what[] = "tfrs_dataset_load_movielens";
     char *paths[4] = { NULL, NULL, NULL, NULL };
-    struct { ml_items *items; ml_side side; } j = { NULL, { NULL, NULL } };
+    ml_items *items = NULL;
+    ml_side side = { NULL, NULL };
     ml_genres *genres = NULL;
     ml_users *users = NULL;
     tfrs__loader ld = { NULL, 0, 0 };
@@ -544,17 +565,18 @@ int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir, tfrs_load_o
     if (features & TFRS_MOVIELENS_ITEM_FEATURES)
         rc = load_part(dir, "u.genre", &paths[0], &ld, what, parse_genres_part, &genres, NULL);
     if (rc == 0)
-        rc = load_part(dir, "u.item", &paths[1], &ld, what, parse_items_part, &j.items, genres);
+        rc = load_part(dir, "u.item", &paths[1], &ld, what, parse_items_part, &items, genres);
     if (rc == 0 && (features & TFRS_MOVIELENS_USER_FEATURES))
         rc = load_part(dir, "u.user", &paths[2], &ld, what, parse_users_part, &users, NULL);
-    j.side.genres = genres;
-    j.side.users = users;
+    side.genres = genres;
+    side.users = users;
     if (rc == 0)
-        rc = load_part(ratings != NULL ? NULL : dir, ratings != NULL ? ratings : "u.data",
-                       &paths[3], &ld, what, parse_ratings_part, out, &j);
+        rc = load_ratings_part(out, ratings != NULL ? NULL : dir,
+                               ratings != NULL ? ratings : "u.data", &paths[3], &ld, what,
+                               items, &side);
     if (opts != NULL)
         opts->bad_lines = ld.bad;
-    tfrs__ml_items_free(j.items);
+    tfrs__ml_items_free(items);
     tfrs__ml_users_free(users);
     tfrs__free(genres);
     for (int i = 0; i < 4; i++)

@@ -31,47 +31,170 @@ int tfrs_load_options_init(tfrs_load_options *opts, unsigned int version)
                               TFRS_LOAD_OPTIONS_VERSION, "tfrs_load_options_init");
 }
 
+#ifdef TFRS__LINES_TEST
+size_t tfrs__lines_window = TFRS__LINES_WINDOW;
+#define WINDOW tfrs__lines_window
+#else
+#define WINDOW TFRS__LINES_WINDOW
+#endif
+
+static const char bom[3] = { '\xEF', '\xBB', '\xBF' };
+
 void tfrs__lines_init(tfrs__line_iter *it, char *buf, size_t len)
 {
+    memset(it, 0, sizeof(*it));
+    it->file.fd = -1;
     /* A UTF-8 byte order mark (what Windows editors put first) is not part
      * of the first line: left in, it would make "\ufeff196" a user id. */
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) {
+    if (len >= 3 && memcmp(buf, bom, 3) == 0) {
         buf += 3;
         len -= 3;
     }
     it->p = buf;
     it->end = buf + len;
     it->blank_end = buf;
-    it->lineno = 0;
+}
+
+void tfrs__lines_close(tfrs__line_iter *it)
+{
+    tfrs__file_close(&it->file);
+    tfrs__free(it->buf);
+    it->buf = NULL;
+    it->p = it->end = it->blank_end = NULL;
+    it->left = 0;
+}
+
+/* Reads more of the file into the window, after the unread bytes (moved
+ * to its front; the window doubles when they fill it).  1 if bytes were
+ * added, 0 at the end of the file, or a negative status.  Pointers into
+ * the window move: callers keep offsets from it->p. */
+static int refill(tfrs__line_iter *it)
+{
+    size_t keep = (size_t)(it->end - it->p), blank = 0, want;
+    int rc;
+
+    if (it->left == 0)
+        return 0;
+    if (it->blank_end > it->p)
+        blank = (size_t)(it->blank_end - it->p);
+    if (keep > 0 && it->p != it->buf)
+        memmove(it->buf, it->p, keep);
+    if (keep == it->cap) {
+        size_t cap;
+        char *b;
+        if (tfrs__mul(it->cap, 2, &cap) < 0 || cap == SIZE_MAX ||
+            (b = tfrs__realloc(it->buf, it->cap + 1, cap + 1)) == NULL)
+            return tfrs__fail(TFRS_ENOMEM, "%s: out of memory for a line of '%s' longer than "
+                              "%zu bytes", it->who, it->file.path, it->cap);
+        it->buf = b;
+        it->cap = cap;
+    }
+    it->p = it->buf;
+    it->end = it->buf + keep;
+    it->blank_end = it->buf + blank;
+    want = it->cap - keep < it->left ? it->cap - keep : it->left;
+    rc = tfrs__file_read(&it->file, it->end, want);
+    if (rc != TFRS_OK)
+        return rc;
+    it->end += want;
+    *it->end = '\0';
+    it->left -= want;
+    return 1;
+}
+
+int tfrs__lines_open(tfrs__line_iter *it, const char *path, const char *who)
+{
+    int rc;
+
+    memset(it, 0, sizeof(*it));
+    it->who = who;
+    if ((rc = tfrs__file_open(&it->file, path, who)) != TFRS_OK)
+        return rc;
+    it->left = it->file.size;
+    /* At least 4 bytes: a byte order mark is looked for in one window. */
+    it->cap = WINDOW < it->left ? WINDOW : it->left;
+    if (it->cap < 4)
+        it->cap = 4;
+    if ((it->buf = tfrs__malloc(it->cap + 1)) == NULL) {
+        tfrs__lines_close(it);
+        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory for '%s'", who, path);
+    }
+    it->p = it->end = it->blank_end = it->buf;
+    *it->end = '\0';
+    if ((rc = refill(it)) < 0)
+        return rc;
+    if (it->end - it->p >= 3 && memcmp(it->p, bom, 3) == 0)
+        it->p += 3;
+    it->blank_end = it->p;
+    return TFRS_OK;
+}
+
+/* At an empty line: 1 if only CR and LF bytes follow to the end of the
+ * text (which ends it), 0 if more text follows, or a negative status.  The
+ * run's end is kept, so that each run is scanned once; the window grows
+ * to hold a run that more text follows. */
+static int only_blank_left(tfrs__line_iter *it)
+{
+    for (;;) {
+        char *q = it->blank_end > it->p ? it->blank_end : it->p;
+        int rc;
+        while (q < it->end && (*q == '\r' || *q == '\n'))
+            q++;
+        it->blank_end = q;
+        if (q < it->end)
+            return 0;
+        if ((rc = refill(it)) <= 0)
+            return rc < 0 ? rc : 1;
+    }
 }
 
 int tfrs__next_line(tfrs__line_iter *it, char **s, size_t *n)
 {
-    char *nl, *e;
+    size_t scanned = 0, len;
+    char *nl;
+    int rc;
 
+    for (;;) {
+        nl = memchr(it->p + scanned, '\n', (size_t)(it->end - it->p) - scanned);
+        if (nl != NULL)
+            break;
+        scanned = (size_t)(it->end - it->p);
+        if ((rc = refill(it)) < 0)
+            return rc;
+        if (rc == 0)
+            break;
+    }
     if (it->p >= it->end)
         return 0;
-    nl = memchr(it->p, '\n', (size_t)(it->end - it->p));
-    e = nl != NULL ? nl : it->end;
-    *s = it->p;
-    *n = (size_t)(e - it->p);
-    if (*n > 0 && e[-1] == '\r')
-        (*n)--;
+    len = (size_t)((nl != NULL ? nl : it->end) - it->p);
+    *n = len > 0 && it->p[len - 1] == '\r' ? len - 1 : len;
     if (*n == 0) {
-        if (it->blank_end <= it->p) {
-            char *q = it->p;
-            while (q < it->end && (*q == '\r' || *q == '\n'))
-                q++;
-            it->blank_end = q;
-        }
-        if (it->blank_end == it->end) {
+        if ((rc = only_blank_left(it)) < 0)
+            return rc;
+        if (rc == 1) {
             it->p = it->end;
             return 0;
         }
     }
-    it->p = nl != NULL ? nl + 1 : it->end;
+    /* The window may have moved: the line is len bytes from it->p. */
+    *s = it->p;
+    it->p += len < (size_t)(it->end - it->p) ? len + 1 : len;
     it->lineno++;
     return 1;
+}
+
+size_t tfrs__lines_estimate(const tfrs__line_iter *it)
+{
+    size_t lines = tfrs__count_lines(it->p, it->end), have = (size_t)(it->end - it->p);
+    double guess;
+
+    if (it->left == 0 || have == 0)
+        return lines;
+    /* The window's lines per byte over the whole file, and 1/32 more: a
+     * low guess costs a reallocation, a high one is trimmed at the end. */
+    guess = (double)(lines - 1) / (double)have * ((double)have + (double)it->left);
+    guess += guess / 32 + 1;
+    return guess < (double)(SIZE_MAX / 2) ? (size_t)guess : SIZE_MAX / 2;
 }
 
 /* Eight bytes at a time. */
@@ -204,13 +327,4 @@ int tfrs__load_buffer_copy(const void *out, const char *buf, size_t len, const c
         memcpy(*copy, buf, len);
     (*copy)[len] = '\0';
     return TFRS_OK;
-}
-
-int tfrs__load_file(const char *path, const char *who, char **buf, size_t *len)
-{
-    unsigned char *b;
-    int rc = tfrs__read_file(path, who, &b, len);
-
-    *buf = (char *)b;
-    return rc;
 }

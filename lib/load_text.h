@@ -9,20 +9,48 @@
 #define TFRS_LOAD_TEXT_H
 
 #include "util/common.h"
+#include "util/fileio.h"
 
-/* The lines of a writable text buffer. */
+/* The size of the window through which a file's lines are read: 1 MiB.
+ * A line (or a run of empty lines followed by more text) longer than that
+ * grows the window to hold it.  Tests build load_text.c with
+ * TFRS__LINES_TEST defined, which turns the size into the variable
+ * tfrs__lines_window (default the same), to cut files at every byte. */
+#define TFRS__LINES_WINDOW ((size_t)1 << 20)
+#ifdef TFRS__LINES_TEST
+extern size_t tfrs__lines_window;
+#endif
+
+/* The lines of a text: a writable buffer in memory (tfrs__lines_init), or
+ * a file read front to back through a window (tfrs__lines_open). */
 typedef struct tfrs__line_iter {
-    char  *p, *end;
-    char  *blank_end;   /* end of the last scanned run of empty lines */
-    size_t lineno;      /* number of the line last returned           */
+    char  *p, *end;     /* unread text                                  */
+    char  *blank_end;   /* end of the last scanned run of CR/LF bytes   */
+    size_t lineno;      /* number of the line last returned             */
+    /* A file (fd >= 0) and its window: */
+    tfrs__file file;
+    size_t     left;    /* bytes of the file not read yet               */
+    char      *buf;     /* the window, cap + 1 bytes (owned)            */
+    size_t     cap;
+    const char *who;    /* the public function, for messages            */
 } tfrs__line_iter;
 
 /* The lines of buf[0..len), after a leading UTF-8 byte order mark (every
  * text loader skips one). */
 void tfrs__lines_init(tfrs__line_iter *it, char *buf, size_t len);
-/* Next line as [*s, *s + *n), without its "\n" or "\r\n".  Returns 0 at the
- * end of the text; empty lines followed only by empty lines end it too. */
-int tfrs__next_line(tfrs__line_iter *it, char **s, size_t *n);
+/* The lines of the regular file at path, read a window at a time (the
+ * first one now), after a byte order mark.  Messages start with `who` and
+ * name the file.  Close it with tfrs__lines_close, also after a failure. */
+int  tfrs__lines_open(tfrs__line_iter *it, const char *path, const char *who);
+void tfrs__lines_close(tfrs__line_iter *it);    /* again is a no-op */
+/* Next line as [*s, *s + *n), without its "\n" or "\r\n"; the bytes are
+ * writable and valid until the next call.  Returns 1, 0 at the end of the
+ * text (empty lines followed only by empty lines end it too), or a
+ * negative status (a file's read error or out of memory; message set). */
+int  tfrs__next_line(tfrs__line_iter *it, char **s, size_t *n);
+/* An estimate of the lines not returned yet, for reserving rows: exact
+ * (a bound) for a buffer; for a file, from the lines of the window. */
+size_t tfrs__lines_estimate(const tfrs__line_iter *it);
 /* Number of '\n' bytes in [s, end) plus one (a bound on the lines). */
 size_t tfrs__count_lines(const char *s, const char *end);
 
@@ -61,9 +89,6 @@ int tfrs__parse_decimal(const char *s, size_t n, float *out);
 
 /* dir + "/" + name (no doubled slash), tfrs__malloc'ed; NULL if out of memory. */
 char *tfrs__join_path(const char *dir, const char *name);
-/* The whole file at path, NUL-terminated (*len bytes before the NUL), by
- * tfrs__read_file; messages start with `who`. */
-int tfrs__load_file(const char *path, const char *who, char **buf, size_t *len);
 /* Checks the arguments of a buffer entry point (`what`) and makes the
  * writable, NUL-terminated copy of buf[0..len) that the parsers expect. */
 int tfrs__load_buffer_copy(const void *out, const char *buf, size_t len, const char *name,

@@ -184,7 +184,7 @@ int tfrs__ml_parse_items(ml_items *t, char *buf, size_t len, const ml_genres *g,
         return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", ld->path);
 
     tfrs__lines_init(&it, buf, len);
-    while (tfrs__next_line(&it, &s, &n)) {
+    while (tfrs__next_line(&it, &s, &n) > 0) {   /* a buffer: never < 0 */
         tfrs__field f[ML_ITEM_FIELDS];
         size_t nf;
         uint64_t id;
@@ -236,7 +236,7 @@ int tfrs__ml_parse_genres(ml_genres *g, char *buf, size_t len, tfrs__loader *ld)
 
     memset(g, 0, sizeof(*g));
     tfrs__lines_init(&it, buf, len);
-    while (tfrs__next_line(&it, &s, &n)) {
+    while (tfrs__next_line(&it, &s, &n) > 0) {   /* a buffer: never < 0 */
         tfrs__field f[2];
         size_t nf;
         uint64_t k;
@@ -309,7 +309,7 @@ int tfrs__ml_parse_users(ml_users *u, char *buf, size_t len, tfrs__loader *ld)
         return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", ld->path);
 
     tfrs__lines_init(&it, buf, len);
-    while (tfrs__next_line(&it, &s, &n)) {
+    while (tfrs__next_line(&it, &s, &n) > 0) {   /* a buffer: never < 0 */
         tfrs__field f[ML_USER_FIELDS];
         size_t nf;
         uint64_t id, age;

@@ -117,6 +117,38 @@ START_TEST(permutation_is_deterministic)
 }
 END_TEST
 
+/* The permutation drawn ahead of its swaps is the textbook one: for
+ * i = n-1 .. 1, swap(i, below(i+1)), with the draws in that order, and the
+ * generator left in the same state (fit's epoch orders, and the model
+ * files trained with them, depend on it). */
+START_TEST(permutation_is_fisher_yates)
+{
+    static const size_t sizes[] = { 0, 1, 2, 3, 31, 32, 33, 34, 63, 64, 65, 100, 1000, 100003 };
+    uint32_t *a = malloc(100003 * sizeof(*a)), *b = malloc(100003 * sizeof(*b));
+
+    ck_assert(a != NULL && b != NULL);
+    for (size_t t = 0; t < TU_NELEM(sizes); t++) {
+        size_t n = sizes[t];
+        tfrs__rng r1, r2;
+        tfrs__rng_seed(&r1, 42, t + 1);
+        r2 = r1;
+        tfrs__rng_permutation(&r1, a, n);
+        for (size_t i = 0; i < n; i++)
+            b[i] = (uint32_t)i;
+        for (size_t i = n; i > 1; i--) {
+            size_t j = (size_t)tfrs__rng_below(&r2, i);
+            uint32_t x = b[i - 1];
+            b[i - 1] = b[j];
+            b[j] = x;
+        }
+        ck_assert_msg(n == 0 || memcmp(a, b, n * sizeof(*a)) == 0, "n = %zu", n);
+        ck_assert_uint_eq(tfrs__rng_next(&r1), tfrs__rng_next(&r2));
+    }
+    free(a);
+    free(b);
+}
+END_TEST
+
 START_TEST(float_in_unit_interval)
 {
     double sum = 0.0;
@@ -155,6 +187,7 @@ int main(void)
         { "below_uniform", below_is_roughly_uniform },
         { "permutation", permutation_is_a_permutation },
         { "permutation_determinism", permutation_is_deterministic },
+        { "permutation_fisher_yates", permutation_is_fisher_yates },
         { "float", float_in_unit_interval },
         { "uniform", uniform_in_range },
     };

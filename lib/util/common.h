@@ -45,6 +45,15 @@
 #else
 #  define TFRS__PREFETCH_ROW(p, bytes) ((void)(p))
 #endif
+/* Asks for the cache line at p ahead of a read (TFRS__PREFETCH) or a
+ * write (TFRS__PREFETCH_W); for gathers and swaps at random indices. */
+#if defined(__GNUC__)
+#  define TFRS__PREFETCH(p)   __builtin_prefetch((p), 0)
+#  define TFRS__PREFETCH_W(p) __builtin_prefetch((p), 1)
+#else
+#  define TFRS__PREFETCH(p)   ((void)(p))
+#  define TFRS__PREFETCH_W(p) ((void)(p))
+#endif
 /* How many rows ahead the row loops prefetch. */
 #define TFRS__PREFETCH_AHEAD 8
 
