@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # compare.py - runs libtfrsc's benchmarks and the PyTorch peer side by side
-# on this machine and prints the ratios of issue 4 as a Markdown summary.
+# on this machine and prints the ratios against the targets of issue 13 (issue 4's before it)
+# as a Markdown summary.
 #
 # Copyright 2026 The libtfrsc Authors.
 # SPDX-License-Identifier: Apache-2.0
@@ -332,19 +333,25 @@ def summarize(a, R, load, train, serve, scale, peer, out):
                      "n/a" if met is None else ("**yes**" if met else "no")))
 
     o81, o82 = fit(8192, 1), fit(8192, 2)
+    # Issue 13's targets: 2.5x with OpenBLAS's native kernels, 2.2x when
+    # OPENBLAS_CORETYPE forces Haswell's.
+    haswell = os.environ.get("OPENBLAS_CORETYPE", "").lower() == "haswell"
+    need_8192 = 2.2 if haswell else 2.5
+    goal_8192 = f">= {need_8192}" + (" (Haswell)" if haswell else "")
     pt = p.get("b8192_tuned_1t")
     r = ratio(o81, pt)
-    row("train b8192 1T vs tuned PyTorch (ex/s)", o81, pt, r, ">= 1.5", None if r is None else r >= 1.5)
+    row("train b8192 1T vs tuned PyTorch (ex/s)", o81, pt, r, goal_8192,
+        None if r is None else r >= need_8192)
     r = ratio(o81, p.get("b8192_default_1t"))
     row("train b8192 1T vs default-malloc PyTorch", o81, p.get("b8192_default_1t"), r, "(info)", None)
     r = ratio(o82, p.get("b8192_tuned_2t"))
     row("train b8192 2T vs tuned PyTorch 2T", o82, p.get("b8192_tuned_2t"), r, "(info)", None)
     r = ratio(o82, o81)
-    row("train b8192 2T vs our 1T", o82, o81, r, ">= 1.4", None if r is None else r >= 1.4)
+    row("train b8192 2T vs our 1T", o82, o81, r, ">= 1.8", None if r is None else r >= 1.8)
     o2561 = fit(256, 1)
     r = ratio(o2561, p.get("b256_tuned_1t"))
-    row("train b256 1T vs tuned PyTorch", o2561, p.get("b256_tuned_1t"), r, ">= 2",
-        None if r is None else r >= 2)
+    row("train b256 1T vs tuned PyTorch", o2561, p.get("b256_tuned_1t"), r, ">= 3",
+        None if r is None else r >= 3)
     o10241 = fit(1024, 1)
     r = ratio(o10241, p.get("b1024_tuned_1t"))
     row("train b1024 1T vs tuned PyTorch", o10241, p.get("b1024_tuned_1t"), r, "(info)", None)
@@ -366,7 +373,7 @@ def summarize(a, R, load, train, serve, scale, peer, out):
     # rank_ids (which also sorts).  The string forms are compared below.
     r = ratio(pa, rai and rai["median"])
     row("rank 1682 films by id, p50 latency (us; ratio = PyTorch/ours)", rai and rai["median"],
-        pa, r, ">= 2", None if r is None else r >= 2)
+        pa, r, ">= 3", None if r is None else r >= 3)
     row("  (rank 1682 films as strings vs PyTorch with string lookup, us)", ra and ra["median"],
         pas, ratio(pas, ra and ra["median"]), "(info)", None)
     row("  (rank 1682 films as strings vs PyTorch ids, us)", ra and ra["median"], pa,
@@ -375,8 +382,8 @@ def summarize(a, R, load, train, serve, scale, peer, out):
     row("  (predict_ids 1682, plain forward pass, us)", pia and pia["median"], pa,
         ratio(pa, pia and pia["median"]), "(info)", None)
     r = ratio(p1, r1i and r1i["median"])
-    row("rank 1 candidate by id, p50 latency (us)", r1i and r1i["median"], p1, r, ">= 10",
-        None if r is None else r >= 10)
+    row("rank 1 candidate by id, p50 latency (us)", r1i and r1i["median"], p1, r, ">= 15",
+        None if r is None else r >= 15)
     row("  (rank 1 candidate as strings, us)", r1 and r1["median"], p1,
         ratio(p1, r1 and r1["median"]), "(info)", None)
 
@@ -422,7 +429,7 @@ def summarize(a, R, load, train, serve, scale, peer, out):
             None, "(info)", None)
     if sf and sf.get("ratio_to_ml100k"):
         row("25M train b8192 1T vs 100K (ex/s)", sf["median"], sf["ml100k_examples_per_s"],
-            sf["ratio_to_ml100k"], ">= 0.8", sf["ratio_to_ml100k"] >= 0.8)
+            sf["ratio_to_ml100k"], ">= 0.85", sf["ratio_to_ml100k"] >= 0.85)
 
     L.append("| Figure | Ours | PyTorch / reference | Ratio | Target | Met |")
     L.append("|---|---:|---:|---:|---|---|")

@@ -123,11 +123,33 @@ int tfrs__factor_eligible(const tfrs__feature *f)
     return f->emb != NULL && f->dim > 0 && tfrs__feature_is_single(f);
 }
 
-/* Room for n distinct rows of a feature of dim columns and H units. */
-static int part_reserve(tfrs__factor_part *p, size_t n, size_t dim, size_t H)
+/* Room for the distinct rows of a batch of B keys (rows and counts). */
+static int keys_reserve(tfrs__factor_part *p, size_t B)
 {
     int32_t *rows;
     uint32_t *count;
+
+    if (B <= p->key_cap)
+        return 0;
+    rows = tfrs__malloc(B * sizeof(*rows));
+    count = tfrs__malloc(B * sizeof(*count));
+    if (rows == NULL || count == NULL) {
+        tfrs__free(rows);
+        tfrs__free(count);
+        return -1;
+    }
+    tfrs__free(p->rows);
+    tfrs__free(p->count);
+    p->rows = rows;
+    p->count = count;
+    p->key_cap = B;
+    return 0;
+}
+
+/* Room for the embeddings, projections and embedding gradients of n
+ * distinct rows of dim columns and H units. */
+static int part_reserve(tfrs__factor_part *p, size_t n, size_t dim, size_t H)
+{
     float *eu, *pp, *de;
     size_t ne, np;
 
@@ -135,26 +157,18 @@ static int part_reserve(tfrs__factor_part *p, size_t n, size_t dim, size_t H)
         return 0;
     if (tfrs__mul(n, dim, &ne) < 0 || tfrs__mul(n, H, &np) < 0)
         return -1;
-    rows = tfrs__malloc(n * sizeof(*rows));
-    count = tfrs__malloc(n * sizeof(*count));
     eu = tfrs__malloc(ne * sizeof(float));
     pp = tfrs__malloc(np * sizeof(float));
     de = tfrs__malloc(ne * sizeof(float));
-    if (rows == NULL || count == NULL || eu == NULL || pp == NULL || de == NULL) {
-        tfrs__free(rows);
-        tfrs__free(count);
+    if (eu == NULL || pp == NULL || de == NULL) {
         tfrs__free(eu);
         tfrs__free(pp);
         tfrs__free(de);
         return -1;
     }
-    tfrs__free(p->rows);
-    tfrs__free(p->count);
     tfrs__free(p->eu);
     tfrs__free(p->p);
     tfrs__free(p->de);
-    p->rows = rows;
-    p->count = count;
     p->eu = eu;
     p->p = pp;
     p->de = de;
@@ -162,51 +176,50 @@ static int part_reserve(tfrs__factor_part *p, size_t n, size_t dim, size_t H)
     return 0;
 }
 
-/* The slot array of a table of `rows` rows, all -1. */
+/* The slot array of a table of `rows` rows, all 0 (empty): calloc'ed, so
+ * that a large table's array costs only the pages a batch touches. */
 static int slots_reserve(tfrs__factor_part *p, size_t rows)
 {
     if (p->slot != NULL && p->slot_rows == rows)
         return 0;
     tfrs__free(p->slot);
     p->slot_rows = 0;
-    p->slot = tfrs__malloc((rows != 0 ? rows : 1) * sizeof(*p->slot));
+    p->slot = tfrs__calloc(rows != 0 ? rows : 1, sizeof(*p->slot));
     if (p->slot == NULL)
         return -1;
-    memset(p->slot, 0xff, rows * sizeof(*p->slot));
     p->slot_rows = rows;
     return 0;
 }
 
 /* Finds feature f's distinct rows among the B keys (stride F): fills
- * rows, count and idx's column f; leaves the slots at -1 again. */
-static int distinct(tfrs__factor *fz, size_t f, const int32_t *keys, size_t B)
+ * rows, count and idx's column f; leaves the slots at 0 again. */
+static void distinct(tfrs__factor *fz, size_t f, const int32_t *keys, size_t B)
 {
     tfrs__factor_part *p = &fz->part[f];
     size_t F = fz->nfeat, n = 0;
 
     for (size_t i = 0; i < B; i++) {
         int32_t k = keys[i * F + f];
-        int32_t s = p->slot[k];
-        if (s < 0) {
-            s = (int32_t)n;
-            p->slot[k] = s;
+        uint32_t s = p->slot[k];       /* index + 1, or 0 */
+        if (s == 0) {
             p->rows[n] = k;
             p->count[n] = 0;
-            n++;
+            s = (uint32_t)++n;
+            p->slot[k] = s;
         }
-        p->count[s]++;
-        fz->idx[i * F + f] = (uint32_t)s;
+        p->count[s - 1]++;
+        fz->idx[i * F + f] = s - 1;
     }
     for (size_t u = 0; u < n; u++)
-        p->slot[p->rows[u]] = -1;
+        p->slot[p->rows[u]] = 0;
     p->n = n;
-    return 0;
 }
 
-int tfrs__factor_reserve(tfrs__factor *fz, const tfrs__feature *feat, size_t B)
+int tfrs__factor_reserve(tfrs__factor *fz, const tfrs__feature *feat, size_t B, int eager)
 {
     size_t F = fz->nfeat, nidx;
 
+    fz->eager = eager;
     if (B > fz->idx_cap) {
         uint32_t *idx;
         if (tfrs__mul(B, F, &nidx) < 0 || (idx = tfrs__malloc(nidx * sizeof(*idx))) == NULL)
@@ -217,8 +230,8 @@ int tfrs__factor_reserve(tfrs__factor *fz, const tfrs__feature *feat, size_t B)
     }
     for (size_t f = 0; f < F; f++)
         if (tfrs__factor_eligible(&feat[f]) &&
-            (part_reserve(&fz->part[f], B, feat[f].dim, fz->H) < 0 ||
-             slots_reserve(&fz->part[f], feat[f].rows) < 0))
+            (keys_reserve(&fz->part[f], B) < 0 || slots_reserve(&fz->part[f], feat[f].rows) < 0 ||
+             (eager && part_reserve(&fz->part[f], B, feat[f].dim, fz->H) < 0)))
             return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", B);
     return TFRS_OK;
 }
@@ -233,7 +246,7 @@ int tfrs__factor_plan(tfrs__factor *fz, const tfrs__feature *feat, const tfrs_de
     fz->factored_rows = 0;
     for (size_t f = 0; f < F; f++)
         fz->part[f].on = 0;
-    if ((rc = tfrs__factor_reserve(fz, feat, B)) != TFRS_OK)
+    if ((rc = tfrs__factor_reserve(fz, feat, B, fz->eager)) != TFRS_OK)
         return rc;
     for (size_t f = 0; f < F; f++) {
         const tfrs__feature *ft = &feat[f];
@@ -247,6 +260,13 @@ int tfrs__factor_plan(tfrs__factor *fz, const tfrs__feature *feat, const tfrs_de
                 3.0 * (double)B * (double)dim ||
             2 * p->n > B)
             continue;
+        if (part_reserve(p, p->n, dim, H) < 0) {     /* only when not eager */
+            for (size_t k = 0; k < F; k++)
+                fz->part[k].on = 0;
+            fz->any = 0;
+            fz->factored_rows = 0;
+            return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", B);
+        }
         tfrs__embedding_gather(ft->emb, p->rows, 1, p->n, p->eu, dim);
         /* P = E[U] W_f    [n, dim] [dim, H] */
         tfrs__gemm(0, 0, p->n, H, dim, 1.0f, p->eu, dim, d->w + ft->offset * H, H, 0.0f, p->p,

@@ -38,6 +38,10 @@
 #include "dense.h"
 #include "feature.h"
 
+/* Scoring calls (predict, evaluate) plan blocks of at least this many
+ * rows only: in fewer, rows rarely repeat enough to pay for the plan. */
+#define TFRS__FACTOR_MIN_ROWS 256
+
 /* One feature's part of a batch's plan. */
 typedef struct tfrs__factor_part {
     int       on;        /* factored in the current batch                  */
@@ -47,8 +51,9 @@ typedef struct tfrs__factor_part {
     float    *eu;        /* [n, dim] their embeddings                      */
     float    *p;         /* [n, H] their projections E_f[u] W_f            */
     float    *de;        /* [n, dim] scratch of the finish                 */
-    size_t    cap;       /* rows the four arrays above hold                */
-    int32_t  *slot;      /* [table rows]: index in rows, or -1             */
+    size_t    key_cap;   /* rows rows and count hold                       */
+    size_t    cap;       /* rows eu, p and de hold                         */
+    uint32_t *slot;      /* [table rows]: index in rows + 1, or 0          */
     size_t    slot_rows;
 } tfrs__factor_part;
 
@@ -59,6 +64,7 @@ typedef struct tfrs__factor {
                                     in its feature's rows (factored only)  */
     size_t             idx_cap;  /* rows idx holds                         */
     int                any;      /* some feature is factored this batch    */
+    int                eager;    /* reserve sized everything for B rows    */
     size_t             factored_rows; /* sum over factored features of n   */
 } tfrs__factor;
 
@@ -79,9 +85,12 @@ void tfrs__factor_grad_free(tfrs__factor_grad *gr);
  * embedding table). */
 int  tfrs__factor_eligible(const tfrs__feature *f);
 
-/* Reserves what plans of batches of up to B rows need (then plan
- * allocates nothing for them).  TFRS_ENOMEM (message) on failure. */
-int  tfrs__factor_reserve(tfrs__factor *fz, const tfrs__feature *feat, size_t B);
+/* Reserves what plans of batches of up to B rows need: with eager, all of
+ * it (then plan allocates nothing for such batches: training); without,
+ * the per-example and per-table parts, and plan allocates the per-row
+ * arrays of a feature it factors for its n distinct rows (scoring, whose
+ * scratch lives for one call).  TFRS_ENOMEM (message) on failure. */
+int  tfrs__factor_reserve(tfrs__factor *fz, const tfrs__feature *feat, size_t B, int eager);
 
 /* Plans a batch of B rows of keys [B, nfeat] (checked) for the first
  * layer d: for each eligible feature, its distinct rows; factors it when

@@ -780,14 +780,14 @@ int tfrs__graph_scratch_alloc(const tfrs__graph *g, size_t rows, tfrs__scratch *
         return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", rows);
     }
     sc->rows = rows;
-    if (tfrs__graph_can_factor(g)) {
+    if (rows >= TFRS__FACTOR_MIN_ROWS && tfrs__graph_can_factor(g)) {
         /* everything a block's plan needs, so that scoring allocates nothing */
         if ((rc = tfrs__factor_init(&sc->fz, g->nfeat, g->layers[0].out)) != TFRS_OK) {
             tfrs__graph_scratch_free(sc);
             return rc;
         }
         sc->factor = 1;
-        if ((rc = tfrs__factor_reserve(&sc->fz, g->feat, rows)) != TFRS_OK) {
+        if ((rc = tfrs__factor_reserve(&sc->fz, g->feat, rows, 0)) != TFRS_OK) {
             tfrs__graph_scratch_free(sc);
             return rc;
         }
@@ -804,22 +804,28 @@ void tfrs__graph_scratch_free(tfrs__scratch *sc)
     memset(sc, 0, sizeof(*sc));
 }
 
-void tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t *ids,
-                          const tfrs__input *in, size_t n, float *scores)
+int tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t *ids,
+                         const tfrs__input *in, size_t n, float *scores)
 {
     tfrs__graph_ctx ctx = { 0, 0, NULL, NULL, 1 };
+    int rc;
 
     for (size_t i = 0; i < n; i += sc->rows) {
         size_t b = n - i < sc->rows ? n - i : sc->rows;
         const int32_t *k = ids + i * g->nfeat;
         const float *s;
-        /* reserved for sc->rows rows: the plan cannot fail */
-        if (sc->factor && tfrs__factor_plan(&sc->fz, g->feat, g->layers[0].dense, k, b) ==
-                              TFRS_OK)
+        if (sc->factor && b >= TFRS__FACTOR_MIN_ROWS) {
+            /* the per-row arrays of a factored feature are allocated here */
+            if ((rc = tfrs__factor_plan(&sc->fz, g->feat, g->layers[0].dense, k, b)) != TFRS_OK)
+                return rc;
             ctx.fz = &sc->fz;
+        } else {
+            ctx.fz = NULL;
+        }
         s = tfrs__graph_forward(g, k, in, b, sc->ws, sc->acts, &ctx);
         memcpy(scores + i, s, b * sizeof(float));
     }
+    return TFRS_OK;
 }
 
 int tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, const tfrs__input *in, size_t n,
@@ -829,7 +835,7 @@ int tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, const tfrs__inpu
     int rc = tfrs__graph_scratch_alloc(g, n < block ? n : block, &sc);
 
     if (rc == TFRS_OK)
-        tfrs__graph_score_in(g, &sc, ids, in, n, scores);
+        rc = tfrs__graph_score_in(g, &sc, ids, in, n, scores);
     tfrs__graph_scratch_free(&sc);
     return rc;
 }

@@ -230,8 +230,9 @@ typedef struct tfrs__scratch {
 int    tfrs__graph_scratch_alloc(const tfrs__graph *g, size_t rows, tfrs__scratch *sc);
 void   tfrs__graph_scratch_free(tfrs__scratch *sc);     /* a zeroed one is a no-op */
 /* Scores n rows of checked keys in sc, sc->rows rows at a time (each
- * block with the first layer by distinct rows where that is cheaper). */
-void   tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t *ids,
+ * block with the first layer by distinct rows where that is cheaper).
+ * TFRS_ENOMEM (message) if a block's plan cannot get its memory. */
+int    tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t *ids,
                             const tfrs__input *in, size_t n, float *scores);
 /* Scores n rows of checked keys, `block` rows at a time, with scratch
  * allocated for the call. */

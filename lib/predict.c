@@ -81,10 +81,8 @@ int tfrs_model_predict_dataset(const tfrs_model *m, const tfrs_dataset *ds, floa
         rc = tfrs__model_bind_keys(m, ds, ids, enc, in, fn);
     if (rc == TFRS_OK)
         rc = tfrs__graph_scratch_alloc(&m->g, n < TFRS__BLOCK ? n : TFRS__BLOCK, &sc);
-    if (rc == TFRS_OK) {
-        tfrs__graph_score_in(&m->g, &sc, ids, in, n, scores);
+    if (rc == TFRS_OK && (rc = tfrs__graph_score_in(&m->g, &sc, ids, in, n, scores)) == TFRS_OK)
         rc = tfrs__graph_check_scores(scores, n, 0, 0, fn);
-    }
     tfrs__graph_scratch_free(&sc);
     tfrs__encoded_free_array(enc, F);
     tfrs__free(in);
@@ -121,10 +119,9 @@ int tfrs_model_predict(const tfrs_model *m, const char *const *values, size_t n,
         size_t b = n - i < block ? n - i : block;
         rc = tfrs__model_encode_values(m, values + i * F, b, ids, enc, in, i,
                                        "tfrs_model_predict");
-        if (rc == TFRS_OK) {
-            tfrs__graph_score_in(&m->g, &sc, ids, in, b, scores + i);
+        if (rc == TFRS_OK && (rc = tfrs__graph_score_in(&m->g, &sc, ids, in, b, scores + i)) ==
+                                 TFRS_OK)
             rc = tfrs__graph_check_scores(scores + i, b, i, 0, "tfrs_model_predict");
-        }
     }
     tfrs__graph_scratch_free(&sc);
     tfrs__encoded_free_array(enc, F);

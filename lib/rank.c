@@ -267,8 +267,13 @@ static uint32_t desc_key(float f)
     return ~u;                                          /* descending      */
 }
 
+/* Below this many candidates an insertion sort beats the radix sort's
+ * four passes over 256 counters. */
+#define SMALL_SORT 16
+
 /* Sorts n candidates by descending score, ties by ascending index: a stable
- * LSD radix sort (4 passes of 8 bits) over keys laid out in index order. */
+ * LSD radix sort (4 passes of 8 bits) over keys laid out in index order,
+ * or for a few candidates a stable insertion sort of the same keys. */
 static void sort_scored(const float *scores, size_t n, tfrs_scored *out, uint32_t *keys,
                         uint32_t *tmp_keys, size_t *idx, size_t *tmp_idx)
 {
@@ -276,7 +281,17 @@ static void sort_scored(const float *scores, size_t n, tfrs_scored *out, uint32_
         keys[i] = desc_key(scores[i]);
         idx[i] = i;
     }
-    for (int shift = 0; shift < 32; shift += 8) {
+    for (size_t i = 1; i < n && n < SMALL_SORT; i++) {
+        uint32_t key = keys[i];
+        size_t j = i;
+        for (; j > 0 && keys[j - 1] > key; j--) {
+            keys[j] = keys[j - 1];
+            idx[j] = idx[j - 1];
+        }
+        keys[j] = key;
+        idx[j] = i;
+    }
+    for (int shift = 0; shift < 32 && n >= SMALL_SORT; shift += 8) {
         size_t count[257] = { 0 };
         for (size_t i = 0; i < n; i++)
             count[((keys[i] >> shift) & 0xffu) + 1]++;

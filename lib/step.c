@@ -265,6 +265,7 @@ int tfrs__stepper_create(tfrs__stepper **out, tfrs__graph *g, int threads)
         tfrs__free(s);
         return TFRS_ENOMEM;
     }
+    s->fz.eager = 1;     /* no allocation after the first batch */
     s->w = tfrs__calloc((size_t)threads, sizeof(*s->w));
     if (s->w == NULL)
         goto nomem;

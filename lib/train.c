@@ -500,7 +500,9 @@ static int evaluate_bound(const tfrs_model *m, const bound_data *bd, size_t batc
         double loss;
 
         /* One forward pass per batch, as Keras' evaluate. */
-        tfrs__graph_score_in(&m->g, &sc, bd->ids + start * m->g.nfeat, bd->in, nb, scores);
+        rc = tfrs__graph_score_in(&m->g, &sc, bd->ids + start * m->g.nfeat, bd->in, nb, scores);
+        if (rc != TFRS_OK)
+            goto done;
         /* the scratch holds bs rows: acts[0] is this batch's x0 (but for
          * the features its plan factored) */
         if (m->g.input_l2)

@@ -492,6 +492,24 @@ START_TEST(rank_sorted_top_k_and_ties)
         ck_assert_uint_eq(n, 6);
         ck_assert_mem_eq(by_ids, out, sizeof(out));
     }
+    /* The same order rule with enough candidates for the radix sort (16 or
+     * more; fewer take an insertion sort): each item 6 times. */
+    {
+        const char *many[30];
+        tfrs_scored big[30];
+        for (size_t i = 0; i < 30; i++)
+            many[i] = cands[i % 5];
+        ck_assert_int_eq(tfrs_model_rank(m, query, "item", many, 30, 0, big, &n), TFRS_OK);
+        ck_assert_uint_eq(n, 30);
+        for (size_t i = 1; i < 30; i++) {
+            ck_assert(big[i - 1].score >= big[i].score);
+            if (big[i - 1].score == big[i].score)
+                ck_assert_uint_lt(big[i - 1].index, big[i].index);
+        }
+        for (size_t i = 0; i < 6; i++)     /* the 6 copies of the best item */
+            ck_assert_uint_eq(big[i].index % 5, big[0].index % 5);
+        ck_assert_uint_eq(big[0].index, out[0].index % 5);
+    }
     ck_assert_int_eq(tfrs_model_rank(m, query, "genre", cands, 6, 2, top, &n), TFRS_ENOTFOUND);
     ck_assert_uint_eq(n, 0);
     query[0] = NULL;
