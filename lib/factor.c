@@ -18,11 +18,14 @@
  * Factoring feature f pays when
  *   3 n dim + FACTOR_ADD_COST B < 3 B dim
  * (three GEMMs over n distinct rows and the per-example adds, against
- * three GEMMs over the B rows) and n <= B / 2: the GEMMs over a few hundred
- * distinct rows run well below the rate of one GEMM over the batch, and
- * the plan has its own cost, so that at batch 256 of MovieLens (about 200
- * distinct users and titles) factoring the 32-dimensional ids was slower
- * than the plain layer (docs/performance.md). */
+ * three GEMMs over the B rows) and n <= B / FACTOR_MAX_SHARE: the GEMMs
+ * over a few hundred distinct rows run well below the rate of one GEMM over
+ * the batch, and the plan, the gathers and the scatters have their own
+ * costs.  On MovieLens (docs/performance.md), factoring the 32-dimensional
+ * ids paid at batch 8192 (about 910 distinct users and 1,200 titles: 1.39x
+ * per epoch) and cost time at batch 256 (about 200 of each: 5 % slower)
+ * and 1024 (about 500 users: 8 % slower). */
+#define FACTOR_MAX_SHARE 4
 #define FACTOR_ADD_COST 6
 
 /* y += x over n floats (the same bits in every clone: one add each). */
@@ -255,10 +258,10 @@ int tfrs__factor_plan(tfrs__factor *fz, const tfrs__feature *feat, const tfrs_de
         if (!tfrs__factor_eligible(ft))
             continue;
         distinct(fz, f, keys, B);
-        /* 3 n dim + c B < 3 B dim (in doubles: no overflow), and n <= B / 2 */
+        /* 3 n dim + c B < 3 B dim (in doubles: no overflow), and n <= B / 4 */
         if (3.0 * (double)p->n * (double)dim + FACTOR_ADD_COST * (double)B >=
                 3.0 * (double)B * (double)dim ||
-            2 * p->n > B)
+            p->n > B / FACTOR_MAX_SHARE)
             continue;
         if (part_reserve(p, p->n, dim, H) < 0) {     /* only when not eager */
             for (size_t k = 0; k < F; k++)
