@@ -358,7 +358,7 @@ void tfrs__factor_backward(const tfrs__factor *fz, const tfrs__feature *feat,
     }
 }
 
-int tfrs__factor_grad_zero(const tfrs__factor *fz, tfrs__factor_grad *gr)
+int tfrs__factor_grad_reserve(const tfrs__factor *fz, tfrs__factor_grad *gr)
 {
     /* Room for a whole batch of distinct rows of every eligible feature
      * (those the plan reserved), so that later batches allocate nothing. */
@@ -374,72 +374,76 @@ int tfrs__factor_grad_zero(const tfrs__factor *fz, tfrs__factor_grad *gr)
             gr->g[f] = g;
             gr->cap[f] = n;
         }
-        if (p->on)
-            memset(gr->g[f], 0, p->n * fz->H * sizeof(float));
     }
     return TFRS_OK;
 }
 
-void tfrs__factor_grad_add(const tfrs__factor *fz, tfrs__factor_grad *dst,
-                           const tfrs__factor_grad *src)
+void tfrs__factor_grad_clear(const tfrs__factor *fz, tfrs__factor_grad *gr)
 {
-    for (size_t f = 0; f < fz->nfeat; f++) {
-        size_t n = fz->part[f].n * fz->H;
+    for (size_t f = 0; f < fz->nfeat && fz->any; f++)
         if (fz->part[f].on)
-            add_to(dst->g[f], src->g[f], n);
+            memset(gr->g[f], 0, fz->part[f].n * fz->H * sizeof(float));
+}
+
+void tfrs__factor_grad_add(const tfrs__factor *fz, tfrs__factor_grad *dst,
+                           const tfrs__factor_grad *src, size_t f)
+{
+    if (fz->part[f].on)
+        add_to(dst->g[f], src->g[f], fz->part[f].n * fz->H);
+}
+
+/* The embedding L2 of part p of feature ft: l2 * count * ||e||^2 summed
+ * over its distinct rows, over scale. */
+static double part_l2(const tfrs__factor_part *p, const tfrs__feature *ft, size_t scale)
+{
+    double s = 0.0;
+
+    for (size_t u = 0; u < p->n; u++) {
+        const float *e = p->eu + u * ft->dim;
+        double q = 0.0;
+        for (size_t k = 0; k < ft->dim; k++)
+            q += (double)e[k] * e[k];
+        s += q * p->count[u];
     }
+    return (double)ft->l2 * s / (double)scale;
 }
 
 double tfrs__factor_finish(tfrs__factor *fz, tfrs__feature *feat, const tfrs_dense *d,
-                           const tfrs__factor_grad *gr, float *dw, size_t scale)
+                           const tfrs__factor_grad *gr, float *dw, size_t scale, size_t f)
 {
-    size_t H = fz->H;
+    tfrs__feature *ft = &feat[f];
+    tfrs__factor_part *p = &fz->part[f];
+    size_t H = fz->H, dim = ft->dim;
 
-    for (size_t f = 0; f < fz->nfeat; f++) {
-        tfrs__feature *ft = &feat[f];
-        tfrs__factor_part *p = &fz->part[f];
-        size_t dim = ft->dim;
-        if (!p->on)
-            continue;
-        /* dW_f += E[U]^T G    [dim, n] [n, H] */
-        tfrs__gemm(1, 0, dim, H, p->n, 1.0f, p->eu, dim, gr->g[f], H, 1.0f, dw + ft->offset * H,
-                   H);
-        /* dE[U] = G W_f^T    [n, H] [H, dim] */
-        tfrs__gemm(0, 1, p->n, dim, H, 1.0f, gr->g[f], H, d->w + ft->offset * H, H, 0.0f, p->de,
-                   dim);
-        if (ft->l2 != 0.0f) {
-            /* Keras' activity regularizer: l2 ||e||^2 per example, over scale */
-            for (size_t u = 0; u < p->n; u++) {
-                const float *e = p->eu + u * dim;
-                float *de = p->de + u * dim;
-                float c = 2.0f * ft->l2 * (float)p->count[u] / (float)scale;
-                for (size_t k = 0; k < dim; k++)
-                    de[k] += c * e[k];
-            }
-        }
+    if (!p->on)
+        return 0.0;
+    /* dW_f += E[U]^T G    [dim, n] [n, H] */
+    tfrs__gemm(1, 0, dim, H, p->n, 1.0f, p->eu, dim, gr->g[f], H, 1.0f, dw + ft->offset * H, H);
+    /* dE[U] = G W_f^T    [n, H] [H, dim] */
+    tfrs__gemm(0, 1, p->n, dim, H, 1.0f, gr->g[f], H, d->w + ft->offset * H, H, 0.0f, p->de,
+               dim);
+    if (ft->l2 == 0.0f) {
         tfrs__embedding_scatter_add(ft->emb, p->rows, 1, p->n, p->de, dim);
+        return 0.0;
     }
-    return tfrs__factor_input_l2(fz, feat, scale);
+    /* Keras' activity regularizer: l2 ||e||^2 per example, over scale */
+    for (size_t u = 0; u < p->n; u++) {
+        const float *e = p->eu + u * dim;
+        float *de = p->de + u * dim;
+        float c = 2.0f * ft->l2 * (float)p->count[u] / (float)scale;
+        for (size_t k = 0; k < dim; k++)
+            de[k] += c * e[k];
+    }
+    tfrs__embedding_scatter_add(ft->emb, p->rows, 1, p->n, p->de, dim);
+    return part_l2(p, ft, scale);
 }
 
 double tfrs__factor_input_l2(const tfrs__factor *fz, const tfrs__feature *feat, size_t scale)
 {
     double reg = 0.0;
 
-    for (size_t f = 0; f < fz->nfeat && fz->any; f++) {
-        const tfrs__factor_part *p = &fz->part[f];
-        size_t dim = feat[f].dim;
-        double s = 0.0;
-        if (!p->on || feat[f].l2 == 0.0f)
-            continue;
-        for (size_t u = 0; u < p->n; u++) {
-            const float *e = p->eu + u * dim;
-            double q = 0.0;
-            for (size_t k = 0; k < dim; k++)
-                q += (double)e[k] * e[k];
-            s += q * p->count[u];
-        }
-        reg += (double)feat[f].l2 * s / (double)scale;
-    }
+    for (size_t f = 0; f < fz->nfeat && fz->any; f++)
+        if (fz->part[f].on && feat[f].l2 != 0.0f)
+            reg += part_l2(&fz->part[f], &feat[f], scale);
     return reg;
 }

@@ -117,18 +117,24 @@ void tfrs__factor_backward(const tfrs__factor *fz, const tfrs__feature *feat,
                            float *dy, size_t r0, size_t S, const tfrs__factor_grad *gr,
                            float *dw, float *db, float *dx0);
 
-/* Sizes gr for the current plan and zeroes it.  TFRS_ENOMEM (message). */
-int  tfrs__factor_grad_zero(const tfrs__factor *fz, tfrs__factor_grad *gr);
-/* Adds src's segment sums into dst's (the threads' sums, in thread order). */
+/* Sizes gr for batches of the plan's reserved size (every eligible
+ * feature), so that it never grows later.  TFRS_ENOMEM (message). */
+int  tfrs__factor_grad_reserve(const tfrs__factor *fz, tfrs__factor_grad *gr);
+/* Zeroes gr's segment sums of the features the current plan factors. */
+void tfrs__factor_grad_clear(const tfrs__factor *fz, tfrs__factor_grad *gr);
+/* Adds src's segment sums of feature f into dst's (the threads' sums, in
+ * thread order); nothing if f is not factored. */
 void tfrs__factor_grad_add(const tfrs__factor *fz, tfrs__factor_grad *dst,
-                           const tfrs__factor_grad *src);
+                           const tfrs__factor_grad *src, size_t f);
 
-/* After the batch, with gr the total segment sums: adds E_f[U_f]^T G_f to
- * the kernel gradient dw and G_f W_f^T to the embedding gradients of the
- * distinct rows, with each factored feature's embedding L2 (l2 * count *
- * ||e||^2 / scale, its gradient added too); returns that L2 term. */
+/* After the batch, with gr the total segment sums of feature f: adds
+ * E_f[U_f]^T G_f to the kernel gradient dw and G_f W_f^T to the embedding
+ * gradients of f's distinct rows, with its embedding L2 (l2 * count *
+ * ||e||^2 / scale, whose gradient is added too); returns that L2 term (0
+ * if f is not factored).  Features touch disjoint rows of dw and their own
+ * tables: different features may finish on different threads. */
 double tfrs__factor_finish(tfrs__factor *fz, tfrs__feature *feat, const tfrs_dense *d,
-                           const tfrs__factor_grad *gr, float *dw, size_t scale);
+                           const tfrs__factor_grad *gr, float *dw, size_t scale, size_t f);
 
 /* The embedding L2 of the factored features of the plan (those with l2 >
  * 0): sum of l2 * count * ||e||^2 over their distinct rows, over scale. */

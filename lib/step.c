@@ -16,8 +16,11 @@
  *
  * When the graph allows it (tfrs__graph_can_factor), the main thread first
  * plans the batch's first layer by distinct rows (factor.h); each thread
- * then adds its slices' segment sums into its own buffers, which are summed
- * in thread order before the plan's gradient GEMMs run once per batch.
+ * then adds its slices' segment sums into its own buffers.  After the
+ * slices, a second generation gives each thread a share of the factored
+ * features: it sums their segment sums in thread order and runs their
+ * gradient GEMMs (once per batch) into the features' own rows of the kernel
+ * gradient and their own tables.
  *
  * Memory is allocated when the stepper is created and when a batch larger
  * than every earlier one arrives; never otherwise.
@@ -67,6 +70,8 @@ struct tfrs__stepper {
     uint64_t          step;      /* optimizer steps before this one (dropout) */
     int               can_factor; /* the graph allows factoring (fz valid) */
     tfrs__factor      fz;        /* the current batch's plan               */
+    double           *freg;      /* [nfeat]: each factored feature's L2    */
+    int               phase;     /* what a generation runs: PHASE_*        */
     /* Workers wait for a new generation, run their share, count down. */
     pthread_mutex_t   lock;
     pthread_cond_t    go, finished;
@@ -75,6 +80,11 @@ struct tfrs__stepper {
     int               stop;
     int               sync_ready;
 };
+
+/* What the threads run in a generation: their share of the slices, or of
+ * the factored features' finish. */
+#define PHASE_SLICES 0
+#define PHASE_FINISH 1
 
 /* Forward, loss and backward of one slice of S rows at row `r0` of the
  * batch; thread 0 adds its dense gradients into the table, the others into
@@ -125,6 +135,8 @@ static void run_share(struct tfrs__stepper *s, worker *w)
 
     w->loss = 0.0;
     w->reg = 0.0;
+    if (s->can_factor)
+        tfrs__factor_grad_clear(&s->fz, &w->fgr);
     if (w->index > 0)
         for (size_t k = 0; k < t->n; k++)
             if (w->grads[k] != NULL)
@@ -133,6 +145,54 @@ static void run_share(struct tfrs__stepper *s, worker *w)
         size_t r0 = k * rows;
         size_t S = s->B - r0 < rows ? s->B - r0 : rows;
         w->loss += slice(s, w, r0, S);
+    }
+}
+
+/* Thread w's share of the factored features after the batch: the k-th
+ * factored feature goes to thread k mod T, which sums the threads' segment
+ * sums of it in thread order and runs its finish. */
+static void run_finish(struct tfrs__stepper *s, worker *w)
+{
+    tfrs__graph *g = s->g;
+    size_t k = 0;
+
+    for (size_t f = 0; f < g->nfeat; f++) {
+        if (!s->fz.part[f].on)
+            continue;
+        if (k++ % (size_t)s->T != (size_t)w->index)
+            continue;
+        for (int v = 1; v < s->T; v++)
+            tfrs__factor_grad_add(&s->fz, &s->w[0].fgr, &s->w[v].fgr, f);
+        s->freg[f] = tfrs__factor_finish(&s->fz, g->feat, g->layers[0].dense, &s->w[0].fgr,
+                                         g->params.p[g->layers[0].kernel].g, s->B, f);
+    }
+}
+
+static void run_phase_share(struct tfrs__stepper *s, worker *w)
+{
+    if (s->phase == PHASE_SLICES)
+        run_share(s, w);
+    else
+        run_finish(s, w);
+}
+
+/* Runs a generation of `phase` on every thread (this one is thread 0). */
+static void run_phase(struct tfrs__stepper *s, int phase)
+{
+    s->phase = phase;
+    if (s->T > 1) {
+        pthread_mutex_lock(&s->lock);
+        s->pending = s->T - 1;
+        s->generation++;
+        pthread_cond_broadcast(&s->go);
+        pthread_mutex_unlock(&s->lock);
+    }
+    run_phase_share(s, &s->w[0]);
+    if (s->T > 1) {
+        pthread_mutex_lock(&s->lock);
+        while (s->pending > 0)
+            pthread_cond_wait(&s->finished, &s->lock);
+        pthread_mutex_unlock(&s->lock);
     }
 }
 
@@ -153,7 +213,7 @@ static void *worker_main(void *arg)
         seen = s->generation;
         pthread_mutex_unlock(&s->lock);
 
-        run_share(s, w);
+        run_phase_share(s, w);
 
         pthread_mutex_lock(&s->lock);
         if (--s->pending == 0)
@@ -225,6 +285,7 @@ void tfrs__stepper_free(tfrs__stepper *s)
             free_worker(&s->w[t]);
     tfrs__free(s->w);
     tfrs__factor_free(&s->fz);
+    tfrs__free(s->freg);
     tfrs__free(s->scores);
     tfrs__free(s->dx0);
     tfrs__free(s->dsc);
@@ -266,6 +327,11 @@ int tfrs__stepper_create(tfrs__stepper **out, tfrs__graph *g, int threads)
         return TFRS_ENOMEM;
     }
     s->fz.eager = 1;     /* no allocation after the first batch */
+    if (s->can_factor && (s->freg = tfrs__calloc(g->nfeat, sizeof(double))) == NULL) {
+        tfrs__factor_free(&s->fz);
+        tfrs__free(s);
+        return tfrs__fail(TFRS_ENOMEM, "train: out of memory");
+    }
     s->w = tfrs__calloc((size_t)threads, sizeof(*s->w));
     if (s->w == NULL)
         goto nomem;
@@ -341,7 +407,7 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
         if ((rc = tfrs__factor_plan(&s->fz, g->feat, g->layers[0].dense, ids, B)) != TFRS_OK)
             return rc;
         for (int w = 0; w < s->T; w++)
-            if ((rc = tfrs__factor_grad_zero(&s->fz, &s->w[w].fgr)) != TFRS_OK) {
+            if ((rc = tfrs__factor_grad_reserve(&s->fz, &s->w[w].fgr)) != TFRS_OK) {
                 s->fz.any = 0;
                 return rc;
             }
@@ -354,20 +420,7 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
     s->weights = weights;
     s->B = B;
     s->step = opt->steps;
-    if (s->T > 1) {
-        pthread_mutex_lock(&s->lock);
-        s->pending = s->T - 1;
-        s->generation++;
-        pthread_cond_broadcast(&s->go);
-        pthread_mutex_unlock(&s->lock);
-    }
-    run_share(s, &s->w[0]);
-    if (s->T > 1) {
-        pthread_mutex_lock(&s->lock);
-        while (s->pending > 0)
-            pthread_cond_wait(&s->finished, &s->lock);
-        pthread_mutex_unlock(&s->lock);
-    }
+    run_phase(s, PHASE_SLICES);
 
     /* Reduce in thread order. */
     for (int w = 0; w < s->T; w++) {
@@ -384,10 +437,10 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
         }
     }
     if (s->can_factor && s->fz.any) {
-        for (int w = 1; w < s->T; w++)
-            tfrs__factor_grad_add(&s->fz, &s->w[0].fgr, &s->w[w].fgr);
-        reg += tfrs__factor_finish(&s->fz, g->feat, g->layers[0].dense, &s->w[0].fgr,
-                                   t->p[g->layers[0].kernel].g, B);
+        run_phase(s, PHASE_FINISH);
+        for (size_t f = 0; f < g->nfeat; f++)      /* in feature order */
+            if (s->fz.part[f].on)
+                reg += s->freg[f];
     }
     tfrs__graph_scatter_input_grad(g, ids, in, B, s->dx0, s->dsc,
                                    s->can_factor ? &s->fz : NULL);
