@@ -253,6 +253,15 @@ TFRS_API void tfrs_dataset_free(tfrs_dataset *ds);
  * (TFRS_ESTATE otherwise); TFRS_EDUPLICATE if the name exists. */
 TFRS_API int tfrs_dataset_add_column(tfrs_dataset *ds, const char *name, tfrs_column_type type);
 
+/* Removes the named column and frees its values and its strings, at any
+ * time (e.g. the columns a model does not read, before fit: each costs 4
+ * or 8 bytes a row).  The other columns keep their order, so the index of
+ * each later column drops by one; every view of the dataset (string ids,
+ * floats, int64s, strings, names) is invalidated.  The rows stay.
+ * TFRS_EINVAL (NULL), TFRS_ENOTFOUND (no such column), TFRS_ENOMEM (the
+ * dataset is unchanged). */
+TFRS_API int tfrs_dataset_drop_column(tfrs_dataset *ds, const char *name);
+
 /* Appends one row.  `strings` holds one value per string column and `floats`
  * one per float column, each in column-creation order (either may be NULL
  * when there is no column of that type).  Strings are copied (interned).

@@ -142,6 +142,46 @@ int tfrs_dataset_add_column(tfrs_dataset *ds, const char *name, tfrs_column_type
     return add_column(ds, name, type);
 }
 
+int tfrs_dataset_drop_column(tfrs_dataset *ds, const char *name)
+{
+    static const char what[] = "tfrs_dataset_drop_column";
+    tfrs__strtab names;
+    ptrdiff_t i;
+    col_t *c;
+
+    if (ds == NULL || name == NULL)
+        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, ds == NULL ? "ds" : "name");
+    if ((i = column_index(ds, name)) < 0)
+        return tfrs__fail(TFRS_ENOTFOUND, "%s: no column \"%s\"", what, name);
+    /* The other names, in order, first: a failure changes nothing. */
+    tfrs__strtab_init(&names);
+    for (size_t k = 0; k < ds->ncols; k++) {
+        uint32_t id;
+        if (k != (size_t)i && tfrs__strtab_intern(&names, ds->cols[k].name,
+                                                  strlen(ds->cols[k].name), &id) < 0) {
+            tfrs__strtab_free(&names);
+            return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
+        }
+    }
+    c = &ds->cols[i];
+    if (c->type == TFRS_COLUMN_STRING)
+        ds->nstr--;
+    else if (c->type == TFRS_COLUMN_FLOAT)
+        ds->nflt--;
+    else
+        ds->nint--;
+    tfrs__free(c->name);
+    tfrs__free(c->ids);
+    tfrs__free(c->vals);
+    tfrs__free(c->i64);
+    tfrs__strtab_free(&c->p);
+    memmove(c, c + 1, (ds->ncols - (size_t)i - 1) * sizeof(*c));
+    ds->ncols--;
+    tfrs__strtab_free(&ds->names);
+    ds->names = names;
+    return TFRS_OK;
+}
+
 int tfrs__dataset_reserve_rows(tfrs_dataset *ds, size_t need)
 {
     int rc = 0;
@@ -782,117 +822,4 @@ done:
     tfrs__free(tmap);
     tfrs__free(buf);
     return rc;
-}
-
-/* ---- numeric adapters --------------------------------------------------- */
-
-/* The values of a float or int64 column as doubles (int64: rounded to the
- * nearest double beyond 2^53), or NULL with *rc set. */
-static const col_t *numeric_column(const tfrs_dataset *ds, const char *column, const char *what,
-                                   int *rc)
-{
-    ptrdiff_t i;
-
-    if (ds == NULL || column == NULL) {
-        *rc = tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, ds == NULL ? "ds" : "column");
-        return NULL;
-    }
-    i = column_index(ds, column);
-    if (i < 0) {
-        *rc = tfrs__fail(TFRS_ENOTFOUND, "%s: no column \"%s\"", what, column);
-        return NULL;
-    }
-    if (ds->cols[i].type == TFRS_COLUMN_STRING) {
-        *rc = tfrs__fail(TFRS_EINVAL, "%s: column \"%s\" is not a float or int64 column", what,
-                         column);
-        return NULL;
-    }
-    if (ds->nrows == 0) {
-        *rc = tfrs__fail(TFRS_EINVAL, "%s: the dataset has no rows", what);
-        return NULL;
-    }
-    *rc = TFRS_OK;
-    return &ds->cols[i];
-}
-
-static inline double value_at(const col_t *c, size_t r)
-{
-    return c->type == TFRS_COLUMN_FLOAT ? (double)c->vals[r] : (double)c->i64[r];
-}
-
-int tfrs_dataset_column_moments(const tfrs_dataset *ds, const char *column, double *mean,
-                                double *variance)
-{
-    static const char what[] = "tfrs_dataset_column_moments";
-    const col_t *c;
-    double sum = 0.0, m, ss = 0.0;
-    size_t n;
-    int rc;
-
-    if (mean == NULL || variance == NULL)
-        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what, mean == NULL ? "mean" : "variance");
-    c = numeric_column(ds, column, what, &rc);
-    if (c == NULL)
-        return rc;
-    n = ds->nrows;
-    /* Two passes: the squares of the deviations, not the difference of two
-     * large sums (which loses the variance of a column far from 0). */
-    for (size_t r = 0; r < n; r++)
-        sum += value_at(c, r);
-    m = sum / (double)n;
-    for (size_t r = 0; r < n; r++) {
-        double d = value_at(c, r) - m;
-        ss += d * d;
-    }
-    *mean = m;
-    *variance = ss / (double)n;
-    return TFRS_OK;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-
-    return (x > y) - (x < y);
-}
-
-int tfrs_dataset_column_quantiles(const tfrs_dataset *ds, const char *column, size_t num_bins,
-                                  double *boundaries, size_t *num_boundaries)
-{
-    static const char what[] = "tfrs_dataset_column_quantiles";
-    const col_t *c;
-    double *v;
-    size_t n, w = 0;
-    int rc;
-
-    if (num_boundaries == NULL || (boundaries == NULL && num_bins > 1))
-        return tfrs__fail(TFRS_EINVAL, "%s: %s is NULL", what,
-                          num_boundaries == NULL ? "num_boundaries" : "boundaries");
-    if (num_bins == 0)
-        return tfrs__fail(TFRS_EINVAL, "%s: num_bins is 0", what);
-    c = numeric_column(ds, column, what, &rc);
-    if (c == NULL)
-        return rc;
-    n = ds->nrows;
-    v = tfrs__malloc(n * sizeof(*v));   /* n <= 2^32 - 1: no overflow */
-    if (v == NULL)
-        return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
-    for (size_t r = 0; r < n; r++)
-        v[r] = value_at(c, r);
-    qsort(v, n, sizeof(*v), cmp_double);
-    /* Boundary j (1 <= j < num_bins) is the value of sorted rank
-     * floor(j n / num_bins): with distinct values, exactly that many rows
-     * fall below it.  Repeats and the minimum (below which no row falls)
-     * are dropped.  With num_bins >= n every rank is some boundary's, so
-     * the loop runs over the ranks: O(n) whatever num_bins is. */
-    for (size_t j = 1; j < (num_bins < n ? num_bins : n); j++) {
-        /* j < num_bins < n < 2^32: the product fits 64 bits. */
-        size_t k = num_bins < n ? (size_t)((uint64_t)j * n / num_bins) : j;
-        double b = v[k];
-        if (b > v[0] && (w == 0 || b > boundaries[w - 1]))
-            boundaries[w++] = b;
-    }
-    tfrs__free(v);
-    *num_boundaries = w;
-    return TFRS_OK;
 }

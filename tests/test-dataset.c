@@ -972,6 +972,27 @@ static int op_build(tfrs_dataset **out, void *arg)
     return TFRS_OK;
 }
 
+/* op_build's dataset without its string column; a failed drop leaves
+ * both columns. */
+static int op_drop(tfrs_dataset **out, void *arg)
+{
+    tfrs_dataset *ds = NULL;
+    int rc = op_build(&ds, arg);
+
+    *out = NULL;
+    if (rc != TFRS_OK)
+        return rc;
+    rc = tfrs_dataset_drop_column(ds, "s");
+    if (rc != TFRS_OK) {
+        ck_assert_uint_eq(tfrs_dataset_num_columns(ds), 2);
+        tfrs_dataset_free(ds);
+        return rc;
+    }
+    ck_assert_uint_eq(tfrs_dataset_num_columns(ds), 1);
+    *out = ds;
+    return TFRS_OK;
+}
+
 static int op_slice(tfrs_dataset **out, void *arg)
 {
     return tfrs_dataset_slice(out, arg, 5, 50);
@@ -1000,6 +1021,7 @@ START_TEST(out_of_memory)
     char csv[4096] = "k,v,w\n";
 
     oom_loop(op_build, NULL);
+    oom_loop(op_drop, NULL);
     oom_loop(op_slice, ds);
     tfrs_dataset_free(ds);
 
@@ -1015,6 +1037,50 @@ START_TEST(out_of_memory)
     tu_tmp_write_text("u.data", ml_data);
     oom_loop(op_movielens, tu_tmpdir);
     tu_tmpdir_remove();
+}
+END_TEST
+
+/* Dropping a column frees it and keeps the others, in order, with their
+ * values (out of memory: op_drop). */
+START_TEST(drop_column_keeps_the_rest)
+{
+    tfrs_dataset *ds = make_rows(50);
+    const float *x;
+    float before[50];
+    const char *name, *v, *groups[50];
+    tfrs_column_type type;
+    size_t i;
+
+    ck_assert_int_eq(tfrs_dataset_floats(ds, "x", &x), TFRS_OK);
+    memcpy(before, x, sizeof(before));
+    for (size_t r = 0; r < 50; r++)
+        ck_assert_int_eq(tfrs_dataset_get_string(ds, "group", r, &groups[r]), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_drop_column(ds, "key"), TFRS_OK);
+    ck_assert_uint_eq(tfrs_dataset_num_columns(ds), 2);
+    ck_assert_uint_eq(tfrs_dataset_num_rows(ds), 50);
+    ck_assert_int_eq(tfrs_dataset_find_column(ds, "key", &i), TFRS_ENOTFOUND);
+    ck_assert_int_eq(tfrs_dataset_column_info(ds, 0, &name, &type), TFRS_OK);
+    ck_assert_str_eq(name, "x");
+    ck_assert_int_eq(type, TFRS_COLUMN_FLOAT);
+    ck_assert_int_eq(tfrs_dataset_column_info(ds, 1, &name, &type), TFRS_OK);
+    ck_assert_str_eq(name, "group");
+    ck_assert_int_eq(type, TFRS_COLUMN_STRING);
+    ck_assert_int_eq(tfrs_dataset_find_column(ds, "group", &i), TFRS_OK);
+    ck_assert_uint_eq(i, 1);
+    ck_assert_int_eq(tfrs_dataset_floats(ds, "x", &x), TFRS_OK);
+    ck_assert_mem_eq(x, before, sizeof(before));
+    for (size_t r = 0; r < 50; r++) {
+        ck_assert_int_eq(tfrs_dataset_get_string(ds, "group", r, &v), TFRS_OK);
+        ck_assert_str_eq(v, groups[r]);
+    }
+    /* the dataset works on: shuffle, slice, drop down to nothing */
+    ck_assert_int_eq(tfrs_dataset_shuffle(ds, 3), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_drop_column(ds, "x"), TFRS_OK);
+    ck_assert_int_eq(tfrs_dataset_drop_column(ds, "x"), TFRS_ENOTFOUND);
+    ck_assert_int_eq(tfrs_dataset_drop_column(ds, "group"), TFRS_OK);
+    ck_assert_uint_eq(tfrs_dataset_num_columns(ds), 0);
+    ck_assert_int_eq(tfrs_dataset_add_column(ds, "x", TFRS_COLUMN_FLOAT), TFRS_ESTATE);
+    tfrs_dataset_free(ds);
 }
 END_TEST
 
@@ -1078,6 +1144,7 @@ int main(void)
         TU_CASE(slice_copies_rows),
         TU_CASE(slice_is_clamped),
         TU_CASE(int64_columns_are_exact),
+        TU_CASE(drop_column_keeps_the_rest),
         TU_CASE(delimited_basic),
         TU_CASE(delimited_wrong_field_count),
         TU_CASE(delimited_rejects_bad_numbers),

@@ -395,6 +395,22 @@ START_TEST(misuse_tfrs_dataset_free)
 }
 END_TEST
 
+START_TEST(misuse_tfrs_dataset_drop_column)
+{
+    tfrs_dataset *ds = NULL;
+
+    OK(tfrs_dataset_create(&ds));
+    FAILS(TFRS_EINVAL, tfrs_dataset_drop_column(NULL, "x"));
+    FAILS(TFRS_EINVAL, tfrs_dataset_drop_column(ds, NULL));
+    FAILS(TFRS_ENOTFOUND, tfrs_dataset_drop_column(ds, "x"));
+    OK(tfrs_dataset_add_column(ds, "x", TFRS_COLUMN_FLOAT));
+    OK(tfrs_dataset_drop_column(ds, "x"));
+    FAILS(TFRS_ENOTFOUND, tfrs_dataset_drop_column(ds, "x"));
+    ck_assert_uint_eq(tfrs_dataset_num_columns(ds), 0);
+    tfrs_dataset_free(ds);
+}
+END_TEST
+
 START_TEST(misuse_tfrs_dataset_add_column)
 {
     tfrs_dataset *ds = NULL;
@@ -1961,6 +1977,7 @@ static const struct {
     CASE(tfrs_dataset_create),
     CASE(tfrs_dataset_free),
     CASE(tfrs_dataset_add_column),
+    CASE(tfrs_dataset_drop_column),
     CASE(tfrs_dataset_append),
     CASE(tfrs_dataset_append_row),
     CASE(tfrs_dataset_num_rows),
