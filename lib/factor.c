@@ -51,23 +51,6 @@ static void sum_into(float *restrict y, const float *restrict a, const float *re
     }
 }
 
-/* Asks for the projection rows (gr NULL) or the segment-sum rows of
- * example `row` of the batch, if it is before `end`. */
-static void prefetch_rows(const tfrs__factor *fz, const uint32_t *idx,
-                          const tfrs__factor_grad *gr, size_t row, size_t end)
-{
-    size_t F = fz->nfeat, H = fz->H;
-
-    if (row >= end)
-        return;
-    for (size_t f = 0; f < F; f++)
-        if (fz->part[f].on) {
-            size_t u = idx[row * F + f];
-            TFRS__PREFETCH_ROW((gr != NULL ? gr->g[f] : fz->part[f].p) + u * H,
-                               H * sizeof(float));
-        }
-}
-
 int tfrs__factor_init(tfrs__factor *fz, size_t nfeat, size_t H)
 {
     memset(fz, 0, sizeof(*fz));
@@ -306,7 +289,6 @@ void tfrs__factor_forward(const tfrs__factor *fz, const tfrs__feature *feat,
         size_t k = 0, f = 0;
         int acc = gemm;
 
-        prefetch_rows(fz, fz->idx, NULL, r0 + i + 2, r0 + S);
         rows[k++] = d->b;
         for (;;) {
             while (k < 2 && f < F) {
@@ -339,7 +321,6 @@ void tfrs__factor_backward(const tfrs__factor *fz, const tfrs__feature *feat,
     /* dz = act'(y) dy and the segment sums, row by row while dz_i is in cache */
     for (size_t i = 0; i < S; i++) {
         const uint32_t *ix = fz->idx + (r0 + i) * F;
-        prefetch_rows(fz, fz->idx, gr, r0 + i + 2, r0 + S);
         tfrs__act_backward_db(d->act, y + i * H, dy + i * H, db, 1, H);
         for (size_t f = 0; f < F; f++)
             if (fz->part[f].on)
