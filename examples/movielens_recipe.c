@@ -12,7 +12,7 @@
  *      format, e.g. u1.base and u1.test; default: u.data shuffled with seed
  *      42, the first 80,000 rows train, the next 20,000 test), with the
  *      users' and items' side features from DIR's u.user and u.item
- *   2. for each of the 5 members of the ensemble (--members): shuffle the
+ *   2. for each of the 7 members of the ensemble (--members): shuffle the
  *      training rows (seed 1 + the member's index) and hold out the last
  *      validation_fraction of them (the configuration's "training" section)
  *      as the member's validation slice, so that the members together
@@ -53,7 +53,7 @@
 #define SLICE_SEED    1        /* the shuffle that carves the validation slice */
 #define HOLDOUT_SEED  2        /* --validate: the shuffle that carves its test */
 #define HOLDOUT_SHARE 0.1      /* --validate: the share of --train it tests on */
-#define ENSEMBLE      5        /* members of the default ensemble             */
+#define ENSEMBLE      7        /* members of the default ensemble             */
 #define MAX_MEMBERS   32
 #define CONFIG_NAME   "movielens_recipe.json"
 #define USER_BAG      "user_rated_movies" /* for each user the items they rated */
