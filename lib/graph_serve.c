@@ -66,11 +66,8 @@ static void add_row_times_w1(const tfrs__graph *g, size_t f, int32_t id, float *
     if (e == NULL)
         return;
     row = e->w + (size_t)id * e->dim;
-    for (size_t k = 0; k < e->dim; k++) {
-        const float *wk = d0->w + (g->feat[f].offset + k) * U;
-        for (size_t u = 0; u < U; u++)
-            out[u] += row[k] * wk[u];
-    }
+    for (size_t k = 0; k < e->dim; k++)
+        tfrs__axpy(out, row[k], d0->w + (g->feat[f].offset + k) * U, U);
 }
 
 void tfrs__graph_query_part(const tfrs__graph *g, const unsigned char *skip,
@@ -87,12 +84,8 @@ void tfrs__graph_query_part(const tfrs__graph *g, const unsigned char *skip,
             continue;
         tfrs__feature_gather(&g->feat[f], qin != NULL ? &qin[f] : NULL, qids + f, g->nfeat, 1,
                              x + g->feat[f].offset, g->concat_dim);
-        for (size_t k = 0; k < g->feat[f].dim; k++) {
-            float v = x[g->feat[f].offset + k];
-            const float *wk = d0->w + (g->feat[f].offset + k) * U;
-            for (size_t u = 0; u < U; u++)
-                hq[u] += v * wk[u];
-        }
+        for (size_t k = 0; k < g->feat[f].dim; k++)
+            tfrs__axpy(hq, x[g->feat[f].offset + k], d0->w + (g->feat[f].offset + k) * U, U);
     }
     *wide = 0.0f;
     if (g->wide) {

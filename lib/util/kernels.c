@@ -51,3 +51,15 @@ int tfrs__all_finite(const float *x, size_t n)
             return 0;
     return 1;
 }
+
+TFRS__VECTOR_CLONES
+static void axpy(float *restrict y, float a, const float *restrict x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] += a * x[i];
+}
+
+void tfrs__axpy(float *y, float a, const float *x, size_t n)
+{
+    axpy(y, a, x, n);
+}

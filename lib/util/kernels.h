@@ -18,6 +18,9 @@ void tfrs__gemm(int tA, int tB, size_t M, size_t N, size_t K, float alpha,
 void tfrs__gemm_ref(int tA, int tB, size_t M, size_t N, size_t K, float alpha,
                     const float *A, size_t lda, const float *B, size_t ldb,
                     float beta, float *C, size_t ldc);
+/* y += a x over n floats, elementwise in index order (no FMA contraction:
+ * the same bits on every machine as the plain loop). */
+void tfrs__axpy(float *y, float a, const float *x, size_t n);
 /* 1 if all n values are finite. */
 int  tfrs__all_finite(const float *x, size_t n);
 
