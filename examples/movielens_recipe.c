@@ -322,7 +322,7 @@ int main(int argc, char **argv)
     tfrs_model *model = NULL;
     tfrs_fit_options base_fo;
     ens_rank er = { 0 };
-    char path[4096], *config = NULL, *member_config = NULL;
+    char path[4096], member_path[4096], *config = NULL, *member_config = NULL;
     const char *dir, *config_path;
     const float *labels;
     double *sum = NULL, *one = NULL, val_fraction = 0.0, t0 = seconds();
@@ -437,12 +437,13 @@ int main(int argc, char **argv)
         fo.best_epoch = &best_epoch;
         tfrs_model_free(model);
         model = NULL;
-        snprintf(path, sizeof(path), "%s.%d.tfrs", o.save != NULL ? o.save : o.load ? o.load : "",
-                 k + 1);
+        /* not in path: config_path may point there */
+        snprintf(member_path, sizeof(member_path), "%s.%d.tfrs",
+                 o.save != NULL ? o.save : o.load ? o.load : "", k + 1);
         if (o.load != NULL) {
-            CHECK(tfrs_model_load(&model, path));
+            CHECK(tfrs_model_load(&model, member_path));
             if (!o.quiet)
-                printf("member %d: loaded %s\n", k + 1, path);
+                printf("member %d: loaded %s\n", k + 1, member_path);
         } else {
             CHECK(tfrs_model_from_config(&model, member_config, member_len, config_path,
                                          fit_rows));
@@ -475,9 +476,9 @@ int main(int argc, char **argv)
             CHECK(tfrs_model_predict_dataset(model, test_fit, scores));
         }
         if (o.save != NULL) {
-            CHECK(tfrs_model_save(model, path, 0));
+            CHECK(tfrs_model_save(model, member_path, 0));
             if (!o.quiet)
-                printf("member %d: saved to %s\n", k + 1, path);
+                printf("member %d: saved to %s\n", k + 1, member_path);
         }
         if (o.rank_user != NULL)
             CHECK(ens_rank_add(&er, model, bags_from,

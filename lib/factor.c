@@ -222,16 +222,21 @@ int tfrs__factor_reserve(tfrs__factor *fz, const tfrs__feature *feat, size_t B, 
     return TFRS_OK;
 }
 
+void tfrs__factor_clear(tfrs__factor *fz)
+{
+    fz->any = 0;
+    fz->factored_rows = 0;
+    for (size_t f = 0; f < fz->nfeat; f++)
+        fz->part[f].on = 0;
+}
+
 int tfrs__factor_plan(tfrs__factor *fz, const tfrs__feature *feat, const tfrs_dense *d,
                       const int32_t *keys, size_t B)
 {
     size_t F = fz->nfeat, H = fz->H;
     int rc;
 
-    fz->any = 0;
-    fz->factored_rows = 0;
-    for (size_t f = 0; f < F; f++)
-        fz->part[f].on = 0;
+    tfrs__factor_clear(fz);
     if ((rc = tfrs__factor_reserve(fz, feat, B, fz->eager)) != TFRS_OK)
         return rc;
     for (size_t f = 0; f < F; f++) {
@@ -247,10 +252,7 @@ int tfrs__factor_plan(tfrs__factor *fz, const tfrs__feature *feat, const tfrs_de
             p->n > B / FACTOR_MAX_SHARE)
             continue;
         if (part_reserve(p, p->n, dim, H) < 0) {     /* only when not eager */
-            for (size_t k = 0; k < F; k++)
-                fz->part[k].on = 0;
-            fz->any = 0;
-            fz->factored_rows = 0;
+            tfrs__factor_clear(fz);
             return tfrs__fail(TFRS_ENOMEM, "out of memory for a batch of %zu rows", B);
         }
         tfrs__embedding_gather(ft->emb, p->rows, 1, p->n, p->eu, dim);

@@ -92,6 +92,9 @@ int  tfrs__factor_eligible(const tfrs__feature *f);
  * scratch lives for one call).  TFRS_ENOMEM (message) on failure. */
 int  tfrs__factor_reserve(tfrs__factor *fz, const tfrs__feature *feat, size_t B, int eager);
 
+/* No feature factored: the plan of a batch that is not planned. */
+void tfrs__factor_clear(tfrs__factor *fz);
+
 /* Plans a batch of B rows of keys [B, nfeat] (checked) for the first
  * layer d: for each eligible feature, its distinct rows; factors it when
  * that is cheaper, and then computes its P.  TFRS_ENOMEM (message) on

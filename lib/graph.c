@@ -820,12 +820,22 @@ int tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t 
                 return rc;
             ctx.fz = &sc->fz;
         } else {
+            if (sc->factor)                 /* the plan describes the last block */
+                tfrs__factor_clear(&sc->fz);
             ctx.fz = NULL;
         }
         s = tfrs__graph_forward(g, k, in, b, sc->ws, sc->acts, &ctx);
         memcpy(scores + i, s, b * sizeof(float));
     }
     return TFRS_OK;
+}
+
+double tfrs__graph_score_input_l2(const tfrs__graph *g, const tfrs__scratch *sc, size_t b)
+{
+    const tfrs__factor *fz = sc->factor ? &sc->fz : NULL;
+
+    return tfrs__graph_input_l2(g, sc->acts[0], b, 1, NULL, fz) +
+           (fz != NULL ? tfrs__factor_input_l2(fz, g->feat, 1) : 0.0);
 }
 
 int tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, const tfrs__input *in, size_t n,

@@ -234,6 +234,10 @@ void   tfrs__graph_scratch_free(tfrs__scratch *sc);     /* a zeroed one is a no-
  * TFRS_ENOMEM (message) if a block's plan cannot get its memory. */
 int    tfrs__graph_score_in(const tfrs__graph *g, tfrs__scratch *sc, const int32_t *ids,
                             const tfrs__input *in, size_t n, float *scores);
+/* The embedding L2 (tfrs__graph_input_l2 with scale 1) of the last block
+ * tfrs__graph_score_in scored in sc, of b rows: from its x0 for the
+ * features it did not factor, from its plan for those it did. */
+double tfrs__graph_score_input_l2(const tfrs__graph *g, const tfrs__scratch *sc, size_t b);
 /* Scores n rows of checked keys, `block` rows at a time, with scratch
  * allocated for the call. */
 int    tfrs__graph_score(const tfrs__graph *g, const int32_t *ids, const tfrs__input *in,

@@ -503,12 +503,9 @@ static int evaluate_bound(const tfrs_model *m, const bound_data *bd, size_t batc
         rc = tfrs__graph_score_in(&m->g, &sc, bd->ids + start * m->g.nfeat, bd->in, nb, scores);
         if (rc != TFRS_OK)
             goto done;
-        /* the scratch holds bs rows: acts[0] is this batch's x0 (but for
-         * the features its plan factored) */
+        /* the scratch holds bs rows: this batch is its last block */
         if (m->g.input_l2)
-            reg += tfrs__graph_input_l2(&m->g, sc.acts[0], nb, 1, NULL,
-                                        sc.factor ? &sc.fz : NULL) +
-                   (sc.factor ? tfrs__factor_input_l2(&sc.fz, m->g.feat, 1) : 0.0);
+            reg += tfrs__graph_score_input_l2(&m->g, &sc, nb);
         rc = tfrs__graph_check_scores(scores, nb, start, 0, fn);
         if (rc != TFRS_OK)
             goto done;

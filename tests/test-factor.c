@@ -343,6 +343,12 @@ START_TEST(inference_matches_unfactored)
     ck_assert_double_gt(mb.regularization_loss, 0.0);
     ck_assert_double_eq_tol(ma.regularization_loss, mb.regularization_loss,
                             1e-6 * mb.regularization_loss);
+    /* blocks of 300 and 180 rows: the second is too small to plan, and its
+     * embedding L2 must not come from the first block's plan */
+    ck_assert_int_eq(tfrs_model_evaluate(a, ds, 300, &ma), TFRS_OK);
+    ck_assert_int_eq(tfrs_model_evaluate(b, ds, 300, &mb), TFRS_OK);
+    ck_assert_double_eq_tol(ma.regularization_loss, mb.regularization_loss,
+                            1e-6 * mb.regularization_loss);
     free(sa);
     free(sb);
     tfrs_model_free(a);
