@@ -36,18 +36,15 @@ static void add_to(float *restrict y, const float *restrict x, size_t n)
         y[i] += x[i];
 }
 
-/* y = (acc ? y : 0) + a + b over n floats (b may be NULL), then the ReLU
- * if relu (as tfrs__act_apply's): in that order, so the bits are those of
- * adding a, then b, then applying the activation. */
+/* y = (acc ? y : 0) + a + b over n floats (b may be NULL): the bits of
+ * adding a, then b. */
 TFRS__VECTOR_CLONES
 static void sum_into(float *restrict y, const float *restrict a, const float *restrict b,
-                     size_t n, int acc, int relu)
+                     size_t n, int acc)
 {
     for (size_t i = 0; i < n; i++) {
         float v = acc ? y[i] + a[i] : a[i];
-        if (b != NULL)
-            v += b[i];
-        y[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
+        y[i] = b != NULL ? v + b[i] : v;
     }
 }
 
@@ -282,34 +279,29 @@ void tfrs__factor_forward(const tfrs__factor *fz, const tfrs__feature *feat,
                    gemm ? 1.0f : 0.0f, y, H);
         gemm = 1;
     }
-    /* y_i = act(y_i + b + sum P_f[row]), row by row: the bias and the rows
-     * two at a time, the ReLU with the last two */
+    /* y_i = act(y_i + b + sum P_f[row]), row by row while y_i is in cache:
+     * the bias and the projection rows added two at a time, in order */
     for (size_t i = 0; i < S; i++) {
         float *yr = y + i * H;
-        const uint32_t *ix = fz->idx + (r0 + i) * F;
-        const float *rows[2];
-        size_t k = 0, f = 0;
+        const float *pend = d->b;        /* a row waiting for its pair */
         int acc = gemm;
 
-        rows[k++] = d->b;
-        for (;;) {
-            while (k < 2 && f < F) {
-                if (fz->part[f].on)
-                    rows[k++] = fz->part[f].p + (size_t)ix[f] * H;
-                f++;
+        for (size_t f = 0; f < F; f++) {
+            const float *pr;
+            if (!fz->part[f].on)
+                continue;
+            pr = fz->part[f].p + (size_t)fz->idx[(r0 + i) * F + f] * H;
+            if (pend == NULL) {
+                pend = pr;
+                continue;
             }
-            while (f < F && !fz->part[f].on)
-                f++;
-            /* f == F: these are the last rows */
-            sum_into(yr, rows[0], k > 1 ? rows[1] : NULL, H, acc,
-                     f == F && d->act == TFRS_ACT_RELU);
-            if (f == F)
-                break;
+            sum_into(yr, pend, pr, H, acc);
+            pend = NULL;
             acc = 1;
-            k = 0;
         }
-        if (d->act != TFRS_ACT_RELU)
-            tfrs__act_apply(d->act, yr, H);
+        if (pend != NULL)
+            sum_into(yr, pend, NULL, H, acc);
+        tfrs__act_apply(d->act, yr, H);
     }
 }
 
