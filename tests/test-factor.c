@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "factor.h"
+#include "gradcheck.h"
 #include "model.h"
 #include "param.h"
 #include "step.h"
@@ -208,10 +209,7 @@ START_TEST(gradients_match_finite_differences)
 {
     tfrs_dataset *ds = make_data(96, 2);
     tfrs_model *m = make_model(ds, 3, TFRS_OPT_SGD, 1e-30f, 1);
-    const tfrs__params *t = tfrs__model_params(m);
     tfrs_fit_options fo;
-    tfrs_metrics met;
-    double worst = 0.0;
     size_t checked = 0, nonzero = 0;
 
     /* no dropout for the comparison: evaluate runs without it */
@@ -226,28 +224,7 @@ START_TEST(gradients_match_finite_differences)
     fo.shuffle = 0;
     ck_assert_int_eq(tfrs_model_fit(m, ds, &fo, NULL), TFRS_OK);
     ck_assert_uint_gt(tfrs__stepper_factored_rows(m->stepper), 0);   /* factored */
-    for (size_t k = 0; k < t->n; k++) {
-        const tfrs__param *p = &t->p[k];
-        size_t step = p->n > 200 ? 7 : 1;
-        for (size_t i = 0; i < p->n; i += step) {
-            float w0 = p->w[i], h = 5e-3f;
-            double lp, lm, fd, an = p->g[i], err;
-            p->w[i] = w0 + h;
-            ck_assert_int_eq(tfrs_model_evaluate(m, ds, 0, &met), TFRS_OK);
-            lp = met.total_loss;
-            p->w[i] = w0 - h;
-            ck_assert_int_eq(tfrs_model_evaluate(m, ds, 0, &met), TFRS_OK);
-            lm = met.total_loss;
-            p->w[i] = w0;
-            fd = (lp - lm) / (2.0 * h);
-            err = fabs(fd - an) / fmax(1e-2, fabs(fd) + fabs(an));
-            ck_assert_msg(err < 5e-3, "%s[%zu]: finite difference %g, gradient %g", p->name, i,
-                          fd, an);
-            worst = fmax(worst, err);
-            checked++;
-            nonzero += an != 0.0;
-        }
-    }
+    gc_check(m, ds, 5e-3f, 7, &checked, &nonzero);
     ck_assert_uint_gt(checked, 150);
     ck_assert_uint_gt(nonzero, 100);
     tfrs_model_free(m);

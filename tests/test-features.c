@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gradcheck.h"
 #include "model.h"
 #include "param.h"
 #include "testutil.h"
@@ -318,10 +319,8 @@ START_TEST(gradients_every_kind)
 {
     tfrs_model *m = make_model(3, TFRS_OPT_SGD, 1e-30f, 0.05f);
     tfrs_dataset *ds = make_data();
-    const tfrs__params *t = tfrs__model_params(m);
     tfrs_fit_options fo;
     tfrs_metrics met;
-    double worst = 0.0;
     size_t checked = 0, nonzero = 0;
 
     scramble(m);
@@ -332,27 +331,7 @@ START_TEST(gradients_every_kind)
     fo.batch_size = NR;
     fo.shuffle = 0;
     ck_assert_int_eq(tfrs_model_fit(m, ds, &fo, NULL), TFRS_OK);
-    for (size_t k = 0; k < t->n; k++) {
-        const tfrs__param *p = &t->p[k];
-        for (size_t i = 0; i < p->n; i++) {
-            float w0 = p->w[i], h = 2e-3f;
-            double lp, lm, fd, an = p->g[i], err;
-            p->w[i] = w0 + h;
-            ck_assert_int_eq(tfrs_model_evaluate(m, ds, 0, &met), TFRS_OK);
-            lp = met.total_loss;
-            p->w[i] = w0 - h;
-            ck_assert_int_eq(tfrs_model_evaluate(m, ds, 0, &met), TFRS_OK);
-            lm = met.total_loss;
-            p->w[i] = w0;
-            fd = (lp - lm) / (2.0 * h);
-            err = fabs(fd - an) / fmax(1e-2, fabs(fd) + fabs(an));
-            ck_assert_msg(err < 5e-3, "%s[%zu]: finite difference %g, gradient %g", p->name, i,
-                          fd, an);
-            worst = fmax(worst, err);
-            checked++;
-            nonzero += an != 0.0;
-        }
-    }
+    gc_check(m, ds, 2e-3f, 1, &checked, &nonzero);
     ck_assert_uint_gt(checked, 100);
     ck_assert_uint_gt(nonzero, 80);
     /* the embedding L2 is Keras' activity regularizer: l2 times the mean
