@@ -14,42 +14,52 @@
 
 #define NUM_CHARS 40
 
+/* One column of src, looked up once for copy_selected. */
+typedef struct src_col {
+    const char      *name;
+    tfrs_column_type type;
+    const float     *f;      /* float column's values */
+    const int64_t   *i;      /* int64 column's values */
+} src_col;
+
 /* A copy of rows[0 .. n) of src, every column. */
 static int copy_selected(tfrs_dataset **out, const tfrs_dataset *src, const size_t *rows,
                          size_t n)
 {
-    size_t nc = tfrs_dataset_num_columns(src), ns = 0, nf = 0, ni = 0;
+    size_t nc = tfrs_dataset_num_columns(src);
+    src_col *cols = calloc(nc + 1, sizeof(*cols));
     const char **s = calloc(nc + 1, sizeof(*s));
     float *f = calloc(nc + 1, sizeof(*f));
     int64_t *iv = calloc(nc + 1, sizeof(*iv));
     tfrs_dataset *ds = NULL;
-    int st = s == NULL || f == NULL || iv == NULL ? TFRS_ENOMEM : tfrs_dataset_create(&ds);
+    int st = cols == NULL || s == NULL || f == NULL || iv == NULL ? TFRS_ENOMEM
+                                                                 : tfrs_dataset_create(&ds);
 
     for (size_t c = 0; c < nc && st == TFRS_OK; c++) {
-        const char *name;
-        tfrs_column_type t;
-        if ((st = tfrs_dataset_column_info(src, c, &name, &t)) == TFRS_OK)
-            st = tfrs_dataset_add_column(ds, name, t);
+        src_col *k = &cols[c];
+        if ((st = tfrs_dataset_column_info(src, c, &k->name, &k->type)) != TFRS_OK ||
+            (st = tfrs_dataset_add_column(ds, k->name, k->type)) != TFRS_OK)
+            break;
+        if (k->type == TFRS_COLUMN_FLOAT)
+            st = tfrs_dataset_floats(src, k->name, &k->f);
+        else if (k->type == TFRS_COLUMN_INT64)
+            st = tfrs_dataset_int64s(src, k->name, &k->i);
     }
     for (size_t r = 0; r < n && st == TFRS_OK; r++) {
-        ns = nf = ni = 0;
+        size_t ns = 0, nf = 0, ni = 0;
         for (size_t c = 0; c < nc && st == TFRS_OK; c++) {
-            const char *name;
-            tfrs_column_type t;
-            const float *fv;
-            const int64_t *i64;
-            if ((st = tfrs_dataset_column_info(src, c, &name, &t)) != TFRS_OK)
-                break;
-            if (t == TFRS_COLUMN_STRING)
-                st = tfrs_dataset_get_string(src, name, rows[r], &s[ns++]);
-            else if (t == TFRS_COLUMN_FLOAT && (st = tfrs_dataset_floats(src, name, &fv)) == 0)
-                f[nf++] = fv[rows[r]];
-            else if (t == TFRS_COLUMN_INT64 && (st = tfrs_dataset_int64s(src, name, &i64)) == 0)
-                iv[ni++] = i64[rows[r]];
+            const src_col *k = &cols[c];
+            if (k->type == TFRS_COLUMN_STRING)
+                st = tfrs_dataset_get_string(src, k->name, rows[r], &s[ns++]);
+            else if (k->type == TFRS_COLUMN_FLOAT)
+                f[nf++] = k->f[rows[r]];
+            else
+                iv[ni++] = k->i[rows[r]];
         }
         if (st == TFRS_OK)
             st = tfrs_dataset_append_row(ds, s, f, iv);
     }
+    free(cols);
     free(s);
     free(f);
     free(iv);
@@ -147,7 +157,8 @@ int ens_rank_add(ens_rank *r, tfrs_model *model,
     size_t F = tfrs_model_num_features(model), nout = 0, nitem;
     tfrs_dataset *items = NULL, *query = NULL;
     const char **qv = calloc(F, sizeof(*qv)), **pv = calloc(F, sizeof(*pv));
-    char (*qbuf)[NUM_CHARS] = calloc(F, sizeof(*qbuf)), (*pbuf)[NUM_CHARS] = calloc(F, sizeof(*pbuf));
+    char (*qbuf)[NUM_CHARS] = calloc(F, sizeof(*qbuf));
+    char (*pbuf)[NUM_CHARS] = calloc(F, sizeof(*pbuf));
     size_t *item_f = calloc(F, sizeof(*item_f));
     tfrs_scored *out = calloc(r->n, sizeof(*out));
     float pred;

@@ -31,6 +31,17 @@ void ex_bad_value(const char *prog, const char *name, const char *value);
 /* Prints "error: call: status: detail" on stderr; returns 1 (the exit
  * status). */
 int ex_fail(const char *call, int status);
+/* Runs a library call; if it fails, reports it with ex_fail, sets the
+ * caller's `int rc` to 1 and jumps to the caller's `out:` label (where the
+ * caller frees what it holds). */
+#define EX_CHECK(call)                       \
+    do {                                     \
+        int st_ = (call);                    \
+        if (st_ != TFRS_OK) {                \
+            rc = ex_fail(#call, st_);        \
+            goto out;                        \
+        }                                    \
+    } while (0)
 /* A configuration shipped with the examples: examples/<name> when run from
  * the top of the source tree, else <name> beside the program (prog is
  * argv[0]; the build copies it there), built in buf. */

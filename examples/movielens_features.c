@@ -92,15 +92,6 @@ static int on_progress(const tfrs_progress *p, void *payload)
     return 0;
 }
 
-#define CHECK(call)                          \
-    do {                                     \
-        int st_ = (call);                    \
-        if (st_ != TFRS_OK) {                \
-            rc = ex_fail(#call, st_);        \
-            goto out;                        \
-        }                                    \
-    } while (0)
-
 int main(int argc, char **argv)
 {
     options o = { NULL, NULL, 0 };
@@ -123,31 +114,32 @@ int main(int argc, char **argv)
         ex_explain_download();
         return 1;
     }
-    config_path = o.config != NULL ? o.config : ex_find_config(argv[0], CONFIG_NAME, path, sizeof(path));
+    config_path = o.config != NULL ? o.config
+                                   : ex_find_config(argv[0], CONFIG_NAME, path, sizeof(path));
     if ((config = ex_read_text(config_path, &config_len)) == NULL) {
         fprintf(stderr, "error: cannot read the configuration %s\n", config_path);
         return 1;
     }
 
     /* 1-2. the ratings with side features, split as the tutorial splits */
-    CHECK(tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION));
+    EX_CHECK(tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION));
     lo.movielens_features = TFRS_MOVIELENS_USER_FEATURES | TFRS_MOVIELENS_ITEM_FEATURES;
-    CHECK(tfrs_dataset_load_movielens(&all, dir, &lo));
-    CHECK(tfrs_dataset_shuffle(all, SPLIT_SEED));
-    CHECK(tfrs_dataset_slice(&train, all, 0, TRAIN_ROWS));
-    CHECK(tfrs_dataset_slice(&test, all, TRAIN_ROWS, TEST_ROWS));
+    EX_CHECK(tfrs_dataset_load_movielens(&all, dir, &lo));
+    EX_CHECK(tfrs_dataset_shuffle(all, SPLIT_SEED));
+    EX_CHECK(tfrs_dataset_slice(&train, all, 0, TRAIN_ROWS));
+    EX_CHECK(tfrs_dataset_slice(&test, all, TRAIN_ROWS, TEST_ROWS));
 
     /* 3. the training settings, and the validation slice they ask for */
-    CHECK(tfrs_config_fit_options(config, config_len, config_path, &fo, &val_fraction));
+    EX_CHECK(tfrs_config_fit_options(config, config_len, config_path, &fo, &val_fraction));
     nval = (size_t)(val_fraction * (double)tfrs_dataset_num_rows(train));
-    CHECK(tfrs_dataset_slice(&fit_rows, train, 0, tfrs_dataset_num_rows(train) - nval));
+    EX_CHECK(tfrs_dataset_slice(&fit_rows, train, 0, tfrs_dataset_num_rows(train) - nval));
     if (nval > 0) {
-        CHECK(tfrs_dataset_slice(&val, train, tfrs_dataset_num_rows(train) - nval, nval));
+        EX_CHECK(tfrs_dataset_slice(&val, train, tfrs_dataset_num_rows(train) - nval, nval));
         fo.validation = val;
     }
 
     /* 4. the model, adapted on the training rows only */
-    CHECK(tfrs_model_from_config(&model, config, config_len, config_path, fit_rows));
+    EX_CHECK(tfrs_model_from_config(&model, config, config_len, config_path, fit_rows));
     if (!o.quiet)
         printf("%zu features, %zu layers, %zu parameters; %zu training, %zu validation, "
                "%zu test rows\n", tfrs_model_num_features(model), tfrs_model_num_layers(model),
@@ -159,12 +151,12 @@ int main(int argc, char **argv)
     fo.payload = &o.quiet;
     fo.epochs_run = &epochs_run;
     fo.best_epoch = &best_epoch;
-    CHECK(tfrs_model_fit(model, fit_rows, &fo, NULL));
+    EX_CHECK(tfrs_model_fit(model, fit_rows, &fo, NULL));
     if (!o.quiet && nval > 0)
         printf("ran %d epochs; kept the weights of epoch %d\n", epochs_run, best_epoch);
 
     /* 6. the test set, never seen before */
-    CHECK(tfrs_model_evaluate(model, test, 4096, &result));
+    EX_CHECK(tfrs_model_evaluate(model, test, 4096, &result));
     printf("test RMSE %.4f\n", result.rmse);
 out:
     tfrs_model_free(model);

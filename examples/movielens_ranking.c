@@ -62,15 +62,6 @@ static void usage(FILE *f, const char *prog)
 }
 
 /* A libtfrsc call that must succeed: on failure, report it and stop. */
-#define CHECK(call)                          \
-    do {                                     \
-        int st_ = (call);                    \
-        if (st_ != TFRS_OK) {                \
-            rc = ex_fail(#call, st_);        \
-            goto out;                        \
-        }                                    \
-    } while (0)
-
 /* ---- command line ------------------------------------------------------ */
 
 
@@ -190,47 +181,47 @@ int main(int argc, char **argv)
     printf("libtfrsc %s, MovieLens 100K from %s\n", tfrs_version_string(), dir);
 
     /* ratings = tfds.load("movielens/100k-ratings") */
-    CHECK(tfrs_dataset_load_movielens(&ratings, dir, NULL));
+    EX_CHECK(tfrs_dataset_load_movielens(&ratings, dir, NULL));
 
     /* shuffled = ratings.shuffle(100_000, seed=42, reshuffle_each_iteration=False)
      * train = shuffled.take(80_000); test = shuffled.skip(80_000).take(20_000) */
-    CHECK(tfrs_dataset_shuffle(ratings, SPLIT_SEED));
-    CHECK(tfrs_dataset_slice(&train, ratings, 0, TRAIN_ROWS));
-    CHECK(tfrs_dataset_slice(&test, ratings, TRAIN_ROWS, TEST_ROWS));
+    EX_CHECK(tfrs_dataset_shuffle(ratings, SPLIT_SEED));
+    EX_CHECK(tfrs_dataset_slice(&train, ratings, 0, TRAIN_ROWS));
+    EX_CHECK(tfrs_dataset_slice(&test, ratings, TRAIN_ROWS, TEST_ROWS));
 
     /* StringLookup(vocabulary=np.unique(...)) over the whole data set. */
-    CHECK(tfrs_vocab_adapt_column(&users, ratings, "user_id", NULL));
-    CHECK(tfrs_vocab_adapt_column(&movies, ratings, "movie_title", NULL));
+    EX_CHECK(tfrs_vocab_adapt_column(&users, ratings, "user_id", NULL));
+    EX_CHECK(tfrs_vocab_adapt_column(&movies, ratings, "movie_title", NULL));
     printf("%zu ratings: %zu train, %zu test; %zu users, %zu movie titles\n",
            tfrs_dataset_num_rows(ratings), tfrs_dataset_num_rows(train),
            tfrs_dataset_num_rows(test), tfrs_vocab_num_tokens(users),
            tfrs_vocab_num_tokens(movies));
 
     /* RankingModel + tfrs.tasks.Ranking(MeanSquaredError, [RMSE]). */
-    CHECK(tfrs_model_create(&model, o.seed));
-    CHECK(tfrs_model_add_feature(model, "user_id", users, 32));
-    CHECK(tfrs_model_add_feature(model, "movie_title", movies, 32));
-    CHECK(tfrs_model_add_dense(model, 256, TFRS_ACT_RELU, 0.0f));
-    CHECK(tfrs_model_add_dense(model, 64, TFRS_ACT_RELU, 0.0f));
-    CHECK(tfrs_model_add_dense(model, 1, TFRS_ACT_LINEAR, 0.0f));
+    EX_CHECK(tfrs_model_create(&model, o.seed));
+    EX_CHECK(tfrs_model_add_feature(model, "user_id", users, 32));
+    EX_CHECK(tfrs_model_add_feature(model, "movie_title", movies, 32));
+    EX_CHECK(tfrs_model_add_dense(model, 256, TFRS_ACT_RELU, 0.0f));
+    EX_CHECK(tfrs_model_add_dense(model, 64, TFRS_ACT_RELU, 0.0f));
+    EX_CHECK(tfrs_model_add_dense(model, 1, TFRS_ACT_LINEAR, 0.0f));
 
-    CHECK(tfrs_task_options_init(&task_opts, TFRS_TASK_OPTIONS_VERSION));
+    EX_CHECK(tfrs_task_options_init(&task_opts, TFRS_TASK_OPTIONS_VERSION));
     task_opts.loss = TFRS_LOSS_MSE;
     task_opts.metrics = TFRS_METRIC_RMSE;
-    CHECK(tfrs_ranking_task_create(&task, &task_opts));
-    CHECK(tfrs_model_set_task(model, task));
+    EX_CHECK(tfrs_ranking_task_create(&task, &task_opts));
+    EX_CHECK(tfrs_model_set_task(model, task));
 
     /* model.compile(optimizer=tf.keras.optimizers.Adagrad(learning_rate=0.1)) */
-    CHECK(tfrs_optimizer_options_init(&opt_opts, TFRS_OPTIMIZER_OPTIONS_VERSION,
+    EX_CHECK(tfrs_optimizer_options_init(&opt_opts, TFRS_OPTIMIZER_OPTIONS_VERSION,
                                       TFRS_OPT_ADAGRAD));
     opt_opts.learning_rate = o.lr;
-    CHECK(tfrs_model_set_optimizer(model, &opt_opts));
-    CHECK(tfrs_model_set_label(model, "user_rating", NULL));
-    CHECK(tfrs_model_build(model));
+    EX_CHECK(tfrs_model_set_optimizer(model, &opt_opts));
+    EX_CHECK(tfrs_model_set_label(model, "user_rating", NULL));
+    EX_CHECK(tfrs_model_build(model));
     printf("model: %zu parameters\n", tfrs_model_num_parameters(model));
 
     /* model.fit(cached_train, epochs=3) with batches of 8192 */
-    CHECK(tfrs_fit_options_init(&fit_opts, TFRS_FIT_OPTIONS_VERSION));
+    EX_CHECK(tfrs_fit_options_init(&fit_opts, TFRS_FIT_OPTIONS_VERSION));
     fit_opts.epochs = o.epochs;
     fit_opts.batch_size = o.batch_size;
     fit_opts.shuffle = 1;
@@ -243,10 +234,10 @@ int main(int argc, char **argv)
         rc = 1;
         goto out;
     }
-    CHECK(tfrs_model_fit(model, train, &fit_opts, history));
+    EX_CHECK(tfrs_model_fit(model, train, &fit_opts, history));
 
     /* model.evaluate(cached_test, return_dict=True) with batches of 4096 */
-    CHECK(tfrs_model_evaluate(model, test, EVAL_BATCH_SIZE, &test_metrics));
+    EX_CHECK(tfrs_model_evaluate(model, test, EVAL_BATCH_SIZE, &test_metrics));
     print_metrics(&test_metrics);
 
     /* test_ratings[title] = model({"user_id": ["42"], "movie_title": [title]}),
@@ -261,7 +252,7 @@ int main(int argc, char **argv)
             rc = 1;
             goto out;
         }
-        CHECK(tfrs_model_rank(model, query, "movie_title", titles, NUM_TITLES, 0,
+        EX_CHECK(tfrs_model_rank(model, query, "movie_title", titles, NUM_TITLES, 0,
                               ranked, &n_ranked));
         printf("Ratings:\n");
         for (size_t i = 0; i < n_ranked; i++) {
@@ -271,8 +262,8 @@ int main(int argc, char **argv)
     }
 
     /* tf.saved_model.save(model, "export"); loaded = tf.saved_model.load("export") */
-    CHECK(tfrs_model_save(model, o.save, 0));
-    CHECK(tfrs_model_load(&loaded, o.save));
+    EX_CHECK(tfrs_model_save(model, o.save, 0));
+    EX_CHECK(tfrs_model_load(&loaded, o.save));
     printf("saved to %s and loaded back\n", o.save);
     {
         const char *example[2] = { "42", "Speed (1994)" };
@@ -280,8 +271,8 @@ int main(int argc, char **argv)
         char b1[32], b2[32];
         int same;
 
-        CHECK(tfrs_model_predict(model, example, 1, &before));
-        CHECK(tfrs_model_predict(loaded, example, 1, &after));
+        EX_CHECK(tfrs_model_predict(model, example, 1, &before));
+        EX_CHECK(tfrs_model_predict(loaded, example, 1, &after));
         same = memcmp(&before, &after, sizeof(float)) == 0;
         format_float(b1, sizeof(b1), before);
         format_float(b2, sizeof(b2), after);

@@ -305,18 +305,10 @@ static double rmse_of(const double *pred, const float *label, size_t n, int clip
     return sqrt(se / (double)n);
 }
 
-#define CHECK(call)                          \
-    do {                                     \
-        int st_ = (call);                    \
-        if (st_ != TFRS_OK) {                \
-            rc = ex_fail(#call, st_);        \
-            goto out;                        \
-        }                                    \
-    } while (0)
-
 int main(int argc, char **argv)
 {
-    options o = { NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, 0, ENSEMBLE, FINAL_KEEP, 1, 1, 10 };
+    options o = { NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                  0, 0, 0, ENSEMBLE, FINAL_KEEP, 1, 1, 10 };
     tfrs_dataset *train = NULL, *test = NULL, *all = NULL, *fit_rows = NULL, *val = NULL;
     tfrs_dataset *full = NULL, *test_fit = NULL, *test_full = NULL;
     tfrs_model *model = NULL;
@@ -338,12 +330,13 @@ int main(int argc, char **argv)
         ex_explain_download();
         return 1;
     }
-    config_path = o.config != NULL ? o.config : ex_find_config(argv[0], CONFIG_NAME, path, sizeof(path));
+    config_path = o.config != NULL ? o.config
+                                   : ex_find_config(argv[0], CONFIG_NAME, path, sizeof(path));
     if ((config = ex_read_text(config_path, &config_len)) == NULL) {
         fprintf(stderr, "error: cannot read the configuration %s\n", config_path);
         return 1;
     }
-    CHECK(tfrs_config_fit_options(config, config_len, config_path, &base_fo, &val_fraction));
+    EX_CHECK(tfrs_config_fit_options(config, config_len, config_path, &base_fo, &val_fraction));
     if (val_fraction <= 0.0) {
         fprintf(stderr, "error: %s: the recipe needs a validation_fraction > 0\n", config_path);
         rc = 1;
@@ -353,20 +346,20 @@ int main(int argc, char **argv)
     /* 1. training and test ratings */
     if (o.validate) {
         size_t n, nh;
-        CHECK(load(&all, dir, o.train));
-        CHECK(tfrs_dataset_shuffle(all, HOLDOUT_SEED));
+        EX_CHECK(load(&all, dir, o.train));
+        EX_CHECK(tfrs_dataset_shuffle(all, HOLDOUT_SEED));
         n = tfrs_dataset_num_rows(all);
         nh = (size_t)(HOLDOUT_SHARE * (double)n);
-        CHECK(tfrs_dataset_slice(&train, all, 0, n - nh));
-        CHECK(tfrs_dataset_slice(&test, all, n - nh, nh));
+        EX_CHECK(tfrs_dataset_slice(&train, all, 0, n - nh));
+        EX_CHECK(tfrs_dataset_slice(&test, all, n - nh, nh));
     } else if (o.train == NULL) {
-        CHECK(load(&all, dir, NULL));
-        CHECK(tfrs_dataset_shuffle(all, SPLIT_SEED));
-        CHECK(tfrs_dataset_slice(&train, all, 0, TRAIN_ROWS));
-        CHECK(tfrs_dataset_slice(&test, all, TRAIN_ROWS, TEST_ROWS));
+        EX_CHECK(load(&all, dir, NULL));
+        EX_CHECK(tfrs_dataset_shuffle(all, SPLIT_SEED));
+        EX_CHECK(tfrs_dataset_slice(&train, all, 0, TRAIN_ROWS));
+        EX_CHECK(tfrs_dataset_slice(&test, all, TRAIN_ROWS, TEST_ROWS));
     } else {
-        CHECK(load(&train, dir, o.train));
-        CHECK(load(&test, dir, o.test));
+        EX_CHECK(load(&train, dir, o.train));
+        EX_CHECK(load(&test, dir, o.test));
     }
     ntest = tfrs_dataset_num_rows(test);
     if (ntest == 0 || tfrs_dataset_num_rows(train) < 10) {
@@ -380,14 +373,14 @@ int main(int argc, char **argv)
     nval = (size_t)(val_fraction * (double)tfrs_dataset_num_rows(train));
     if (nval == 0)
         nval = 1;
-    CHECK(carve(train, SLICE_SEED, nval, test, &fit_rows, &val, &test_fit));
+    EX_CHECK(carve(train, SLICE_SEED, nval, test, &fit_rows, &val, &test_fit));
     if (o.final_mode == FINAL_RETRAIN) {
-        CHECK(copy_rows(&full, train));
-        CHECK(add_bags(full, train));
-        CHECK(copy_rows(&test_full, test));
-        CHECK(add_bags(test_full, train));
+        EX_CHECK(copy_rows(&full, train));
+        EX_CHECK(add_bags(full, train));
+        EX_CHECK(copy_rows(&test_full, test));
+        EX_CHECK(add_bags(test_full, train));
     }
-    CHECK(tfrs_dataset_floats(test, "user_rating", &labels));
+    EX_CHECK(tfrs_dataset_floats(test, "user_rating", &labels));
     if (o.rank_user != NULL) {
         int st = ens_rank_init(&er, train, "user_id", o.rank_user, "timestamp", "movie_id");
         if (st == TFRS_ENOTFOUND) {
@@ -396,14 +389,15 @@ int main(int argc, char **argv)
             rc = 1;
             goto out;
         }
-        CHECK(st);
+        EX_CHECK(st);
     }
     if (!o.quiet)
         printf("%zu training rows (%zu for fitting, %zu validation), %zu %s rows; "
                "%d member%s, %s validation slice%s, final: %s\n", tfrs_dataset_num_rows(train),
                tfrs_dataset_num_rows(fit_rows), nval, ntest, o.validate ? "held-out" : "test",
                o.members, o.members == 1 ? "" : "s", o.own_slices ? "own" : "shared",
-               o.own_slices ? "s" : "", o.final_mode == FINAL_RETRAIN ? "retrain on all training rows" : "keep best");
+               o.own_slices ? "s" : "",
+               o.final_mode == FINAL_RETRAIN ? "retrain on all training rows" : "keep best");
 
     sum = calloc(ntest, sizeof(*sum));
     one = calloc(ntest, sizeof(*one));
@@ -421,7 +415,8 @@ int main(int argc, char **argv)
         double tm = seconds();
 
         if (o.own_slices && k > 0)
-            CHECK(carve(train, SLICE_SEED + (uint64_t)k, nval, test, &fit_rows, &val, &test_fit));
+            EX_CHECK(carve(train, SLICE_SEED + (uint64_t)k, nval, test, &fit_rows, &val,
+                           &test_fit));
         free(member_config);
         if ((member_config = with_seed(config, config_len, (unsigned long long)k,
                                        &member_len)) == NULL) {
@@ -441,17 +436,17 @@ int main(int argc, char **argv)
         snprintf(member_path, sizeof(member_path), "%s.%d.tfrs",
                  o.save != NULL ? o.save : o.load ? o.load : "", k + 1);
         if (o.load != NULL) {
-            CHECK(tfrs_model_load(&model, member_path));
+            EX_CHECK(tfrs_model_load(&model, member_path));
             if (!o.quiet)
                 printf("member %d: loaded %s\n", k + 1, member_path);
         } else {
-            CHECK(tfrs_model_from_config(&model, member_config, member_len, config_path,
+            EX_CHECK(tfrs_model_from_config(&model, member_config, member_len, config_path,
                                          fit_rows));
             if (!o.quiet)
                 printf("member %d: %zu parameters, early stopping on the validation slice\n",
                        k + 1, tfrs_model_num_parameters(model));
-            CHECK(tfrs_model_fit(model, fit_rows, &fo, NULL));
-            CHECK(tfrs_model_evaluate(model, val, 4096, &vm));
+            EX_CHECK(tfrs_model_fit(model, fit_rows, &fo, NULL));
+            EX_CHECK(tfrs_model_evaluate(model, val, 4096, &vm));
             if (!o.quiet)
                 printf("member %d: ran %d epochs, best %d (val_rmse %.4f)\n", k + 1, epochs_run,
                        best_epoch, vm.rmse);
@@ -466,22 +461,22 @@ int main(int argc, char **argv)
             ffo.payload = &o.quiet;
             tfrs_model_free(model);
             model = NULL;
-            CHECK(tfrs_model_from_config(&model, member_config, member_len, config_path, full));
+            EX_CHECK(tfrs_model_from_config(&model, member_config, member_len, config_path, full));
             if (!o.quiet)
                 printf("member %d: retraining on all %zu training rows for %d epochs\n", k + 1,
                        tfrs_dataset_num_rows(full), ffo.epochs);
-            CHECK(tfrs_model_fit(model, full, &ffo, NULL));
-            CHECK(tfrs_model_predict_dataset(model, test_full, scores));
+            EX_CHECK(tfrs_model_fit(model, full, &ffo, NULL));
+            EX_CHECK(tfrs_model_predict_dataset(model, test_full, scores));
         } else {
-            CHECK(tfrs_model_predict_dataset(model, test_fit, scores));
+            EX_CHECK(tfrs_model_predict_dataset(model, test_fit, scores));
         }
         if (o.save != NULL) {
-            CHECK(tfrs_model_save(model, member_path, 0));
+            EX_CHECK(tfrs_model_save(model, member_path, 0));
             if (!o.quiet)
                 printf("member %d: saved to %s\n", k + 1, member_path);
         }
         if (o.rank_user != NULL)
-            CHECK(ens_rank_add(&er, model, bags_from,
+            EX_CHECK(ens_rank_add(&er, model, bags_from,
                                o.final_mode == FINAL_RETRAIN ? train : fit_rows));
         for (size_t i = 0; i < ntest; i++) {
             one[i] = scores[i];
@@ -510,7 +505,8 @@ int main(int argc, char **argv)
     }
     if (!o.quiet)
         printf("%.1fs in all\n", seconds() - t0);
-    printf("%s RMSE %.4f\n", o.validate ? "validation" : "test", rmse_of(sum, labels, ntest, o.clip));
+    printf("%s RMSE %.4f\n", o.validate ? "validation" : "test",
+           rmse_of(sum, labels, ntest, o.clip));
 out:
     ens_rank_free(&er);
     free(scores);
