@@ -781,7 +781,8 @@ int tfrs__graph_scratch_alloc(const tfrs__graph *g, size_t rows, tfrs__scratch *
     }
     sc->rows = rows;
     if (rows >= TFRS__FACTOR_MIN_ROWS && tfrs__graph_can_factor(g)) {
-        /* everything a block's plan needs, so that scoring allocates nothing */
+        /* a block's plan: its per-example and per-table parts now, the arrays
+         * of a factored feature's distinct rows when a block factors it */
         if ((rc = tfrs__factor_init(&sc->fz, g->nfeat, g->layers[0].out)) != TFRS_OK) {
             tfrs__graph_scratch_free(sc);
             return rc;

@@ -322,15 +322,11 @@ int tfrs__stepper_create(tfrs__stepper **out, tfrs__graph *g, int threads)
     s->g = g;
     s->T = threads;
     s->can_factor = tfrs__graph_can_factor(g);
-    if (s->can_factor && tfrs__factor_init(&s->fz, g->nfeat, g->layers[0].out) != TFRS_OK) {
-        tfrs__free(s);
-        return TFRS_ENOMEM;
-    }
-    s->fz.eager = 1;     /* no allocation after the first batch */
-    if (s->can_factor && (s->freg = tfrs__calloc(g->nfeat, sizeof(double))) == NULL) {
-        tfrs__factor_free(&s->fz);
-        tfrs__free(s);
-        return tfrs__fail(TFRS_ENOMEM, "train: out of memory");
+    if (s->can_factor) {
+        if (tfrs__factor_init(&s->fz, g->nfeat, g->layers[0].out) != TFRS_OK ||
+            (s->freg = tfrs__calloc(g->nfeat, sizeof(double))) == NULL)
+            goto nomem;
+        s->fz.eager = 1;     /* no allocation after the first batch */
     }
     s->w = tfrs__calloc((size_t)threads, sizeof(*s->w));
     if (s->w == NULL)
