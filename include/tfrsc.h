@@ -1053,7 +1053,8 @@ typedef enum tfrs_monitor {
 /* Version 2 appends validation and early stopping (Keras' validation_data
  * and EarlyStopping callback); see tfrs_model_fit.  Callers of version 1
  * get their defaults: no validation. */
-#define TFRS_FIT_OPTIONS_VERSION 2
+#define TFRS_FIT_OPTIONS_VERSION 3
+struct tfrs_exchange;
 typedef struct tfrs_fit_options {
     unsigned int     version;
     int              epochs;        /* default 1                            */
@@ -1077,6 +1078,9 @@ typedef struct tfrs_fit_options {
     int             *epochs_run;    /* may be NULL: gets the epochs run     */
     int             *best_epoch;    /* may be NULL: gets the best epoch
                                        (1-based), 0 without validation      */
+    /* version 3 */
+    const struct tfrs_exchange *exchange; /* default NULL: this process
+                                       alone; see "Data-parallel training"  */
 } tfrs_fit_options;
 
 TFRS_API int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version);
@@ -1129,6 +1133,108 @@ TFRS_API int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
  */
 TFRS_API int tfrs_model_fit(tfrs_model *model, const tfrs_dataset *train,
                             const tfrs_fit_options *opts, tfrs_metrics *history);
+
+/* --- data-parallel training --------------------------------------------- */
+
+/* The hook that lets several processes train one model together, each on its
+ * own rows (libtfrsc-mpi, tfrsc_mpi.h, builds on it; another transport can
+ * too).  Every process holds the same model (same configuration, vocabularies
+ * and weights) and calls tfrs_model_fit with the same options and an
+ * exchange.  fit then:
+ *
+ *   - draws each epoch's permutation of all `global_rows` rows of all the
+ *     processes, from (shuffle_seed, epoch) exactly as a single process
+ *     holding them all would; the dataset given to fit holds the global rows
+ *     first_row .. first_row + n - 1 (its n rows, in order);
+ *   - cuts the permutation into global batches of batch_size rows, and
+ *     trains each process on the rows of each global batch that it holds (any
+ *     number, 0 included);
+ *   - divides every loss sum by the global batch's size, not the local one,
+ *     so that the gradients of all processes add up to the gradient of the
+ *     whole batch;
+ *   - after each local backward pass calls exchange(grads, payload), which
+ *     must replace this process's gradients and sums by their totals over all
+ *     processes (see tfrs_exchange_grads), identically on every process;
+ *   - then adds the weight L2 penalties, clips and applies the optimizer as
+ *     one process would, so that all processes keep identical weights.
+ *
+ * The epoch metrics (progress, history) are computed from the exchanged sums
+ * and so describe the whole global batch on every process.  With one process
+ * (global_rows = n, first_row = 0, an exchange that returns at once) fit
+ * gives the same bits as without the exchange.  Results of N processes agree
+ * with one process to float summation order (docs/distributed.md).
+ *
+ * Not available with an exchange (TFRS_EINVAL): a validation dataset (early
+ * stopping, restore_best_weights), the AUC metric, global_rows >= 2^32,
+ * a dataset without rows.  Dropout draws its masks by the row's
+ * place in the local batch, so N processes draw other masks than one. */
+
+/* One embedding table's gradient, as the exchange receives it. */
+typedef struct tfrs_table_grad {
+    size_t   rows, dim;
+    float   *grad;     /* rows x dim, row-major: zero outside the listed rows */
+    int32_t *ids;      /* room for `rows` ids: the rows touched              */
+    size_t   num_ids;  /* in: this process's touched rows; out: the rows
+                          touched by any process, each once, listed in the
+                          same order on every process                      */
+} tfrs_table_grad;
+
+/* The sums an exchange adds up over all processes (indices of
+ * tfrs_exchange_grads.sums). */
+enum {
+    TFRS_SUM_LOSS   = 0,  /* task loss over the global batch size           */
+    TFRS_SUM_REG    = 1,  /* embedding L2 (activity) over the global size   */
+    TFRS_SUM_ROWS   = 2,  /* rows of the batch                              */
+    TFRS_SUM_WEIGHT = 3,  /* sum of the sample weights (rows without any)   */
+    TFRS_SUM_SE     = 4,  /* sum of weight x (score - label)^2              */
+    TFRS_SUM_AE     = 5,  /* sum of weight x |score - label|                */
+    TFRS_NUM_SUMS   = 6
+};
+
+/* What one training step hands to the exchange.  The exchange must, on
+ * every process alike:
+ *   - replace dense[0 .. num_dense) by its sum over all processes;
+ *   - for each table, add the other processes' rows into grad, list every
+ *     row touched by any process in ids (same order everywhere) and set
+ *     num_ids; rows it does not list must stay zero;
+ *   - replace sums[0 .. TFRS_NUM_SUMS) by their totals.
+ * The buffers belong to the model and are valid during the call only. */
+typedef struct tfrs_exchange_grads {
+    uint64_t         step;       /* optimizer steps before this one         */
+    float           *dense;      /* every dense parameter's gradient, in the
+                                    parameter table's order, packed         */
+    size_t           num_dense;
+    tfrs_table_grad *tables;     /* one per embedding table, table order    */
+    size_t           num_tables;
+    double          *sums;       /* TFRS_NUM_SUMS values                     */
+} tfrs_exchange_grads;
+
+/* Returns TFRS_OK, or a status that fit then returns, unchanged, with no
+ * update applied. */
+typedef int (*tfrs_exchange_fn)(tfrs_exchange_grads *grads, void *payload);
+
+#define TFRS_EXCHANGE_VERSION 1
+typedef struct tfrs_exchange {
+    unsigned int     version;      /* TFRS_EXCHANGE_VERSION                 */
+    tfrs_exchange_fn exchange;
+    void            *payload;
+    uint64_t         global_rows;  /* rows of all processes together       */
+    uint64_t         first_row;    /* this process's first global row       */
+    size_t           skip_batches; /* batches of the first epoch already
+                                      trained (resuming a checkpoint saved
+                                      within an epoch); 0 otherwise         */
+} tfrs_exchange;
+
+/* The training counters that a checkpoint saves: optimizer steps taken and
+ * epochs completed by fit.  Either pointer may be NULL. */
+TFRS_API int tfrs_model_training_state(const tfrs_model *model, uint64_t *steps,
+                                       uint64_t *epochs_done);
+
+/* A 64-bit FNV-1a hash of every parameter's bits, in the parameter table's
+ * order: equal models (same configuration and weights, bit for bit) have
+ * equal hashes, so processes can check cheaply that they hold the same
+ * model.  TFRS_EINVAL before build. */
+TFRS_API int tfrs_model_weights_hash(const tfrs_model *model, uint64_t *hash);
 
 /* Evaluates on `ds` in batches of batch_size rows (0 = all at once): task
  * loss averaged over all examples (not the last batch's, as TFRS/Keras

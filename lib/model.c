@@ -351,6 +351,37 @@ size_t tfrs_model_num_parameters(const tfrs_model *m)
     return m == NULL || !m->built ? 0 : tfrs__params_count(&m->g.params);
 }
 
+int tfrs_model_training_state(const tfrs_model *m, uint64_t *steps, uint64_t *epochs_done)
+{
+    if (m == NULL)
+        return tfrs__fail(TFRS_EINVAL, "tfrs_model_training_state: model is NULL");
+    if (steps != NULL)
+        *steps = m->opt.steps;
+    if (epochs_done != NULL)
+        *epochs_done = m->epochs_done;
+    return TFRS_OK;
+}
+
+int tfrs_model_weights_hash(const tfrs_model *m, uint64_t *hash)
+{
+    int rc = tfrs__model_check_call(m, "tfrs_model_weights_hash", hash != NULL,
+                                    "hash is NULL");
+    uint64_t h = 0xcbf29ce484222325ull;            /* FNV-1a, 64 bits */
+
+    if (rc != TFRS_OK)
+        return rc;
+    for (size_t k = 0; k < m->g.params.n; k++) {
+        const unsigned char *b = (const unsigned char *)m->g.params.p[k].w;
+        size_t n = m->g.params.p[k].n * sizeof(float);
+        for (size_t i = 0; i < n; i++) {
+            h ^= b[i];
+            h *= 0x100000001b3ull;
+        }
+    }
+    *hash = h;
+    return TFRS_OK;
+}
+
 int tfrs__model_check_call(const tfrs_model *m, const char *fn, int args_ok, const char *what)
 {
     int rc = tfrs__model_check_built(m, fn);

@@ -35,6 +35,7 @@
 #include "util/status.h"
 #include "graph.h"
 #include "optimizer.h"
+#include "exchange.h"
 #include "param.h"
 #include "ranking.h"
 #include "step.h"
@@ -71,6 +72,10 @@ struct tfrs__stepper {
     int               can_factor; /* the graph allows factoring (fz valid) */
     tfrs__factor      fz;        /* the current batch's plan               */
     double           *freg;      /* [nfeat]: each factored feature's L2    */
+    /* Data-parallel training (tfrs__stepper_exchange). */
+    const tfrs_exchange *ex;     /* NULL: this process alone               */
+    size_t            scale;     /* the loss divisor: the global batch size */
+    tfrs__exchange_buf xb;
     int               phase;     /* what a generation runs: PHASE_*        */
     /* Workers wait for a new generation, run their share, count down. */
     pthread_mutex_t   lock;
@@ -99,14 +104,14 @@ static double slice(struct tfrs__stepper *s, worker *w, size_t r0, size_t S)
 
     out = tfrs__graph_forward(g, s->ids + r0 * g->nfeat, s->in, S, w->ws, w->acts, &ctx);
     memcpy(s->scores + r0, out, S * sizeof(float));
-    tfrs__task_loss(s->task, out, s->labels + r0, wt, S, s->B, &loss,
+    tfrs__task_loss(s->task, out, s->labels + r0, wt, S, s->scale, &loss,
                     tfrs__graph_dscores(g, dws, S));
     if (g->wide)     /* the wide part's gradient is scattered after the batch */
         memcpy(s->dsc + r0, tfrs__graph_dscores(g, dws, S), S * sizeof(float));
     tfrs__graph_backward(g, w->acts, S, dws, w->index == 0 ? NULL : w->grads,
                          s->dx0 + r0 * g->concat_dim, &ctx);
     if (g->input_l2)
-        w->reg += tfrs__graph_input_l2(g, w->acts[0], S, s->B, s->dx0 + r0 * g->concat_dim,
+        w->reg += tfrs__graph_input_l2(g, w->acts[0], S, s->scale, s->dx0 + r0 * g->concat_dim,
                                        s->can_factor ? &s->fz : NULL);
     return loss;
 }
@@ -164,7 +169,7 @@ static void run_finish(struct tfrs__stepper *s, worker *w)
         for (int v = 1; v < s->T; v++)
             tfrs__factor_grad_add(&s->fz, &s->w[0].fgr, &s->w[v].fgr, f);
         s->freg[f] = tfrs__factor_finish(&s->fz, g->feat, g->layers[0].dense, &s->w[0].fgr,
-                                         g->params.p[g->layers[0].kernel].g, s->B, f);
+                                         g->params.p[g->layers[0].kernel].g, s->scale, f);
     }
 }
 
@@ -286,6 +291,7 @@ void tfrs__stepper_free(tfrs__stepper *s)
     tfrs__free(s->w);
     tfrs__factor_free(&s->fz);
     tfrs__free(s->freg);
+    tfrs__exchange_buf_free(&s->xb);
     tfrs__free(s->scores);
     tfrs__free(s->dx0);
     tfrs__free(s->dsc);
@@ -386,6 +392,43 @@ static int reserve(tfrs__stepper *s, tfrs__optimizer *opt, size_t B)
     return TFRS_OK;
 }
 
+/* This process's sums of the step, before the exchange adds them up. */
+static void step_sums(tfrs__stepper *s, double loss, double reg)
+{
+    double w = 0.0, se = 0.0, ae = 0.0;
+
+    for (size_t i = 0; i < s->B; i++) {
+        double wi = s->weights != NULL ? (double)s->weights[i] : 1.0;
+        double d = (double)s->scores[i] - (double)s->labels[i];
+        w += wi;
+        se += wi * d * d;
+        ae += wi * fabs(d);
+    }
+    s->xb.sums[TFRS_SUM_LOSS] = loss;
+    s->xb.sums[TFRS_SUM_REG] = reg;
+    s->xb.sums[TFRS_SUM_ROWS] = (double)s->B;
+    s->xb.sums[TFRS_SUM_WEIGHT] = w;
+    s->xb.sums[TFRS_SUM_SE] = se;
+    s->xb.sums[TFRS_SUM_AE] = ae;
+}
+
+int tfrs__stepper_exchange(tfrs__stepper *s, const tfrs_exchange *ex, size_t scale)
+{
+    int rc;
+
+    if (ex != NULL && s->xb.dense == NULL &&
+        (rc = tfrs__exchange_buf_init(&s->xb, &s->g->params)) != TFRS_OK)
+        return rc;
+    s->ex = ex;
+    s->scale = scale;
+    return TFRS_OK;
+}
+
+const double *tfrs__stepper_sums(const tfrs__stepper *s)
+{
+    return s->xb.sums;
+}
+
 int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_options *task,
                       const int32_t *ids, const tfrs__input *in, const float *labels,
                       const float *weights, size_t B, double *loss_out, double *reg_out,
@@ -396,8 +439,12 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
     double loss = 0.0, reg = 0.0;
     int rc;
 
-    if ((rc = reserve(s, opt, B)) != TFRS_OK)
+    /* With an exchange, the batch may be empty here, and the rows touched
+     * after it as many as the global batch's. */
+    if ((rc = reserve(s, opt, s->ex != NULL && s->scale > B ? s->scale : B)) != TFRS_OK)
         return rc;
+    if (s->ex == NULL)
+        s->scale = B;
     tfrs__graph_zero_grad(g);
     if (s->can_factor) {
         if ((rc = tfrs__factor_plan(&s->fz, g->feat, g->layers[0].dense, ids, B)) != TFRS_OK)
@@ -440,6 +487,13 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
     }
     tfrs__graph_scatter_input_grad(g, ids, in, B, s->dx0, s->dsc,
                                    s->can_factor ? &s->fz : NULL);
+    if (s->ex != NULL) {
+        step_sums(s, loss, reg);
+        if ((rc = tfrs__exchange_run(&s->xb, s->ex, t, opt->steps)) != TFRS_OK)
+            return rc;
+        loss = s->xb.sums[TFRS_SUM_LOSS];
+        reg = s->xb.sums[TFRS_SUM_REG];
+    }
     if (!isfinite(loss) || !isfinite(reg))
         return tfrs__fail(TFRS_ENONFINITE, "train: the batch %s is %s; step skipped, "
                           "parameters unchanged", isfinite(loss) ? "embedding L2" : "loss",

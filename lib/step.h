@@ -41,5 +41,13 @@ int  tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_o
 /* The distinct rows the last run computed the first layer for, summed over
  * the features it factored (factor.h); 0 if it factored none. */
 size_t tfrs__stepper_factored_rows(const tfrs__stepper *s);
+/* Data-parallel training: the following runs divide the loss by `scale`
+ * (the global batch size) and hand their gradients and sums to ex before
+ * the update (exchange.h); ex NULL returns to one process, dividing by the
+ * batch's own size.  The runs' loss and regularization are then the
+ * exchanged totals, and tfrs__stepper_sums the last run's exchanged sums
+ * (TFRS_NUM_SUMS).  TFRS_ENOMEM. */
+int  tfrs__stepper_exchange(tfrs__stepper *s, const tfrs_exchange *ex, size_t scale);
+const double *tfrs__stepper_sums(const tfrs__stepper *s);
 
 #endif /* TFRS_STEP_H */

@@ -114,7 +114,9 @@ static const tfrs_fit_options fit_defaults = {
 /* Bytes of the options that callers of `version` hold. */
 static size_t fit_options_size(unsigned int version)
 {
-    return version == 1 ? offsetof(tfrs_fit_options, validation) : sizeof(tfrs_fit_options);
+    return version == 1   ? offsetof(tfrs_fit_options, validation)
+           : version == 2 ? offsetof(tfrs_fit_options, exchange)
+                          : sizeof(tfrs_fit_options);
 }
 
 int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
@@ -227,7 +229,38 @@ static int read_fit_options(const tfrs_model *m, const tfrs_fit_options *in, tfr
     if ((m->task.metrics & needs[o->monitor]) != needs[o->monitor])
         return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: the monitored metric is not computed "
                           "by the model's task (add it to the task's metrics)");
+    if (o->exchange != NULL) {
+        const tfrs_exchange *x = o->exchange;
+        if (x->version != TFRS_EXCHANGE_VERSION || x->exchange == NULL)
+            return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: the exchange has an unknown "
+                              "version or no function");
+        if (o->validation != NULL || (m->task.metrics & TFRS_METRIC_AUC))
+            return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: a validation dataset and the AUC "
+                              "metric are not available with an exchange");
+        if (x->global_rows == 0 || x->global_rows > UINT32_MAX)
+            return tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: the exchange's global_rows must "
+                              "be in 1 .. 2^32-1");
+    }
     return TFRS_OK;
+}
+
+/* The epoch's metrics from the exchanged sums of its batches so far
+ * (acc: TFRS_NUM_SUMS totals, the loss entry weighted by the rows). */
+static void exchanged_metrics(const tfrs_model *m, const double *acc, tfrs_metrics *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->metrics = m->task.metrics;
+    out->examples = (size_t)acc[TFRS_SUM_ROWS];
+    if (acc[TFRS_SUM_ROWS] > 0.0)
+        out->loss = acc[TFRS_SUM_LOSS] / acc[TFRS_SUM_ROWS];
+    if (acc[TFRS_SUM_WEIGHT] > 0.0) {
+        if (m->task.metrics & TFRS_METRIC_RMSE)
+            out->rmse = sqrt(acc[TFRS_SUM_SE] / acc[TFRS_SUM_WEIGHT]);
+        if (m->task.metrics & TFRS_METRIC_MAE)
+            out->mae = acc[TFRS_SUM_AE] / acc[TFRS_SUM_WEIGHT];
+    }
+    out->regularization_loss = tfrs__graph_l2_loss(&m->g) + m->input_reg;
+    out->total_loss = out->loss + out->regularization_loss;
 }
 
 /* The validation side of fit: the bound dataset, the best epoch so far and
@@ -338,22 +371,38 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     uint32_t *perm = NULL;
     int32_t *bids = NULL;
     float *blab = NULL, *bw = NULL;
-    tfrs__stepper *pool = NULL, *stepper;
-    size_t bs, F, batches;
+    tfrs__stepper *pool = NULL, *stepper = NULL;
+    const tfrs_exchange *ex = NULL;
+    const double *sums;
+    double acc[TFRS_NUM_SUMS];
+    size_t bs, F, batches, total;
 
     if (rc != TFRS_OK)
         return rc;
     if ((rc = read_fit_options(m, opts, &o)) != TFRS_OK)
         return rc;
     accepted = 1;
+    ex = o.exchange;
     if ((rc = bind_dataset(m, train, &bd, "tfrs_model_fit")) != TFRS_OK)
         goto done;
     if ((rc = validation_begin(m, &o, &vs)) != TFRS_OK)
         goto done;
     F = m->g.nfeat;
-    bs = o.batch_size < bd.n ? o.batch_size : bd.n;
-    batches = (bd.n + bs - 1) / bs;
-    perm = tfrs__calloc(bd.n, sizeof(*perm));
+    if (ex != NULL && ex->first_row > ex->global_rows - bd.n) {
+        rc = tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: the dataset's %zu rows from global row "
+                        "%llu pass the exchange's %llu global rows", bd.n,
+                        (unsigned long long)ex->first_row, (unsigned long long)ex->global_rows);
+        goto done;
+    }
+    total = ex != NULL ? (size_t)ex->global_rows : bd.n;
+    bs = o.batch_size < total ? o.batch_size : total;
+    batches = (total + bs - 1) / bs;
+    if (ex != NULL && ex->skip_batches >= batches) {
+        rc = tfrs__fail(TFRS_EINVAL, "tfrs_model_fit: the exchange skips %zu batches of an "
+                        "epoch of %zu", ex->skip_batches, batches);
+        goto done;
+    }
+    perm = tfrs__calloc(total, sizeof(*perm));
     bids = tfrs__calloc(bs * F, sizeof(*bids));
     blab = tfrs__calloc(bs, sizeof(*blab));
     bw = bd.weights != NULL ? tfrs__calloc(bs, sizeof(*bw)) : NULL;
@@ -370,6 +419,8 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     } else if ((rc = own_stepper(m, &stepper)) != TFRS_OK) {
         goto done;
     }
+    if (ex != NULL && (rc = tfrs__stepper_exchange(stepper, ex, bs)) != TFRS_OK)
+        goto done;
 
     for (int e = 0; e < o.epochs; e++) {
         tfrs_progress pr;
@@ -378,22 +429,55 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
         if (o.shuffle) {
             tfrs__rng r;
             tfrs__rng_seed(&r, o.shuffle_seed, m->epochs_done + 1);
-            tfrs__rng_permutation(&r, perm, bd.n);
+            tfrs__rng_permutation(&r, perm, total);
         } else {
-            for (size_t i = 0; i < bd.n; i++)
+            for (size_t i = 0; i < total; i++)
                 perm[i] = (uint32_t)i;
         }
         tfrs_ranking_task_reset(task);
+        memset(acc, 0, sizeof(acc));
         memset(&pr, 0, sizeof(pr));
         pr.best_epoch = vs.best_epoch;
         pr.epoch = e + 1;
         pr.epochs = o.epochs;
         pr.batches = batches;
-        for (size_t b = 0; b < batches; b++) {
-            size_t start = b * bs, nb = bd.n - start < bs ? bd.n - start : bs;
+        for (size_t b = e == 0 && ex != NULL ? ex->skip_batches : 0; b < batches; b++) {
+            size_t start = b * bs, nb = total - start < bs ? total - start : bs;
             const float *scores;
             double loss;
 
+            if (ex != NULL) {
+                /* This process's rows of the global batch, in batch order. */
+                size_t k = 0;
+                for (size_t i = 0; i < nb; i++) {
+                    size_t r = (size_t)perm[start + i] - (size_t)ex->first_row;
+                    if (perm[start + i] < ex->first_row || r >= bd.n)
+                        continue;
+                    memcpy(bids + k * F, bd.ids + r * F, F * sizeof(*bids));
+                    blab[k] = bd.labels[r];
+                    if (bw != NULL)
+                        bw[k] = bd.weights[r];
+                    k++;
+                }
+                rc = step(m, stepper, bids, bd.in, blab, bw, k, &loss, &scores);
+                if (rc != TFRS_OK)
+                    goto done;
+                sums = tfrs__stepper_sums(stepper);
+                acc[TFRS_SUM_LOSS] += sums[TFRS_SUM_LOSS] * sums[TFRS_SUM_ROWS];
+                for (int j = TFRS_SUM_ROWS; j < TFRS_NUM_SUMS; j++)
+                    acc[j] += sums[j];
+                if (o.progress != NULL) {
+                    exchanged_metrics(m, acc, &pr.metrics);
+                    pr.batch = b + 1;
+                    pr.seconds = now_seconds() - t0;
+                    if (o.progress(&pr, o.payload) != 0) {
+                        rc = tfrs__fail(TFRS_ECANCELED, "tfrs_model_fit: stopped by the "
+                                        "progress callback in epoch %d", e + 1);
+                        goto done;
+                    }
+                }
+                continue;
+            }
             for (size_t i = 0; i < nb; i++) {
                 size_t r = perm[start + i];
 #if defined(__GNUC__)
@@ -429,7 +513,9 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
         }
         m->epochs_done++;
         epochs_run = e + 1;
-        if ((rc = running_metrics(m, task, m->input_reg, &pr.metrics)) != TFRS_OK)
+        if (ex != NULL)
+            exchanged_metrics(m, acc, &pr.metrics);
+        else if ((rc = running_metrics(m, task, m->input_reg, &pr.metrics)) != TFRS_OK)
             goto done;
         if (history != NULL)
             history[e] = pr.metrics;
@@ -465,6 +551,8 @@ done:
         *o.best_epoch = vs.best_epoch;
     unbind(m, &vs.bd);
     tfrs__free(vs.snapshot);
+    if (ex != NULL && stepper != NULL)
+        tfrs__stepper_exchange(stepper, NULL, 0);   /* cannot fail */
     tfrs__stepper_free(pool);
     tfrs_ranking_task_free(task);
     unbind(m, &bd);

@@ -1495,6 +1495,32 @@ START_TEST(misuse_tfrs_model_num_parameters)
 }
 END_TEST
 
+START_TEST(misuse_tfrs_model_training_state)
+{
+    uint64_t steps = 7, epochs = 7;
+
+    FAILS(TFRS_EINVAL, tfrs_model_training_state(NULL, &steps, &epochs));
+    ck_assert(steps == 7 && epochs == 7);
+    OK(tfrs_model_training_state(U, &steps, &epochs));        /* not built: zeros */
+    ck_assert(steps == 0 && epochs == 0);
+    OK(tfrs_model_training_state(M, NULL, NULL));
+}
+END_TEST
+
+START_TEST(misuse_tfrs_model_weights_hash)
+{
+    uint64_t h = 7, h2 = 8;
+
+    FAILS(TFRS_EINVAL, tfrs_model_weights_hash(NULL, &h));
+    FAILS(TFRS_ESTATE, tfrs_model_weights_hash(U, &h));
+    FAILS(TFRS_EINVAL, tfrs_model_weights_hash(M, NULL));
+    ck_assert(h == 7);
+    OK(tfrs_model_weights_hash(M, &h));
+    OK(tfrs_model_weights_hash(M, &h2));
+    ck_assert(h == h2);
+}
+END_TEST
+
 /* ---- model: training --------------------------------------------------------------- */
 
 START_TEST(misuse_tfrs_model_train_step)
@@ -1564,6 +1590,14 @@ START_TEST(misuse_tfrs_fit_options_init)
 }
 END_TEST
 
+/* An exchange that refuses every step. */
+static int refuse_exchange(tfrs_exchange_grads *g, void *payload)
+{
+    (void)g;
+    (void)payload;
+    return TFRS_ERANGE;
+}
+
 START_TEST(misuse_tfrs_model_fit)
 {
     tfrs_fit_options o;
@@ -1621,6 +1655,36 @@ START_TEST(misuse_tfrs_model_fit)
     OK(tfrs_dataset_slice(&empty, D, 4, 0));
     FAILS(TFRS_EINVAL, tfrs_model_fit(M, empty, &o, h));              /* no rows */
     tfrs_dataset_free(empty);
+    {   /* Version 3: an exchange, refused before any step. */
+        tfrs_exchange x = { TFRS_EXCHANGE_VERSION, refuse_exchange, NULL, 4, 0, 0 };
+        uint64_t h0, h1;
+        OK(tfrs_model_weights_hash(M, &h0));
+        o.exchange = &x;
+        x.version = 2;
+        FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+        x.version = TFRS_EXCHANGE_VERSION;
+        x.exchange = NULL;
+        FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+        x.exchange = refuse_exchange;
+        x.global_rows = 0;
+        FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+        x.global_rows = (uint64_t)UINT32_MAX + 1;
+        FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+        x.global_rows = 5;
+        x.first_row = 2;                                           /* 2 + 4 rows > 5 */
+        FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+        x.first_row = 0;
+        x.skip_batches = 1;                                        /* one batch of 5 */
+        FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+        x.skip_batches = 0;
+        o.validation = D;
+        FAILS(TFRS_EINVAL, tfrs_model_fit(M, D, &o, h));
+        o.validation = NULL;
+        FAILS(TFRS_ERANGE, tfrs_model_fit(M, D, &o, h));           /* its own status */
+        OK(tfrs_model_weights_hash(M, &h1));
+        ck_assert(h0 == h1);                                       /* no update */
+        o.exchange = NULL;
+    }
     OK(tfrs_model_set_label(M, "nope", NULL));
     FAILS(TFRS_ENOTFOUND, tfrs_model_fit(M, D, &o, h));
     OK(tfrs_model_set_label(M, "user", NULL));
@@ -2054,6 +2118,8 @@ static const struct {
     CASE(tfrs_model_num_dense),
     CASE(tfrs_model_dense),
     CASE(tfrs_model_num_parameters),
+    CASE(tfrs_model_training_state),
+    CASE(tfrs_model_weights_hash),
     CASE(tfrs_model_train_step),
     CASE(tfrs_model_test_step),
     CASE(tfrs_model_lookup_dataset),
