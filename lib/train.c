@@ -459,8 +459,8 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
                         bw[k] = bd.weights[r];
                     k++;
                 }
-                rc = step(m, stepper, bids, bd.in, blab, bw, k, &loss, &scores);
-                if (rc != TFRS_OK)
+                if ((rc = tfrs__stepper_exchange(stepper, ex, nb)) != TFRS_OK ||
+                    (rc = step(m, stepper, bids, bd.in, blab, bw, k, &loss, &scores)) != TFRS_OK)
                     goto done;
                 sums = tfrs__stepper_sums(stepper);
                 acc[TFRS_SUM_LOSS] += sums[TFRS_SUM_LOSS] * sums[TFRS_SUM_ROWS];
