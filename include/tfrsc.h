@@ -381,7 +381,7 @@ TFRS_API int tfrs_dataset_column_quantiles(const tfrs_dataset *ds, const char *c
                                            size_t *num_boundaries);
 
 /* Options of the text loaders. */
-#define TFRS_LOAD_OPTIONS_VERSION 3
+#define TFRS_LOAD_OPTIONS_VERSION 4
 typedef struct tfrs_load_options {
     unsigned int version;
     int          skip_bad_lines;  /* 0 (default): the first bad line fails   */
@@ -397,7 +397,46 @@ typedef struct tfrs_load_options {
                                      own) instead of dir/u.data; items and
                                      users still come from dir.  Default
                                      NULL: dir/u.data                     */
+    /* Version 4: a byte range of the file (of the ratings file for
+     * tfrs_dataset_load_movielens), so that each process of a data-parallel
+     * job reads only its part.  0 and 0 (default): the whole file. */
+    uint64_t     range_begin;     /* read only the lines that start at a
+                                     byte offset in [range_begin,
+                                     range_end)                          */
+    uint64_t     range_end;       /* may exceed the file's size;
+                                     UINT64_MAX: to the end              */
 } tfrs_load_options;
+
+/* Byte ranges (tfrs_load_options version 4).  A line starts at offset 0 or
+ * right after a '\n'; it belongs to the range when the offset of its first
+ * byte is >= range_begin and < range_end.  The ranges [0, a), [a, b),
+ * [b, UINT64_MAX) therefore split a file's lines exactly, whatever the cut
+ * points (inside a line, on a '\n', at a line start): every line is loaded
+ * by exactly one of them, and the rows of their datasets, one after the
+ * other, are those of the whole file, in order.  [0, 0) is the default,
+ * the whole file, not an empty range: a first range that is empty is
+ * [1, 1) (or skipped); [k, k) with k > 0 is empty.  range_begin >
+ * range_end is TFRS_EINVAL.
+ *   The loader reads from byte range_begin - 1 (the bytes before it are
+ * not read: they may be anything) and stops after the last line that
+ * starts before range_end, which it reads to its end (past range_end);
+ * the cost is that of the range, not of the file.  Two exceptions read
+ * more, both bounded by a run of CR and LF bytes: empty lines that end the
+ * range are read on to the first other byte, to tell whether they end the
+ * file (empty lines at the end of a file are ignored, elsewhere they are
+ * lines), and a range that starts inside the file's final run of CR and
+ * LF bytes with a line of CR bytes reads that run back to its start.
+ *   The byte order mark rule stays: one is skipped only at offset 0.
+ * Line numbers in messages are those of the whole file ("path:LINE:
+ * reason"): on that error path only, the lines before the range are
+ * counted (read through a small buffer).  skip_bad_lines applies to the
+ * range, and bad_lines counts the range's skipped lines.
+ * tfrs_dataset_load_movielens applies the range to the ratings file
+ * (dir/u.data or ratings_file); u.item, u.user and u.genre are read whole.
+ * tfrs_dataset_load_delimited (tfrs_delimited_options version 2) always
+ * reads the header line (the file's first line) to name the columns, and
+ * never as a data row: a range that starts inside it starts after it.
+ * The buffer seams of the fuzz targets ignore the range. */
 
 /* Bits of tfrs_load_options.movielens_features. */
 #define TFRS_MOVIELENS_USER_FEATURES 0x1u  /* join u.user                    */
@@ -452,20 +491,26 @@ TFRS_API int tfrs_load_options_init(tfrs_load_options *opts, unsigned int versio
  * Malformed input gives TFRS_EPARSE with "file:line: reason"; a missing file
  * or one that is not a regular file (a FIFO, a device, a directory)
  * TFRS_EIO; unknown movielens_features bits TFRS_EINVAL.  opts may be
- * NULL. */
+ * NULL.  With opts version 4, range_begin and range_end load a byte range
+ * of the ratings file (see "Byte ranges" above). */
 TFRS_API int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir,
                                          tfrs_load_options *opts);
 
-#define TFRS_DELIMITED_OPTIONS_VERSION 1
+#define TFRS_DELIMITED_OPTIONS_VERSION 2
 typedef struct tfrs_delimited_options {
     unsigned int       version;
     char               delimiter;      /* default ','; '\t' for TSV         */
     const char *const *float_columns;  /* names of float columns; others are */
     size_t             num_float_columns; /* string columns. Default none.   */
-    tfrs_load_options  load;           /* skip_bad_lines, bad_lines          */
+    tfrs_load_options  load;           /* skip_bad_lines, bad_lines; from
+                                          version 2 on a whole version 4
+                                          struct: range_begin, range_end
+                                          (its version is checked)        */
 } tfrs_delimited_options;
 
-/* Fills `opts` with defaults. */
+/* Fills `opts` with defaults: load of version 1 for version 1 (only the
+ * fields a program built against that header has are written), of
+ * TFRS_LOAD_OPTIONS_VERSION for version 2. */
 TFRS_API int tfrs_delimited_options_init(tfrs_delimited_options *opts, unsigned int version);
 
 /* Loads a delimited text file whose first line names the columns.  No
@@ -474,7 +519,9 @@ TFRS_API int tfrs_delimited_options_init(tfrs_delimited_options *opts, unsigned 
  * needs exactly as many fields as the header.  A UTF-8 byte order mark at the
  * start is skipped.  Malformed input gives TFRS_EPARSE with "file:line:
  * reason"; a file that is not a regular file TFRS_EIO.  opts may be NULL
- * (comma, all columns strings). */
+ * (comma, all columns strings).  With opts version 2, load.range_begin and
+ * load.range_end load a byte range of the file (see "Byte ranges" above):
+ * the header is read in every range, the data rows are the range's. */
 TFRS_API int tfrs_dataset_load_delimited(tfrs_dataset **out, const char *path,
                                          tfrs_delimited_options *opts);
 

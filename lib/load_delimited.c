@@ -22,15 +22,18 @@ static const tfrs_delimited_options delimited_defaults = {
     .delimiter = ',', .float_columns = NULL, .num_float_columns = 0,
 };
 
+/* Version 1 holds a version 1 tfrs_load_options (a program built against
+ * that header has no room for more); version 2 a whole one. */
+#define DELIMITED_V1_SIZE \
+    (offsetof(tfrs_delimited_options, load) + offsetof(tfrs_load_options, movielens_features))
+
 int tfrs_delimited_options_init(tfrs_delimited_options *opts, unsigned int version)
 {
-    /* Version 1 holds a version 1 tfrs_load_options (a program built
-     * against that header has no room for more): only that much is written,
-     * and the load options are of version 1, which the delimited loader
-     * needs (movielens_features is the MovieLens loader's). */
-    size_t size = offsetof(tfrs_delimited_options, load) +
-                  offsetof(tfrs_load_options, movielens_features);
-    int rc = tfrs__options_init(opts, &delimited_defaults, version == 1 ? size : sizeof(*opts),
+    /* Of version 1 only that much is written, and the load options are of
+     * version 1, which the delimited loader needed (movielens_features is
+     * the MovieLens loader's). */
+    int rc = tfrs__options_init(opts, &delimited_defaults,
+                                version == 1 ? DELIMITED_V1_SIZE : sizeof(*opts),
                                 version, TFRS_DELIMITED_OPTIONS_VERSION,
                                 "tfrs_delimited_options_init");
 
@@ -49,7 +52,8 @@ static int delimited_options(const tfrs_delimited_options *opts, const char *wha
     for (size_t i = 0; i < opts->num_float_columns; i++)
         if (opts->float_columns[i] == NULL)
             return tfrs__fail(TFRS_EINVAL, "%s: float_columns[%zu] is NULL", what, i);
-    return TFRS_OK;
+    /* From version 2 on, load is a whole tfrs_load_options. */
+    return opts->version >= 2 ? tfrs__load_options_check(&opts->load, what) : TFRS_OK;
 }
 
 /* Room for one data line: its fields, and its values once parsed. */
@@ -164,9 +168,12 @@ static int delimited_row(tfrs_dataset *ds, char *s, size_t n, size_t lineno, cha
     return TFRS_OK;
 }
 
-/* Header, then rows: the lines of `lines` -> a new dataset *out. */
+/* Header, then rows: the lines of `lines` -> a new dataset *out.  With
+ * `range` (a file opened for its header line only), the rows are the
+ * lines that start in [range[0], range[1]). */
 static int delimited_load(tfrs_dataset **out, tfrs__line_iter *lines,
-                          const tfrs_delimited_options *o, tfrs__loader *ld)
+                          const tfrs_delimited_options *o, tfrs__loader *ld,
+                          const uint64_t *range)
 {
     tfrs_dataset *ds = NULL;
     row_buf rb = { NULL, NULL, NULL, NULL };
@@ -178,6 +185,8 @@ static int delimited_load(tfrs_dataset **out, tfrs__line_iter *lines,
     if (rc < 0)
         return rc;
     rc = delimited_header(ds, lines, o, ld, &rb);
+    if (rc == 0 && range != NULL)
+        rc = tfrs__lines_seek(lines, range[0], range[1]);
     if (rc == 0) {
         size_t guess = tfrs__lines_estimate(lines);
         rc = tfrs__dataset_reserve_rows(ds, guess < MAX_ROWS ? guess : MAX_ROWS);
@@ -196,14 +205,14 @@ static int delimited_load(tfrs_dataset **out, tfrs__line_iter *lines,
     return TFRS_OK;
 }
 
-/* The options of a delimited entry point (NULL: defaults) into *o. */
+/* The options of a delimited entry point (NULL: defaults) into *o: of a
+ * version 1 struct only its bytes are read, the rest are defaults. */
 static int delimited_begin(const tfrs_delimited_options *opts, tfrs_delimited_options *o,
                            const char *what)
 {
-    if (opts == NULL)
-        tfrs_delimited_options_init(o, TFRS_DELIMITED_OPTIONS_VERSION);
-    else
-        *o = *opts;
+    tfrs_delimited_options_init(o, TFRS_DELIMITED_OPTIONS_VERSION);
+    if (opts != NULL)
+        memcpy(o, opts, opts->version == 1 ? DELIMITED_V1_SIZE : sizeof(*o));
     return delimited_options(o, what);
 }
 
@@ -213,7 +222,8 @@ int tfrs_dataset_load_delimited(tfrs_dataset **out, const char *path,
     static const char what[] = "tfrs_dataset_load_delimited";
     tfrs_delimited_options o;
     tfrs__line_iter lines;
-    tfrs__loader ld = { NULL, 0, 0 };
+    tfrs__loader ld = { NULL, 0, 0, NULL };
+    uint64_t range[2] = { 0, UINT64_MAX };
     int rc;
 
     if (out == NULL)
@@ -222,14 +232,24 @@ int tfrs_dataset_load_delimited(tfrs_dataset **out, const char *path,
     if (path == NULL)
         return tfrs__fail(TFRS_EINVAL, "%s: path is NULL", what);
     rc = delimited_begin(opts, &o, what);
+    if (rc == 0 && o.version >= 2)
+        rc = tfrs__load_range(&o.load, what, range);
     if (rc < 0)
         return rc;
     ld.path = path;
     ld.skip = o.load.skip_bad_lines;
+    ld.lines = &lines;
 
-    rc = tfrs__lines_open(&lines, path, what);   /* skips a byte order mark */
-    if (rc == 0)
-        rc = delimited_load(out, &lines, &o, &ld);
+    if (range[0] == 0 && range[1] == UINT64_MAX) {
+        rc = tfrs__lines_open(&lines, path, what);   /* skips a byte order mark */
+        if (rc == 0)
+            rc = delimited_load(out, &lines, &o, &ld, NULL);
+    } else {
+        /* The header line first, then the range. */
+        rc = tfrs__lines_open_range(&lines, path, what, 0, 1);
+        if (rc == 0)
+            rc = delimited_load(out, &lines, &o, &ld, range);
+    }
     tfrs__lines_close(&lines);
     if (opts != NULL)
         opts->load.bad_lines = ld.bad;
@@ -243,7 +263,7 @@ int tfrs__load_delimited_buffer(tfrs_dataset **out, const char *buf, size_t len,
     tfrs_delimited_options o;
     char *copy;
     tfrs__line_iter lines;
-    tfrs__loader ld = { name, 0, 0 };
+    tfrs__loader ld = { name, 0, 0, NULL };
     int rc;
 
     if (out != NULL)
@@ -255,7 +275,7 @@ int tfrs__load_delimited_buffer(tfrs_dataset **out, const char *buf, size_t len,
         return rc;
     ld.skip = o.load.skip_bad_lines;
     tfrs__lines_init(&lines, copy, len);   /* skips a byte order mark */
-    rc = delimited_load(out, &lines, &o, &ld);
+    rc = delimited_load(out, &lines, &o, &ld, NULL);
     if (opts != NULL)
         opts->load.bad_lines = ld.bad;
     tfrs__free(copy);

@@ -381,7 +381,7 @@ typedef enum { SEAM_ITEMS, SEAM_GENRES, SEAM_USERS, SEAM_RATINGS } seam_kind;
 static int seam(seam_kind kind, void *out, const void *in, const ml_side *side, const char *buf,
                 size_t len, const char *name, tfrs_load_options *opts, const char *what)
 {
-    tfrs__loader ld = { name, opts != NULL && opts->skip_bad_lines, 0 };
+    tfrs__loader ld = { name, opts != NULL && opts->skip_bad_lines, 0, NULL };
     char *copy;
     int rc;
 
@@ -513,20 +513,23 @@ static int parse_users_part(void *out, char *buf, size_t len, const void *in, tf
     return ml_users_load(out, buf, len, ld);
 }
 
-/* The ratings file, read a window at a time (it is the large one). */
+/* The ratings file, read a window at a time (it is the large one), the
+ * lines that start in [range[0], range[1]) only. */
 static int load_ratings_part(tfrs_dataset **out, const char *dir, const char *name, char **path,
                              tfrs__loader *ld, const char *what, ml_items *items,
-                             const ml_side *side)
+                             const ml_side *side, const uint64_t range[2])
 {
     tfrs__line_iter lines;
     int rc;
 
     if ((*path = part_path(dir, name)) == NULL)
         return tfrs__fail(TFRS_ENOMEM, "%s: out of memory", what);
-    rc = tfrs__lines_open(&lines, *path, what);
+    rc = tfrs__lines_open_range(&lines, *path, what, range[0], range[1]);
     ld->path = *path;
+    ld->lines = &lines;
     if (rc == 0)
         rc = ml_ratings_load(out, items, side, &lines, ld);
+    ld->lines = NULL;
     tfrs__lines_close(&lines);
     return rc;
 }
@@ -539,9 +542,10 @@ int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir, tfrs_load_o
     ml_side side = { NULL, NULL };
     ml_genres *genres = NULL;
     ml_users *users = NULL;
-    tfrs__loader ld = { NULL, 0, 0 };
+    tfrs__loader ld = { NULL, 0, 0, NULL };
     unsigned features = 0;
     const char *ratings = NULL;
+    uint64_t range[2];
     int rc;
 
     if (out == NULL)
@@ -550,6 +554,8 @@ int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir, tfrs_load_o
     if (dir == NULL)
         return tfrs__fail(TFRS_EINVAL, "%s: dir is NULL", what);
     rc = tfrs__load_options_check(opts, what);
+    if (rc == 0)
+        rc = tfrs__load_range(opts, what, range);
     if (rc < 0)
         return rc;
     /* movielens_features exists from version 2 of the options on. */
@@ -573,7 +579,7 @@ int tfrs_dataset_load_movielens(tfrs_dataset **out, const char *dir, tfrs_load_o
     if (rc == 0)
         rc = load_ratings_part(out, ratings != NULL ? NULL : dir,
                                ratings != NULL ? ratings : "u.data", &paths[3], &ld, what,
-                               items, &side);
+                               items, &side, range);
     if (opts != NULL)
         opts->bad_lines = ld.bad;
     tfrs__ml_items_free(items);

@@ -22,9 +22,10 @@ static const tfrs_load_options load_defaults = { .skip_bad_lines = 0 };
 int tfrs_load_options_init(tfrs_load_options *opts, unsigned int version)
 {
     /* A version 1 struct ends before movielens_features, a version 2 one
-     * before ratings_file. */
+     * before ratings_file, a version 3 one before range_begin. */
     size_t size = version == 1   ? offsetof(tfrs_load_options, movielens_features)
                   : version == 2 ? offsetof(tfrs_load_options, ratings_file)
+                  : version == 3 ? offsetof(tfrs_load_options, range_begin)
                                  : sizeof(*opts);
 
     return tfrs__options_init(opts, &load_defaults, size, version,
@@ -53,6 +54,7 @@ void tfrs__lines_init(tfrs__line_iter *it, char *buf, size_t len)
     it->p = buf;
     it->end = buf + len;
     it->blank_end = buf;
+    it->stop = UINT64_MAX;
 }
 
 void tfrs__lines_close(tfrs__line_iter *it)
@@ -62,6 +64,12 @@ void tfrs__lines_close(tfrs__line_iter *it)
     it->buf = NULL;
     it->p = it->end = it->blank_end = NULL;
     it->left = 0;
+}
+
+/* The offset in the file of the next unread byte (it->p). */
+static uint64_t offset_of_p(const tfrs__line_iter *it)
+{
+    return (uint64_t)(it->file.size - it->left) - (uint64_t)(it->end - it->p);
 }
 
 /* Reads more of the file into the window, after the unread bytes (moved
@@ -93,6 +101,13 @@ static int refill(tfrs__line_iter *it)
     it->end = it->buf + keep;
     it->blank_end = it->buf + blank;
     want = it->cap - keep < it->left ? it->cap - keep : it->left;
+    if (it->stop != UINT64_MAX) {
+        /* A range reads up to its end, then a little at a time. */
+        uint64_t pos = it->file.size - it->left;
+        uint64_t lim = (pos < it->stop ? it->stop - pos : 0) + TFRS__LINES_OVERREAD;
+        if (lim < want)
+            want = (size_t)lim;
+    }
     rc = tfrs__file_read(&it->file, it->end, want);
     if (rc != TFRS_OK)
         return rc;
@@ -102,17 +117,62 @@ static int refill(tfrs__line_iter *it)
     return 1;
 }
 
-int tfrs__lines_open(tfrs__line_iter *it, const char *path, const char *who)
+/* Empties the window and goes on from the first line that starts at or
+ * after begin (> 0), reading from begin - 1: the bytes up to the first
+ * '\n' there end a line that started before. */
+static int start_at(tfrs__line_iter *it, uint64_t begin)
+{
+    uint64_t from = begin - 1;
+    int rc;
+
+    it->p = it->end = it->blank_end = it->buf;
+    *it->end = '\0';
+    it->lineno = 0;
+    if (begin >= it->stop || from >= (uint64_t)it->file.size) {
+        it->left = 0;           /* no line starts in the range */
+        it->origin = begin;
+        return TFRS_OK;
+    }
+    if ((rc = tfrs__file_seek(&it->file, from)) < 0)
+        return rc;
+    it->left = it->file.size - (size_t)from;
+    for (;;) {
+        char *nl;
+        if ((rc = refill(it)) < 0)
+            return rc;
+        if (rc == 0)
+            break;
+        nl = memchr(it->p, '\n', (size_t)(it->end - it->p));
+        if (nl != NULL) {
+            it->p = nl + 1;
+            break;
+        }
+        it->p = it->end;
+    }
+    it->blank_end = it->p;
+    it->origin = offset_of_p(it);
+    return TFRS_OK;
+}
+
+int tfrs__lines_open_range(tfrs__line_iter *it, const char *path, const char *who,
+                           uint64_t begin, uint64_t end)
 {
     int rc;
 
     memset(it, 0, sizeof(*it));
     it->who = who;
+    it->stop = end;
     if ((rc = tfrs__file_open(&it->file, path, who)) != TFRS_OK)
         return rc;
     it->left = it->file.size;
-    /* At least 4 bytes: a byte order mark is looked for in one window. */
+    /* At least 4 bytes: a byte order mark is looked for in one window.  A
+     * range needs no more than its bytes and one read past them. */
     it->cap = WINDOW < it->left ? WINDOW : it->left;
+    if (end != UINT64_MAX) {
+        uint64_t span = end - (begin > 0 ? begin - 1 : 0);
+        if (span < (uint64_t)it->cap && span + TFRS__LINES_OVERREAD < (uint64_t)it->cap)
+            it->cap = (size_t)span + TFRS__LINES_OVERREAD;
+    }
     if (it->cap < 4)
         it->cap = 4;
     if ((it->buf = tfrs__malloc(it->cap + 1)) == NULL) {
@@ -121,12 +181,28 @@ int tfrs__lines_open(tfrs__line_iter *it, const char *path, const char *who)
     }
     it->p = it->end = it->blank_end = it->buf;
     *it->end = '\0';
+    if (begin > 0)
+        return start_at(it, begin);
     if ((rc = refill(it)) < 0)
         return rc;
     if (it->end - it->p >= 3 && memcmp(it->p, bom, 3) == 0)
         it->p += 3;
     it->blank_end = it->p;
     return TFRS_OK;
+}
+
+int tfrs__lines_open(tfrs__line_iter *it, const char *path, const char *who)
+{
+    return tfrs__lines_open_range(it, path, who, 0, UINT64_MAX);
+}
+
+int tfrs__lines_seek(tfrs__line_iter *it, uint64_t begin, uint64_t end)
+{
+    it->stop = end;
+    /* At or before the next line: nothing to skip. */
+    if (begin <= offset_of_p(it))
+        return TFRS_OK;
+    return start_at(it, begin);
 }
 
 /* At an empty line: 1 if only CR and LF bytes follow to the end of the
@@ -148,12 +224,59 @@ static int only_blank_left(tfrs__line_iter *it)
     }
 }
 
+/* Reading back from `at` (a line start > 0, the range's first line, which
+ * starts in the run of CR and LF bytes that ends the file): 1 if an empty
+ * line starts in that run before it (in the whole file, that line ends
+ * the text, and the range's lines are not lines), 0 if not, or a negative
+ * status.  Only that run is read. */
+static int empty_line_before(tfrs__line_iter *it, uint64_t at)
+{
+    char chunk[512];
+    uint64_t i = at - 1, lo = at - 1;   /* chunk holds [lo, lo + have) */
+    size_t have = 0, crs = 0;           /* CR bytes since the last '\n' */
+    int rc;
+
+    /* The byte at `at` - 1 is the '\n' that ends the line before. */
+    while (i-- > 0) {
+        char c;
+        if (i < lo) {
+            have = i + 1 < sizeof(chunk) ? (size_t)i + 1 : sizeof(chunk);
+            lo = i + 1 - have;
+            if ((rc = tfrs__file_read_at(&it->file, lo, chunk, have)) < 0)
+                return rc;
+        }
+        c = chunk[i - lo];
+        if (c == '\r') {
+            crs++;
+        } else if (c == '\n') {
+            if (crs <= 1)       /* "\n" or "\r\n": an empty line */
+                return 1;
+            crs = 0;
+        } else {
+            return 0;           /* the run starts inside a line */
+        }
+    }
+    return crs <= 1;            /* the file's first line is in the run */
+}
+
+/* 1 if s[0..n) is all CR bytes. */
+static int only_cr(const char *s, size_t n)
+{
+    while (n > 0 && s[n - 1] == '\r')
+        n--;
+    return n == 0;
+}
+
 int tfrs__next_line(tfrs__line_iter *it, char **s, size_t *n)
 {
     size_t scanned = 0, len;
     char *nl;
     int rc;
 
+    /* The file's first line starts at 0, before its byte order mark. */
+    if (it->stop != UINT64_MAX && (it->lineno > 0 || it->origin > 0) &&
+        offset_of_p(it) >= it->stop)
+        return 0;
     for (;;) {
         nl = memchr(it->p + scanned, '\n', (size_t)(it->end - it->p) - scanned);
         if (nl != NULL)
@@ -175,6 +298,17 @@ int tfrs__next_line(tfrs__line_iter *it, char **s, size_t *n)
             it->p = it->end;
             return 0;
         }
+    } else if (it->origin > 0 && it->lineno == 0 && only_cr(it->p, *n)) {
+        /* A range's first line of CR bytes: whether the whole file's
+         * reader would have ended before it depends on lines before. */
+        if ((rc = only_blank_left(it)) == 1)
+            rc = empty_line_before(it, it->origin);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            it->p = it->end;
+            return 0;
+        }
     }
     /* The window may have moved: the line is len bytes from it->p. */
     *s = it->p;
@@ -185,14 +319,30 @@ int tfrs__next_line(tfrs__line_iter *it, char **s, size_t *n)
 
 size_t tfrs__lines_estimate(const tfrs__line_iter *it)
 {
-    size_t lines = tfrs__count_lines(it->p, it->end), have = (size_t)(it->end - it->p);
+    const char *end = it->end;
+    uint64_t rest = it->left;
+    size_t lines, have;
     double guess;
 
-    if (it->left == 0 || have == 0)
+    if (it->stop != UINT64_MAX) {
+        /* A range's lines: those of the window before its end, and the
+         * bytes of the range not read yet. */
+        uint64_t at = offset_of_p(it), pos = it->file.size - it->left;
+        if (at >= it->stop)
+            return 1;
+        if (it->stop - at < (uint64_t)(it->end - it->p))
+            end = it->p + (it->stop - at);
+        rest = pos < it->stop ? it->stop - pos : 0;
+        if (rest > it->left)
+            rest = it->left;
+    }
+    lines = tfrs__count_lines(it->p, end);
+    have = (size_t)(end - it->p);
+    if (rest == 0 || have == 0)
         return lines;
     /* The window's lines per byte over the whole file, and 1/32 more: a
      * low guess costs a reallocation, a high one is trimmed at the end. */
-    guess = (double)(lines - 1) / (double)have * ((double)have + (double)it->left);
+    guess = (double)(lines - 1) / (double)have * ((double)have + (double)rest);
     guess += guess / 32 + 1;
     return guess < (double)(SIZE_MAX / 2) ? (size_t)guess : SIZE_MAX / 2;
 }
@@ -236,9 +386,30 @@ size_t tfrs__split(char *s, size_t n, char delim, tfrs__field *f, size_t maxf)
     }
 }
 
+int tfrs__lines_number(const tfrs__line_iter *it, size_t lineno, size_t *number)
+{
+    char chunk[16384];
+    uint64_t at = 0;
+    size_t lines = 0;
+    int rc;
+
+    /* The '\n' bytes before the range's first line, read a chunk at a time
+     * (the window holds the line being reported). */
+    while (at < it->origin) {
+        size_t n = it->origin - at < sizeof(chunk) ? (size_t)(it->origin - at) : sizeof(chunk);
+        if ((rc = tfrs__file_read_at(&it->file, at, chunk, n)) < 0)
+            return rc;
+        lines += tfrs__count_lines(chunk, chunk + n) - 1;
+        at += n;
+    }
+    *number = lines + lineno;
+    return TFRS_OK;
+}
+
 int tfrs__bad_line(tfrs__loader *ld, size_t lineno, const char *fmt, ...)
 {
     char msg[256];
+    size_t number = lineno;
     va_list ap;
 
     if (ld->skip) {
@@ -248,7 +419,11 @@ int tfrs__bad_line(tfrs__loader *ld, size_t lineno, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    return tfrs__fail(TFRS_EPARSE, "%s:%zu: %s", ld->path, lineno, msg);
+    if (ld->lines != NULL && ld->lines->origin > 0 &&
+        tfrs__lines_number(ld->lines, lineno, &number) < 0)
+        return tfrs__fail(TFRS_EPARSE, "%s: line %zu of the range from byte %llu: %s",
+                          ld->path, lineno, (unsigned long long)ld->lines->origin, msg);
+    return tfrs__fail(TFRS_EPARSE, "%s:%zu: %s", ld->path, number, msg);
 }
 
 int tfrs__parse_uint(const char *s, size_t n, uint64_t max, uint64_t *v)
@@ -309,6 +484,22 @@ int tfrs__load_options_check(const tfrs_load_options *opts, const char *what)
 {
     if (opts != NULL && (opts->version == 0 || opts->version > TFRS_LOAD_OPTIONS_VERSION))
         return tfrs__fail(TFRS_EINVAL, "%s: unknown options version %u", what, opts->version);
+    return TFRS_OK;
+}
+
+int tfrs__load_range(const tfrs_load_options *opts, const char *what, uint64_t range[2])
+{
+    range[0] = 0;
+    range[1] = UINT64_MAX;
+    if (opts == NULL || opts->version < 4 || (opts->range_begin == 0 && opts->range_end == 0))
+        return TFRS_OK;
+    if (opts->range_begin > opts->range_end)
+        return tfrs__fail(TFRS_EINVAL, "%s: range_begin %llu is after range_end %llu (the "
+                          "range is [range_begin, range_end))", what,
+                          (unsigned long long)opts->range_begin,
+                          (unsigned long long)opts->range_end);
+    range[0] = opts->range_begin;
+    range[1] = opts->range_end;
     return TFRS_OK;
 }
 

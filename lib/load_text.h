@@ -33,7 +33,15 @@ typedef struct tfrs__line_iter {
     char      *buf;     /* the window, cap + 1 bytes (owned)            */
     size_t     cap;
     const char *who;    /* the public function, for messages            */
+    /* A byte range of the file (tfrs__lines_open_range): */
+    uint64_t   stop;    /* no line starting here or after is returned;
+                           UINT64_MAX: none (the whole text)            */
+    uint64_t   origin;  /* offset of the line before which lineno
+                           starts, 0 unless the range skipped lines     */
 } tfrs__line_iter;
+
+/* How far past a range's end one read goes (to finish its last line). */
+#define TFRS__LINES_OVERREAD ((size_t)1 << 16)
 
 /* The lines of buf[0..len), after a leading UTF-8 byte order mark (every
  * text loader skips one). */
@@ -43,6 +51,21 @@ void tfrs__lines_init(tfrs__line_iter *it, char *buf, size_t len);
  * name the file.  Close it with tfrs__lines_close, also after a failure. */
 int  tfrs__lines_open(tfrs__line_iter *it, const char *path, const char *who);
 void tfrs__lines_close(tfrs__line_iter *it);    /* again is a no-op */
+/* The lines of the file at path that start at an offset in [begin, end)
+ * (end UINT64_MAX: to the end; begin <= end): the file is read from byte
+ * begin - 1 on (from 0 with its byte order mark when begin is 0), and the
+ * last line is read to its end.  lineno counts from the range's first line
+ * (tfrs__lines_number gives the file's). */
+int  tfrs__lines_open_range(tfrs__line_iter *it, const char *path, const char *who,
+                            uint64_t begin, uint64_t end);
+/* Of a file opened at 0 (the header line read): the lines from now on are
+ * those that start in [begin, end); those before begin are skipped without
+ * being read (but the bytes from begin - 1). */
+int  tfrs__lines_seek(tfrs__line_iter *it, uint64_t begin, uint64_t end);
+/* The number in the whole file of the line numbered lineno by it: on an
+ * error path only, since after a seek it reads the file up to the range
+ * to count the lines before it.  TFRS_OK, or a negative status. */
+int  tfrs__lines_number(const tfrs__line_iter *it, size_t lineno, size_t *number);
 /* Next line as [*s, *s + *n), without its "\n" or "\r\n"; the bytes are
  * writable and valid until the next call.  Returns 1, 0 at the end of the
  * text (empty lines followed only by empty lines end it too), or a
@@ -69,10 +92,12 @@ typedef struct tfrs__loader {
     const char *path;
     int         skip;
     size_t      bad;    /* lines skipped so far */
+    const tfrs__line_iter *lines;  /* the file's, for its line numbers; or NULL */
 } tfrs__loader;
 
 /* A malformed line: counted and skipped (returns 0) or TFRS_EPARSE with
- * "path:line: reason". */
+ * "path:line: reason", lineno turned into the file's line number when the
+ * loader reads a range of its lines. */
 int tfrs__bad_line(tfrs__loader *ld, size_t lineno, const char *fmt, ...) TFRS__PRINTF(3, 4);
 
 /* Shown in messages: at most 40 bytes of a field. */
@@ -95,5 +120,9 @@ int tfrs__load_buffer_copy(const void *out, const char *buf, size_t len, const c
                            const char *what, char **copy);
 /* TFRS_EINVAL if opts (NULL: defaults) has an unknown version. */
 int tfrs__load_options_check(const tfrs_load_options *opts, const char *what);
+/* The byte range of opts (checked; NULL or before version 4: none) as
+ * range[0] <= range[1]; the whole file is { 0, UINT64_MAX }.  TFRS_EINVAL
+ * when range_begin > range_end. */
+int tfrs__load_range(const tfrs_load_options *opts, const char *what, uint64_t range[2]);
 
 #endif /* TFRS_LOAD_TEXT_H */

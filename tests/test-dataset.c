@@ -616,6 +616,8 @@ START_TEST(delimited_options_and_io)
     ck_assert_int_eq(tfrs_delimited_options_init(&o, TFRS_DELIMITED_OPTIONS_VERSION), TFRS_OK);
     ck_assert_int_eq(o.delimiter, ',');
     ck_assert_uint_eq(o.num_float_columns, 0);
+    ck_assert_uint_eq(o.load.version, TFRS_LOAD_OPTIONS_VERSION);  /* version 2: the latest */
+    ck_assert_int_eq(tfrs_delimited_options_init(&o, 1), TFRS_OK);
     ck_assert_uint_eq(o.load.version, 1);   /* delimited version 1 holds load options v1 */
 
     tu_tmpdir_make();

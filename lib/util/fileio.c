@@ -305,6 +305,35 @@ int tfrs__file_read(tfrs__file *f, void *buf, size_t n)
     return TFRS_OK;
 }
 
+int tfrs__file_seek(tfrs__file *f, uint64_t offset)
+{
+    if (offset > (uint64_t)f->size || lseek(f->fd, (off_t)offset, SEEK_SET) < 0)
+        return tfrs__fail(TFRS_EIO, "%s: cannot seek to byte %llu of '%s': %s", f->who,
+                          (unsigned long long)offset, f->path,
+                          offset > (uint64_t)f->size ? "past its end" : strerror(errno));
+    return TFRS_OK;
+}
+
+int tfrs__file_read_at(const tfrs__file *f, uint64_t offset, void *buf, size_t n)
+{
+    unsigned char *b = buf;
+    size_t got = 0;
+
+    while (got < n) {
+        size_t want = n - got > (size_t)SSIZE_MAX ? (size_t)SSIZE_MAX : n - got;
+        ssize_t k = pread(f->fd, b + got, want, (off_t)(offset + got));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            int err = k < 0 ? errno : EIO;  /* k == 0: the file shrank while we read it */
+            return tfrs__fail(TFRS_EIO, "%s: cannot read '%s': %s", f->who, f->path,
+                              strerror(err));
+        }
+        got += (size_t)k;
+    }
+    return TFRS_OK;
+}
+
 void tfrs__file_close(tfrs__file *f)
 {
     if (f->fd >= 0)

@@ -26,6 +26,12 @@ int  tfrs__file_open(tfrs__file *f, const char *path, const char *who);
 /* Reads the next n bytes into buf: TFRS_OK, or TFRS_EIO if the file ends
  * first (it shrank) or a read fails. */
 int  tfrs__file_read(tfrs__file *f, void *buf, size_t n);
+/* Moves the position of the next tfrs__file_read to byte `offset` (at most
+ * the size): TFRS_OK or TFRS_EIO. */
+int  tfrs__file_seek(tfrs__file *f, uint64_t offset);
+/* Reads the n bytes at `offset` into buf, without moving the position of
+ * tfrs__file_read: TFRS_OK, or TFRS_EIO as tfrs__file_read. */
+int  tfrs__file_read_at(const tfrs__file *f, uint64_t offset, void *buf, size_t n);
 void tfrs__file_close(tfrs__file *f);    /* again is a no-op */
 
 /* Reads the whole regular file at path into a tfrs__malloc'ed buffer of
