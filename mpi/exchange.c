@@ -315,7 +315,7 @@ fail:
 
 int tmpi_exchange_finish(tmpi_exchange *x, int rc)
 {
-    if (x->failed)          /* every rank already knows */
-        return rc != TFRS_OK ? tmpi_fail(rc, "%s", tmpi_message()) : TFRS_ESTATE;
+    if (x->failed)          /* every rank already knows; the message is set */
+        return rc != TFRS_OK ? rc : TFRS_ESTATE;
     return header(x, rc, KIND_FINISH);
 }

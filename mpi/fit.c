@@ -31,10 +31,13 @@ static int checkpoint(watch *w)
         tmpi_fail(rc, "checkpoint %s: %s", w->mpi->checkpoint, tfrs_last_error());
     if ((code = MPI_Bcast(&rc, 1, MPI_INT, 0, w->comm)) != MPI_SUCCESS)
         return tmpi_mpi_error(code, "MPI_Bcast");
-    if (rc != TFRS_OK && w->rank != 0)
+    if (rc != TFRS_OK && w->rank != 0) {
         tmpi_fail(rc, "rank 0 could not save the checkpoint %s", w->mpi->checkpoint);
-    else if (rc != TFRS_OK)
-        tmpi_fail(rc, "rank 0: %.900s", tmpi_message());
+    } else if (rc != TFRS_OK) {
+        char why[1024];
+        snprintf(why, sizeof(why), "%s", tmpi_message());
+        tmpi_fail(rc, "rank 0: %.900s", why);
+    }
     return rc;
 }
 

@@ -176,9 +176,11 @@ static void training_agrees(tfrs_mpi_tables tables, int threads)
         OK(tfrs_model_evaluate(dist, all, 100, &e1));
         OK(tfrs_mpi_evaluate(dist, MPI_COMM_WORLD, mine, 100, &ed));
         CHECK(ed.examples == ROWS, "%zu examples", ed.examples);
-        CHECK(fabs(e1.rmse - ed.rmse) <= 1e-9 * e1.rmse, "RMSE %.12f vs %.12f", e1.rmse,
+        /* the blocks differ, hence the GEMMs' shapes: float rounding */
+        CHECK(fabs(e1.rmse - ed.rmse) <= 1e-6 * e1.rmse, "RMSE %.12f vs %.12f", e1.rmse,
               ed.rmse);
-        CHECK(fabs(e1.loss - ed.loss) <= 1e-9 * e1.loss, "loss");
+        CHECK(fabs(e1.loss - ed.loss) <= 2e-6 * e1.loss, "loss %.12f vs %.12f", e1.loss,
+              ed.loss);
     }
     free(s1);
     free(sd);
@@ -329,7 +331,10 @@ static void failures_agree(void)
     }
     tfrs_dataset_free(mine);
     /* The last rank's data lack the label: it fails inside fit, before its
-     * first exchange, while the others wait in theirs. */
+     * first exchange, while the others wait in theirs (a new model: m may
+     * have trained its one epoch above, with one rank). */
+    tfrs_model_free(m);
+    m = make_model();
     mine = make_rows(lo, hi, rank != size - 1);
     fit_opts(&o, 1);
     rc = tfrs_mpi_fit(m, MPI_COMM_WORLD, mine, &o, NULL, NULL);
