@@ -1141,7 +1141,9 @@ TFRS_API int tfrs_fit_options_init(tfrs_fit_options *opts, unsigned int version)
  * the epochs already completed are kept in the model and in history.
  *
  * threads (1 .. 256) > 1 splits every batch into slices that that many threads (the
- * caller and threads - 1 workers started for the call) take through the
+ * caller and threads - 1 workers, started by the first fit with that count
+ * and kept idle, with their buffers, until the model is freed or a fit asks
+ * for another count) take through the
  * forward and backward passes; their gradients are summed in a fixed order,
  * so results are bit-identical from run to run for a given thread count, but
  * differ in the last bits from another thread count.  BLAS calls then run on

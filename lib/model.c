@@ -72,6 +72,9 @@ static void unbuild(tfrs_model *m)
 {
     tfrs__stepper_free(m->stepper);
     m->stepper = NULL;
+    tfrs__stepper_free(m->pool);
+    m->pool = NULL;
+    m->pool_threads = 0;
     if (m->cache != NULL) {
         for (size_t f = 0; f < m->g.nfeat; f++)
             tfrs__proj_free(m->cache[f]);

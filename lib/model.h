@@ -47,6 +47,9 @@ struct tfrs_model {
     tfrs__optimizer   opt;         /* options, steps; slots in g.params   */
     uint64_t          epochs_done; /* fit epochs completed (shuffle RNG) */
     tfrs__stepper    *stepper;     /* one-thread step engine, lazily     */
+    tfrs__stepper    *pool;        /* fit's engine of pool_threads > 1
+                                      threads, kept between fits        */
+    int               pool_threads;
     uint64_t          weights_gen; /* bumped whenever the weights change */
     tfrs__training    training;    /* from a configuration, or absent    */
     double            input_reg;   /* embedding L2 of the last training

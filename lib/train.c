@@ -371,7 +371,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     uint32_t *perm = NULL;
     int32_t *bids = NULL;
     float *blab = NULL, *bw = NULL;
-    tfrs__stepper *pool = NULL, *stepper = NULL;
+    tfrs__stepper *stepper = NULL;
     const tfrs_exchange *ex = NULL;
     const double *sums;
     double acc[TFRS_NUM_SUMS];
@@ -413,9 +413,16 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     if ((rc = tfrs_ranking_task_create(&task, &m->task)) != TFRS_OK)
         goto done;
     if (o.threads > 1) {
-        if ((rc = tfrs__stepper_create(&pool, &m->g, o.threads)) != TFRS_OK)
-            goto done;
-        stepper = pool;
+        /* Kept between fits: its threads, buffers and their pages. */
+        if (m->pool == NULL || m->pool_threads != o.threads) {
+            tfrs__stepper_free(m->pool);
+            m->pool = NULL;
+            m->pool_threads = 0;
+            if ((rc = tfrs__stepper_create(&m->pool, &m->g, o.threads)) != TFRS_OK)
+                goto done;
+            m->pool_threads = o.threads;
+        }
+        stepper = m->pool;
     } else if ((rc = own_stepper(m, &stepper)) != TFRS_OK) {
         goto done;
     }
@@ -553,7 +560,6 @@ done:
     tfrs__free(vs.snapshot);
     if (ex != NULL && stepper != NULL)
         tfrs__stepper_exchange(stepper, NULL, 0);   /* cannot fail */
-    tfrs__stepper_free(pool);
     tfrs_ranking_task_free(task);
     unbind(m, &bd);
     tfrs__free(perm);
