@@ -81,6 +81,25 @@ for dirpath, _, files in os.walk(lib):
                 errors.append(f'{where}: {mod} includes {target}, but {dep} is listed after '
                               f'{mod} in lib/README.md (an arrow pointing up)')
 
+# libtfrsc-mpi (mpi/) is built on the public API: its files include system
+# headers, tfrsc.h, tfrsc_mpi.h and each other, never a header of lib/.
+mpi_dir = os.path.join(root, 'mpi')
+if os.path.isdir(mpi_dir):
+    for name in sorted(os.listdir(mpi_dir)):
+        if not name.endswith(('.c', '.h')):
+            continue
+        for lineno, text in enumerate(open(os.path.join(mpi_dir, name), encoding='utf-8',
+                                           errors='replace'), 1):
+            inc = include_re.match(text)
+            if not inc or inc.group(1) == '<':
+                continue
+            target = inc.group(2)
+            if target in ('tfrsc.h', 'tfrsc_mpi.h') or \
+                    os.path.exists(os.path.join(mpi_dir, target)):
+                continue
+            errors.append(f'mpi/{name}:{lineno}: includes "{target}": libtfrsc-mpi may use '
+                          'only the public headers and its own')
+
 for mod in order:
     if mod not in seen:
         errors.append(f'lib/README.md: module {mod} is listed but has no file in lib/')

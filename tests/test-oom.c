@@ -984,6 +984,39 @@ START_TEST(fit_validation)
 }
 END_TEST
 
+/* An exchange of one process: hands the sums back unchanged. */
+static int lone_exchange(tfrs_exchange_grads *g, void *payload)
+{
+    (void)g;
+    (void)payload;
+    return TFRS_OK;
+}
+
+/* Fit with an exchange (its packed gradients and sums) on 2 threads (the
+ * pool the model keeps). */
+static int call_fit_exchange(void *p)
+{
+    out_ctx *c = p;
+    tfrs_fit_options fo;
+    tfrs_exchange x = { TFRS_EXCHANGE_VERSION, lone_exchange, NULL, 0, 0, 0 };
+
+    x.global_rows = tfrs_dataset_num_rows(c->ds);
+    tfrs_fit_options_init(&fo, TFRS_FIT_OPTIONS_VERSION);
+    fo.batch_size = 128;
+    fo.threads = 2;
+    fo.exchange = c->flag ? NULL : &x;      /* the second model's task has AUC */
+    return tfrs_model_fit(c->m, c->ds, &fo, NULL);
+}
+
+START_TEST(fit_exchange)
+{
+    oom_op op = { "tfrs_model_fit (exchange, 2 threads)", setup_untrained, call_fit_exchange,
+                  check_trained };
+
+    oom_run_models(&op, NULL);
+}
+END_TEST
+
 START_TEST(train_step_and_optimizer)
 {
     oom_op step = { "tfrs_model_train_step", setup_step, call_train_step, check_step };
@@ -1718,7 +1751,7 @@ static Suite *oom_suite(void)
     tc = tu_tcase(s, "vocab", vocab_build);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
 
-    tc = tu_tcase(s, "model", model_create_configure_build, fit, fit_validation,
+    tc = tu_tcase(s, "model", model_create_configure_build, fit, fit_validation, fit_exchange,
                   train_step_and_optimizer, evaluate_predict_rank, task_and_layers,
                   cross_and_dropout_layers);
     tcase_add_checked_fixture(tc, setup_allocator, teardown_allocator);
