@@ -419,7 +419,8 @@ typedef struct tfrs_load_options {
  * range_end is TFRS_EINVAL.
  *   The loader reads from byte range_begin - 1 (the bytes before it are
  * not read: they may be anything) and stops after the last line that
- * starts before range_end, which it reads to its end (past range_end);
+ * starts before range_end, which it reads to its end (past range_end, in
+ * reads of at most 64 KiB, or of the range's size if smaller, past it);
  * the cost is that of the range, not of the file.  Two exceptions read
  * more, both bounded by a run of CR and LF bytes: empty lines that end the
  * range are read on to the first other byte, to tell whether they end the
@@ -434,8 +435,9 @@ typedef struct tfrs_load_options {
  * tfrs_dataset_load_movielens applies the range to the ratings file
  * (dir/u.data or ratings_file); u.item, u.user and u.genre are read whole.
  * tfrs_dataset_load_delimited (tfrs_delimited_options version 2) always
- * reads the header line (the file's first line) to name the columns, and
- * never as a data row: a range that starts inside it starts after it.
+ * reads the header line (the file's first line, and at most 128 bytes past
+ * it) to name the columns, and never as a data row: a range that starts
+ * inside it starts after it.
  * The buffer seams of the fuzz targets ignore the range. */
 
 /* Bits of tfrs_load_options.movielens_features. */

@@ -104,7 +104,7 @@ static int refill(tfrs__line_iter *it)
     if (it->stop != UINT64_MAX) {
         /* A range reads up to its end, then a little at a time. */
         uint64_t pos = it->file.size - it->left;
-        uint64_t lim = (pos < it->stop ? it->stop - pos : 0) + TFRS__LINES_OVERREAD;
+        uint64_t lim = (pos < it->stop ? it->stop - pos : 0) + it->over;
         if (lim < want)
             want = (size_t)lim;
     }
@@ -154,27 +154,45 @@ static int start_at(tfrs__line_iter *it, uint64_t begin)
     return TFRS_OK;
 }
 
+/* Sets the range's end and how far past it a read may go; returns the
+ * bytes the range spans from begin - 1 (UINT64_MAX: to the end). */
+static uint64_t set_stop(tfrs__line_iter *it, uint64_t begin, uint64_t end)
+{
+    uint64_t span = end == UINT64_MAX ? UINT64_MAX : end - (begin > 0 ? begin - 1 : 0);
+
+    it->stop = end;
+    it->over = span < TFRS__LINES_OVER_MIN   ? TFRS__LINES_OVER_MIN
+               : span < TFRS__LINES_OVER_MAX ? (size_t)span
+                                             : TFRS__LINES_OVER_MAX;
+    return span;
+}
+
+/* The window's size for a range of span bytes of the file: the default
+ * size, or less for a smaller file or range (its bytes and one read past
+ * them), but at least 4 bytes, for a byte order mark is looked for in one
+ * window. */
+static size_t window_for(const tfrs__line_iter *it, uint64_t span)
+{
+    size_t cap = WINDOW < it->file.size ? WINDOW : it->file.size;
+
+    if (span < (uint64_t)cap && span + it->over < (uint64_t)cap)
+        cap = (size_t)span + it->over;
+    return cap < 4 ? 4 : cap;
+}
+
 int tfrs__lines_open_range(tfrs__line_iter *it, const char *path, const char *who,
                            uint64_t begin, uint64_t end)
 {
+    uint64_t span;
     int rc;
 
     memset(it, 0, sizeof(*it));
     it->who = who;
-    it->stop = end;
+    span = set_stop(it, begin, end);
     if ((rc = tfrs__file_open(&it->file, path, who)) != TFRS_OK)
         return rc;
     it->left = it->file.size;
-    /* At least 4 bytes: a byte order mark is looked for in one window.  A
-     * range needs no more than its bytes and one read past them. */
-    it->cap = WINDOW < it->left ? WINDOW : it->left;
-    if (end != UINT64_MAX) {
-        uint64_t span = end - (begin > 0 ? begin - 1 : 0);
-        if (span < (uint64_t)it->cap && span + TFRS__LINES_OVERREAD < (uint64_t)it->cap)
-            it->cap = (size_t)span + TFRS__LINES_OVERREAD;
-    }
-    if (it->cap < 4)
-        it->cap = 4;
+    it->cap = window_for(it, span);
     if ((it->buf = tfrs__malloc(it->cap + 1)) == NULL) {
         tfrs__lines_close(it);
         return tfrs__fail(TFRS_ENOMEM, "%s: out of memory for '%s'", who, path);
@@ -198,7 +216,22 @@ int tfrs__lines_open(tfrs__line_iter *it, const char *path, const char *who)
 
 int tfrs__lines_seek(tfrs__line_iter *it, uint64_t begin, uint64_t end)
 {
-    it->stop = end;
+    size_t cap = window_for(it, set_stop(it, begin, end));
+
+    /* The window was sized for the header line: grown to the range's. */
+    if (cap > it->cap) {
+        size_t p = (size_t)(it->p - it->buf), e = (size_t)(it->end - it->buf);
+        size_t b = (size_t)(it->blank_end - it->buf);
+        char *w = tfrs__realloc(it->buf, it->cap + 1, cap + 1);
+        if (w == NULL)
+            return tfrs__fail(TFRS_ENOMEM, "%s: out of memory for '%s'", it->who,
+                              it->file.path);
+        it->buf = w;
+        it->cap = cap;
+        it->p = w + p;
+        it->end = w + e;
+        it->blank_end = w + b;
+    }
     /* At or before the next line: nothing to skip. */
     if (begin <= offset_of_p(it))
         return TFRS_OK;

@@ -38,10 +38,13 @@ typedef struct tfrs__line_iter {
                            UINT64_MAX: none (the whole text)            */
     uint64_t   origin;  /* offset of the line before which lineno
                            starts, 0 unless the range skipped lines     */
+    size_t     over;    /* how far past stop one read may go            */
 } tfrs__line_iter;
 
-/* How far past a range's end one read goes (to finish its last line). */
-#define TFRS__LINES_OVERREAD ((size_t)1 << 16)
+/* How far past a range's end one read goes, to finish its last line: as
+ * far as the range is long, between these bounds. */
+#define TFRS__LINES_OVER_MIN ((size_t)128)
+#define TFRS__LINES_OVER_MAX ((size_t)1 << 16)
 
 /* The lines of buf[0..len), after a leading UTF-8 byte order mark (every
  * text loader skips one). */

@@ -717,6 +717,18 @@ START_TEST(misuse_tfrs_dataset_load_movielens)
     ds = JUNK(tfrs_dataset);
     FAILS(TFRS_EIO, tfrs_dataset_load_movielens(&ds, tu_tmpdir, NULL));   /* no u.item */
     ck_assert_ptr_null(ds);
+    /* A byte range that ends before it begins, refused before any file is
+     * opened (there is no u.item). */
+    OK(tfrs_load_options_init(&o, TFRS_LOAD_OPTIONS_VERSION));
+    o.range_begin = 10;
+    o.range_end = 9;
+    ds = JUNK(tfrs_dataset);
+    FAILS(TFRS_EINVAL, tfrs_dataset_load_movielens(&ds, tu_tmpdir, &o));
+    ck_assert_ptr_nonnull(strstr(tfrs_last_error(), "range_begin 10 is after range_end 9"));
+    ck_assert_ptr_null(ds);
+    o.range_begin = UINT64_MAX;
+    o.range_end = 0;
+    FAILS(TFRS_EINVAL, tfrs_dataset_load_movielens(&ds, tu_tmpdir, &o));
 }
 END_TEST
 
@@ -765,6 +777,19 @@ START_TEST(misuse_tfrs_dataset_load_delimited)
     ds = JUNK(tfrs_dataset);
     tu_write_text(path, "user,score\na,1\n");
     FAILS(TFRS_ENOTFOUND, tfrs_dataset_load_delimited(&ds, path, &o));
+    ck_assert_ptr_null(ds);
+    /* Byte ranges (version 2): one that ends before it begins, load
+     * options of an unknown version. */
+    OK(tfrs_delimited_options_init(&o, TFRS_DELIMITED_OPTIONS_VERSION));
+    o.load.range_begin = 2;
+    o.load.range_end = 1;
+    ds = JUNK(tfrs_dataset);
+    FAILS(TFRS_EINVAL, tfrs_dataset_load_delimited(&ds, path, &o));
+    ck_assert_ptr_nonnull(strstr(tfrs_last_error(), "range_begin 2 is after range_end 1"));
+    ck_assert_ptr_null(ds);
+    o.load.range_begin = 0;
+    o.load.version = TFRS_LOAD_OPTIONS_VERSION + 1;
+    FAILS(TFRS_EINVAL, tfrs_dataset_load_delimited(&ds, path, &o));
     ck_assert_ptr_null(ds);
     ck_assert_int_eq(unlink(path), 0);
 }

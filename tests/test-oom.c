@@ -369,6 +369,10 @@ static int call_load_movielens(void *p)
     tfrs_load_options_init(&lo, TFRS_LOAD_OPTIONS_VERSION);
     if (c->flag == 2)
         lo.movielens_features = TFRS_MOVIELENS_USER_FEATURES | TFRS_MOVIELENS_ITEM_FEATURES;
+    if (c->flag == 3) {
+        lo.range_begin = 1;             /* a byte range: all lines but the first */
+        lo.range_end = 1000000000;
+    }
     c->ds = (tfrs_dataset *)c;      /* must become NULL on failure */
     return tfrs_dataset_load_movielens(&c->ds, tu_tmpdir, c->flag ? &lo : NULL);
 }
@@ -380,6 +384,12 @@ static void check_loaded(void *p, int rc)
 
     if (rc != TFRS_OK) {
         ck_assert_ptr_null(c->ds);
+        return;
+    }
+    if (c->flag == 3) {
+        ck_assert_uint_eq(tfrs_dataset_num_rows(c->ds), NROWS - 1);
+        tfrs_dataset_free(c->ds);
+        c->ds = NULL;
         return;
     }
     ck_assert_uint_eq(tfrs_dataset_num_rows(c->ds), NROWS);
@@ -406,6 +416,9 @@ START_TEST(load_movielens)
     c.flag = 2;
     op.name = "tfrs_dataset_load_movielens (side features)";
     oom_run(&op, &c);
+    c.flag = 3;
+    op.name = "tfrs_dataset_load_movielens (byte range)";
+    oom_run(&op, &c);
     ck_assert_int_eq(fa.live, 0);
 }
 END_TEST
@@ -419,6 +432,10 @@ static int call_load_delimited(void *p)
     tfrs_delimited_options_init(&o, TFRS_DELIMITED_OPTIONS_VERSION);
     o.float_columns = floats;
     o.num_float_columns = 1;
+    if (c->flag == 1) {
+        o.load.range_begin = 40;        /* inside the first row: the others */
+        o.load.range_end = UINT64_MAX;
+    }
     c->ds = (tfrs_dataset *)c;
     return tfrs_dataset_load_delimited(&c->ds, tu_tmp_path("ratings.csv"), &o);
 }
@@ -432,9 +449,9 @@ static void check_delimited(void *p, int rc)
         ck_assert_ptr_null(c->ds);
         return;
     }
-    ck_assert_uint_eq(tfrs_dataset_num_rows(c->ds), NROWS);
+    ck_assert_uint_eq(tfrs_dataset_num_rows(c->ds), NROWS - (c->flag == 1));
     ck_assert_int_eq(tfrs_dataset_floats(c->ds, "user_rating", &r), TFRS_OK);
-    ck_assert(r[5] == row_rating(5));
+    ck_assert(r[5 - (c->flag == 1)] == row_rating(5));
     tfrs_dataset_free(c->ds);
     c->ds = NULL;
 }
@@ -444,6 +461,9 @@ START_TEST(load_delimited)
     out_ctx c = { 0 };
     oom_op op = { "tfrs_dataset_load_delimited", NULL, call_load_delimited, check_delimited };
 
+    oom_run(&op, &c);
+    c.flag = 1;
+    op.name = "tfrs_dataset_load_delimited (byte range)";
     oom_run(&op, &c);
     ck_assert_int_eq(fa.live, 0);
 }
@@ -1471,6 +1491,9 @@ START_TEST(allocator_without_realloc)
     ck_assert_int_eq(tfrs_set_allocator(&without_realloc), TFRS_OK);
     oom_run(&build, &c);
     oom_run(&delim, &c);
+    c.flag = 1;                         /* a byte range: the window grows by hand */
+    oom_run(&delim, &c);
+    c.flag = 0;
     data_init(&c);
     oom_run(&fit_op, &c);
     data_free(&c);
