@@ -348,6 +348,53 @@ static void failures_agree(void)
     tfrs_model_free(m);
 }
 
+/* Wrong arguments: the same status on every rank, with a message. */
+static void misuse(void)
+{
+    tfrs_dataset *mine = make_rows(0, 10, 1);
+    tfrs_model *m = make_model(), *keep = m;
+    tfrs_fit_options o;
+    tfrs_mpi_options mo;
+    tfrs_metrics e;
+    tfrs_vocab *v = NULL;
+    uint64_t b, en;
+    int resumed = -1;
+
+    fit_opts(&o, 1);
+    CHECK(tfrs_mpi_fit(NULL, MPI_COMM_WORLD, mine, &o, NULL, NULL) == TFRS_EINVAL, "no model");
+    CHECK(tfrs_mpi_last_error()[0] != '\0', "no message");
+    CHECK(tfrs_mpi_fit(m, MPI_COMM_WORLD, NULL, &o, NULL, NULL) == TFRS_EINVAL, "no rows");
+    CHECK(tfrs_mpi_fit(m, MPI_COMM_WORLD, mine, NULL, NULL, NULL) == TFRS_EINVAL, "no options");
+    OK(tfrs_mpi_options_init(&mo, TFRS_MPI_OPTIONS_VERSION));
+    mo.version = 99;
+    CHECK(tfrs_mpi_fit(m, MPI_COMM_WORLD, mine, &o, &mo, NULL) == TFRS_EINVAL, "version");
+    CHECK(tfrs_mpi_options_init(NULL, TFRS_MPI_OPTIONS_VERSION) == TFRS_EINVAL, "init NULL");
+    CHECK(tfrs_mpi_options_init(&mo, 0) == TFRS_EINVAL, "init version 0");
+    CHECK(tfrs_mpi_evaluate(NULL, MPI_COMM_WORLD, mine, 10, &e) == TFRS_EINVAL, "evaluate");
+    CHECK(tfrs_mpi_evaluate(m, MPI_COMM_WORLD, mine, 10, NULL) == TFRS_EINVAL, "evaluate out");
+    CHECK(tfrs_mpi_resume(NULL, MPI_COMM_WORLD, "x", &resumed) == TFRS_EINVAL, "resume");
+    CHECK(tfrs_mpi_resume(&m, MPI_COMM_WORLD, "/nonexistent/ckpt.tfrs", &resumed) == TFRS_OK &&
+          resumed == 0 && m == keep, "resume from nothing");
+    CHECK(tfrs_mpi_vocab_adapt_column(NULL, MPI_COMM_WORLD, mine, "user", NULL) == TFRS_EINVAL,
+          "vocab out");
+    CHECK(tfrs_mpi_vocab_adapt_column(&v, MPI_COMM_WORLD, mine, "nope", NULL) ==
+          TFRS_ENOTFOUND && v == NULL, "vocab column");
+    CHECK(tfrs_mpi_byte_range(MPI_COMM_WORLD, 10, NULL, &en) == TFRS_EINVAL, "range");
+    OK(tfrs_mpi_byte_range(MPI_COMM_WORLD, 0, &b, &en));
+    CHECK(b == 1 && en == 1, "an empty file's range [%llu, %llu)", (unsigned long long)b,
+          (unsigned long long)en);
+    {
+        tfrs_dataset *d = NULL;
+        CHECK(tfrs_mpi_load_movielens(&d, MPI_COMM_WORLD, "/nonexistent", NULL) == TFRS_EIO &&
+              d == NULL, "load from nowhere");
+        CHECK(strstr(tfrs_mpi_last_error(), "rank 0: ") != NULL, "'%s'",
+              tfrs_mpi_last_error());
+        CHECK(tfrs_mpi_load_delimited(&d, MPI_COMM_WORLD, NULL, NULL) == TFRS_EINVAL, "path");
+    }
+    tfrs_model_free(m);
+    tfrs_dataset_free(mine);
+}
+
 static int stop_at(const tfrs_progress *p, void *payload)
 {
     (void)payload;
@@ -438,6 +485,7 @@ int main(int argc, char **argv)
     vocab_over_ranks();
     byte_ranges();
     failures_agree();
+    misuse();
     resume();
 
     tfrs_vocab_free(uv);
