@@ -82,4 +82,44 @@ else
     step "no libtfrsc.a installed (default_library=shared): static link skipped"
 fi
 
+# libtfrsc-mpi, when MPI was found: an outside MPI program through
+# pkg-config tfrsc-mpi, run on 2 ranks.
+if [ -f "$libdir/pkgconfig/tfrsc-mpi.pc" ]; then
+    cat > mpi-client.c <<'EOF_C'
+#include <stdio.h>
+#include <tfrsc_mpi.h>
+
+int main(int argc, char **argv)
+{
+    uint64_t b, e, total = 0, mine;
+    int rank, size;
+
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (tfrs_mpi_byte_range(MPI_COMM_WORLD, 1000, &b, &e) != TFRS_OK) {
+        fprintf(stderr, "rank %d: %s\n", rank, tfrs_mpi_last_error());
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    mine = e - b;
+    MPI_Allreduce(&mine, &total, 1, MPI_UINT64_T, MPI_SUM, MPI_COMM_WORLD);
+    if (rank == 0)
+        printf("mpi-client: %d ranks cover %llu of 1000 bytes\n", size,
+               (unsigned long long)total);
+    MPI_Finalize();
+    return total == 1000 ? 0 : 1;
+}
+EOF_C
+    step "MPI: $cc mpi-client.c \$(pkg-config --cflags --libs tfrsc-mpi)"
+    # shellcheck disable=SC2046
+    "$cc" -o mpi-client mpi-client.c $(pkg-config --cflags --libs tfrsc-mpi)
+    if command -v mpirun >/dev/null 2>&1; then
+        LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+            OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+            mpirun --oversubscribe -np 2 ./mpi-client
+    fi
+else
+    step "no tfrsc-mpi.pc installed (MPI not found): MPI client skipped"
+fi
+
 step "OK"
