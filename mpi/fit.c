@@ -52,7 +52,9 @@ static int progress(const tfrs_progress *p, void *payload)
         uint64_t steps = 0;
         int due = p->end_of_epoch;
         tfrs_model_training_state(w->model, &steps, NULL);
-        if (!p->end_of_epoch && w->mpi->checkpoint_every > 0 &&
+        /* Not after an epoch's last batch: the end-of-epoch call that
+         * follows saves the same weights with the epoch counted done. */
+        if (!p->end_of_epoch && p->batch < p->batches && w->mpi->checkpoint_every > 0 &&
             steps % w->mpi->checkpoint_every == 0)
             due = 1;
         if (due && (w->stop_rc = checkpoint(w)) != TFRS_OK)
