@@ -401,6 +401,12 @@ static int stop_at(const tfrs_progress *p, void *payload)
     return rank == size - 1 && p->epoch == 2 && !p->end_of_epoch && p->batch == 7;
 }
 
+static int stop_after_epoch_1(const tfrs_progress *p, void *payload)
+{
+    (void)payload;
+    return p->epoch == 1 && !p->end_of_epoch && p->batch == p->batches;
+}
+
 static void resume(void)
 {
     char ckpt[300];
@@ -433,6 +439,27 @@ static void resume(void)
     OK(tfrs_model_weights_hash(whole, &hw));
     OK(tfrs_model_weights_hash(back, &hb));
     CHECK(hw == hb, "the resumed run ends with other weights");
+    /* Stopped after an epoch's last batch, on a step that is a multiple of
+     * checkpoint_every: the checkpoint must not record that epoch as
+     * unfinished (resuming would then fail); the run still ends alike. */
+    {
+        char ck2[320];
+        tfrs_model *p2 = make_model(), *b2 = make_model();
+        snprintf(ck2, sizeof(ck2), "%s/ckpt2.tfrs", tmpdir);
+        mo.checkpoint = ck2;
+        mo.checkpoint_every = (ROWS + BATCH - 1) / BATCH;      /* one epoch of steps */
+        o.progress = stop_after_epoch_1;
+        rc = tfrs_mpi_fit(p2, MPI_COMM_WORLD, mine, &o, &mo, NULL);
+        CHECK(rc == TFRS_ECANCELED, "status %d (%s)", rc, tfrs_mpi_last_error());
+        o.progress = NULL;
+        OK(tfrs_mpi_resume(&b2, MPI_COMM_WORLD, ck2, &resumed));
+        OK(tfrs_mpi_fit(b2, MPI_COMM_WORLD, mine, &o, &mo, NULL));
+        OK(tfrs_model_weights_hash(b2, &hb));
+        CHECK(hw == hb, "the run stopped after an epoch's last batch ends otherwise");
+        tfrs_model_free(p2);
+        tfrs_model_free(b2);
+        mo.checkpoint = ckpt;
+    }
     /* A finished run resumed again has nothing left to do. */
     OK(tfrs_mpi_fit(back, MPI_COMM_WORLD, mine, &o, &mo, NULL));
     OK(tfrs_model_weights_hash(back, &hb));
