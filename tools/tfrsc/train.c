@@ -253,7 +253,7 @@ static int config_model(tfrs_model **out, const char *text, const tfrs_dataset *
     char *changed;
 
     if (st != TFRS_OK)
-        return cli_lib_error("cannot build the model", st);
+        return cli_lib_error("bad configuration", st);
     if (!a->have_seed && !a->have_lr)
         return CLI_OK;
     tfrs_model_free(*out);
@@ -262,7 +262,7 @@ static int config_model(tfrs_model **out, const char *text, const tfrs_dataset *
         return cli_error("%s: out of memory", a->config);
     st = tfrs_model_from_config(out, changed, strlen(changed), a->config, train);
     free(changed);
-    return st != TFRS_OK ? cli_lib_error("cannot build the model", st) : CLI_OK;
+    return st != TFRS_OK ? cli_lib_error("bad configuration", st) : CLI_OK;
 }
 
 /* ---- training ------------------------------------------------------------- */
@@ -359,7 +359,7 @@ static int fit_options(tfrs_fit_options *fit, double *vfrac, const char *text,
     *vfrac = 0.0;
     if (text != NULL) {
         if ((st = tfrs_config_fit_options(text, strlen(text), a->config, fit, vfrac)) != TFRS_OK)
-            return cli_lib_error("cannot read the training section", st);
+            return cli_lib_error("bad configuration", st);
     } else {
         tfrs_fit_options_init(fit, TFRS_FIT_OPTIONS_VERSION);
         fit->epochs = 3;
