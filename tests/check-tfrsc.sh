@@ -102,6 +102,28 @@ contains "$tmp/train.out" "^test_rmse [0-9]" "test metrics"
 [ "$(wc -l <"$tmp/h.csv")" -eq $((epochs + 1)) ] || fail "history: not one row per epoch"
 contains "$tmp/h.csv" "^epoch,seconds,loss," "history header"
 [ -f "$model" ] || fail "no model saved"
+
+# ---- --plot (when built with cairo): SVG and PNG learning curves --------------
+"$tfrsc" train --data "$data" --save "$tmp/p.tfrs" --epochs 3 --batch-size $batch \
+    --validation-split 0.1 --plot "$tmp/curves.svg" >"$tmp/out" 2>"$tmp/err"
+st=$?
+if [ $st -eq 2 ] && grep -q "without cairo" "$tmp/err"; then
+    echo "skipped --plot: this tfrsc was built without cairo"
+elif [ $st -ne 0 ]; then
+    fail "train --plot: exit $st: $(cat "$tmp/err")"
+else
+    head -c 100 "$tmp/curves.svg" | grep -q "<svg" || fail "--plot wrote no SVG"
+    # two panels of two series (lines and markers), axes, ticks, legend
+    [ "$(grep -c "<path" "$tmp/curves.svg")" -ge 40 ] || fail "--plot: too few shapes"
+    contains "$tmp/out" "^plotted " "plot reported"
+    expect 0 "train --plot PNG" -- "$tfrsc" train --data "$data" --save "$tmp/p.tfrs" \
+        --epochs 2 --batch-size $batch --plot "$tmp/curves.png"
+    head -c 8 "$tmp/curves.png" | od -An -c | grep -q "P   N   G" || fail "--plot wrote no PNG"
+    expect 1 "train --plot into a missing directory" -- "$tfrsc" train --data "$data" \
+        --save "$tmp/p.tfrs" --epochs 1 --batch-size $batch --plot "$tmp/no/such/dir.svg"
+    contains "$tmp/err" "no/such/dir.svg" "plot error names the file"
+fi
+
 expect 0 "inspect" -- "$tfrsc" inspect "$model"
 contains "$tmp/out" "^status: loaded" "inspect status"
 contains "$tmp/out" "user_id .*string" "inspect features"

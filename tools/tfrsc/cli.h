@@ -104,6 +104,21 @@ typedef enum cli_display {
     CLI_DISPLAY_LINES = 1    /* one line per epoch                           */
 } cli_display;
 
+/* The per-epoch curves for --plot. */
+typedef struct cli_curves {
+    int         n, cap;
+    double     *epoch, *loss, *val_loss, *metric, *val_metric;
+    int         has_validation;
+    const char *metric_name;    /* "RMSE", "MAE", "AUC" or NULL            */
+} cli_curves;
+
+/* Appends an end-of-epoch report; -1 when out of memory. */
+int  cli_curves_add(cli_curves *c, const tfrs_progress *pr, int epoch);
+void cli_curves_free(cli_curves *c);
+/* Draws the curves into path (SVG, or PNG for *.png): CLI_OK or CLI_FAIL.
+ * Only in a tfrsc built with cairo (TFRSC_HAVE_PLOT). */
+int  cli_plot(const cli_curves *c, const char *path);
+
 typedef struct cli_progress {
     cli_display  display;
     FILE        *out;
@@ -112,6 +127,8 @@ typedef struct cli_progress {
     double       last_draw;
     int          shown_epoch;   /* the bar's "Epoch i/n" header printed */
     FILE        *history;       /* CSV, may be NULL                          */
+    cli_curves  *curves;        /* --plot's curves, may be NULL              */
+    int          curves_failed;
     int          history_header;
 } cli_progress;
 

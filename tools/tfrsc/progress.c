@@ -6,6 +6,7 @@
  * Copyright 2026 The libtfrsc Authors.
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -136,12 +137,55 @@ static void write_history(cli_progress *p, const tfrs_progress *pr, int epoch)
     fflush(p->history);
 }
 
+int cli_curves_add(cli_curves *c, const tfrs_progress *pr, int epoch)
+{
+    const tfrs_metrics *m = &pr->metrics, *v = &pr->validation;
+
+    if (c->n == c->cap) {
+        int cap = c->cap == 0 ? 16 : c->cap * 2;
+        double **arrays[] = { &c->epoch, &c->loss, &c->val_loss, &c->metric, &c->val_metric };
+        for (size_t k = 0; k < sizeof(arrays) / sizeof(arrays[0]); k++) {
+            double *q = realloc(*arrays[k], (size_t)cap * sizeof(double));
+            if (q == NULL)
+                return -1;
+            *arrays[k] = q;
+        }
+        c->cap = cap;
+    }
+    /* The task's first metric, as the bar shows it. */
+    c->metric_name = (m->metrics & TFRS_METRIC_RMSE)  ? "RMSE"
+                     : (m->metrics & TFRS_METRIC_MAE) ? "MAE"
+                     : (m->metrics & TFRS_METRIC_AUC) ? "AUC" : NULL;
+    c->epoch[c->n] = epoch;
+    c->loss[c->n] = m->loss;
+    c->metric[c->n] = (m->metrics & TFRS_METRIC_RMSE)  ? m->rmse
+                      : (m->metrics & TFRS_METRIC_MAE) ? m->mae : m->auc;
+    c->val_loss[c->n] = v->loss;
+    c->val_metric[c->n] = (m->metrics & TFRS_METRIC_RMSE)  ? v->rmse
+                          : (m->metrics & TFRS_METRIC_MAE) ? v->mae : v->auc;
+    c->has_validation = pr->has_validation;
+    c->n++;
+    return 0;
+}
+
+void cli_curves_free(cli_curves *c)
+{
+    free(c->epoch);
+    free(c->loss);
+    free(c->val_loss);
+    free(c->metric);
+    free(c->val_metric);
+    memset(c, 0, sizeof(*c));
+}
+
 void cli_progress_show(cli_progress *p, const tfrs_progress *pr)
 {
     int epoch = pr->epoch + p->epoch_offset;
 
     if (pr->end_of_epoch && p->history != NULL)
         write_history(p, pr, epoch);
+    if (pr->end_of_epoch && p->curves != NULL && cli_curves_add(p->curves, pr, epoch) < 0)
+        p->curves_failed = 1;
     if (p->out == NULL)
         return;
     if (p->display == CLI_DISPLAY_LINES) {

@@ -23,7 +23,7 @@
 #include "cli.h"
 
 typedef struct train_args {
-    const char *data, *config, *save, *checkpoint, *history;
+    const char *data, *config, *save, *checkpoint, *history, *plot;
     uint64_t    epochs, batch_size, threads, seed, checkpoint_every, patience;
     double      lr, validation_split, test_fraction;
     int         have_epochs, have_batch, have_threads, have_seed, have_lr, have_vsplit;
@@ -78,6 +78,7 @@ static void usage(FILE *f)
           "  --checkpoint-every N    save a checkpoint every N steps and each epoch\n"
           "  --resume                continue from the checkpoint (same options)\n"
           "  --history FILE.csv      per-epoch metrics\n"
+          "  --plot FILE.svg         learning curves (SVG, or PNG for *.png)\n"
           "  --quiet                 no banner, one line per epoch\n"
           "  --verbose               more detail, one line per epoch\n"
           "  --help                  this text\n"
@@ -123,6 +124,13 @@ static int parse(int argc, char **argv, train_args *a)
         } else if ((r = OPT("--history")) != 0) {
             if (r < 0) return -1;
             a->history = v;
+        } else if ((r = OPT("--plot")) != 0) {
+            if (r < 0) return -1;
+#ifndef TFRSC_HAVE_PLOT
+            return cli_usage_error("--plot: this tfrsc was built without cairo (meson "
+                                   "feature 'plots')"), -1;
+#endif
+            a->plot = v;
         } else if ((r = OPT("--delimiter")) != 0) {
             if (r < 0) return -1;
             if (strcmp(v, "\\t") == 0 || strcmp(v, "tab") == 0)
@@ -397,8 +405,10 @@ int cmd_train(int argc, char **argv)
     char ckpt_buf[4096], *text = NULL;
     double vfrac;
     watch w;
+    cli_curves curves;
     int rc = CLI_FAIL, st;
 
+    memset(&curves, 0, sizeof(curves));
     memset(&a, 0, sizeof(a));
     memset(&cols, 0, sizeof(cols));
     memset(&w, 0, sizeof(w));
@@ -477,6 +487,8 @@ int cmd_train(int argc, char **argv)
         goto out;
     }
     w.show.history_header = a.resume;
+    if (a.plot != NULL)
+        w.show.curves = &curves;
     w.model = m;
     w.checkpoint = a.checkpoint;
     w.every = a.checkpoint_every;
@@ -522,12 +534,25 @@ int cmd_train(int argc, char **argv)
         cli_lib_error("cannot save the model", st);
         goto out;
     }
+#ifdef TFRSC_HAVE_PLOT
+    if (a.plot != NULL) {
+        if (w.show.curves_failed) {
+            cli_error("%s: out of memory for the curves", a.plot);
+            goto out;
+        }
+        if (cli_plot(&curves, a.plot) != CLI_OK)
+            goto out;
+        if (!a.quiet)
+            printf("plotted %s\n", a.plot);
+    }
+#endif
     if (w.saved || a.resume)
         remove(a.checkpoint);          /* done: nothing left to resume */
     if (!a.quiet)
         printf("saved %s\n", a.save);
     rc = CLI_OK;
 out:
+    cli_curves_free(&curves);
     if (w.show.history != NULL)
         fclose(w.show.history);
     cli_columns_free(&cols);
