@@ -81,24 +81,27 @@ for dirpath, _, files in os.walk(lib):
                 errors.append(f'{where}: {mod} includes {target}, but {dep} is listed after '
                               f'{mod} in lib/README.md (an arrow pointing up)')
 
-# libtfrsc-mpi (mpi/) is built on the public API: its files include system
-# headers, tfrsc.h, tfrsc_mpi.h and each other, never a header of lib/.
-mpi_dir = os.path.join(root, 'mpi')
-if os.path.isdir(mpi_dir):
-    for name in sorted(os.listdir(mpi_dir)):
+# libtfrsc-mpi (mpi/) and the tfrsc tool (tools/tfrsc/) are built on the
+# public API: their files include system headers, tfrsc.h, tfrsc_mpi.h and
+# each other, never a header of lib/.
+for sub in ('mpi', os.path.join('tools', 'tfrsc')):
+    sub_dir = os.path.join(root, sub)
+    if not os.path.isdir(sub_dir):
+        continue
+    for name in sorted(os.listdir(sub_dir)):
         if not name.endswith(('.c', '.h')):
             continue
-        for lineno, text in enumerate(open(os.path.join(mpi_dir, name), encoding='utf-8',
+        for lineno, text in enumerate(open(os.path.join(sub_dir, name), encoding='utf-8',
                                            errors='replace'), 1):
             inc = include_re.match(text)
             if not inc or inc.group(1) == '<':
                 continue
             target = inc.group(2)
             if target in ('tfrsc.h', 'tfrsc_mpi.h') or \
-                    os.path.exists(os.path.join(mpi_dir, target)):
+                    os.path.exists(os.path.join(sub_dir, target)):
                 continue
-            errors.append(f'mpi/{name}:{lineno}: includes "{target}": libtfrsc-mpi may use '
-                          'only the public headers and its own')
+            errors.append(f'{sub}/{name}:{lineno}: includes "{target}": it may use only '
+                          'the public headers and its own')
 
 for mod in order:
     if mod not in seen:
