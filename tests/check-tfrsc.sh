@@ -126,6 +126,8 @@ fi
 
 expect 0 "inspect" -- "$tfrsc" inspect "$model"
 contains "$tmp/out" "^status: loaded" "inspect status"
+contains "$tmp/out" "^format_version: 1$" "inspect format version"
+contains "$tmp/out" "^checksum: verified" "inspect checksum status"
 contains "$tmp/out" "user_id .*string" "inspect features"
 contains "$tmp/out" "dense  64 -> 256 relu" "inspect layers"
 contains "$tmp/out" "^parameters: [1-9]" "inspect parameters"
@@ -183,6 +185,8 @@ printf "$(printf '\\%03o' $(((byte + 1) % 256)))" |
 expect 1 "corrupt model" -- "$tfrsc" inspect "$tmp/bad.tfrs"
 contains "$tmp/err" "bad.tfrs" "corrupt model names the file"
 contains "$tmp/err" "malformed model file" "corrupt model status"
+contains "$tmp/out" "^checksum: not verified" "corrupt model: checksum status"
+contains "$tmp/out" "^format: libtfrsc$" "corrupt model: its header still read"
 expect 1 "predict with a corrupt model" -- "$tfrsc" predict --model "$tmp/bad.tfrs" <"$tmp/pairs.tsv"
 
 # ---- the live progress bar in a pseudo-terminal ---------------------------------

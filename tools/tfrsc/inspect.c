@@ -7,8 +7,12 @@
  * Copyright 2026 The libtfrsc Authors.
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "cli.h"
 
@@ -115,6 +119,94 @@ static void print_layers(const tfrs_model *m, int json)
     }
 }
 
+/* The file's header metadata (docs/file-format.md: an 8-byte little-endian
+ * length, then a JSON object whose "__metadata__" holds strings), read
+ * without the library, so that a file that does not load still shows what
+ * it claims to be.  NULL when the header cannot be read; then *why says so. */
+#define HEADER_MAX (64u << 20)
+
+static cJSON *file_metadata(const char *path, const char **why)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char len8[8];
+    uint64_t n = 0;
+    char *text;
+    cJSON *doc, *meta;
+
+    *why = "cannot open the file";
+    if (f == NULL)
+        return NULL;
+    *why = "no 8-byte header length";
+    if (fread(len8, 1, 8, f) != 8) {
+        fclose(f);
+        return NULL;
+    }
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | len8[i];
+    *why = "header length out of range";
+    if (n == 0 || n > HEADER_MAX || (text = malloc((size_t)n + 1)) == NULL) {
+        fclose(f);
+        return NULL;
+    }
+    *why = "header shorter than its length";
+    if (fread(text, 1, (size_t)n, f) != (size_t)n) {
+        free(text);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    text[n] = '\0';
+    doc = cJSON_ParseWithLength(text, (size_t)n);
+    free(text);
+    *why = "header is not JSON with a __metadata__ object";
+    meta = doc != NULL ? cJSON_DetachItemFromObjectCaseSensitive(doc, "__metadata__") : NULL;
+    cJSON_Delete(doc);
+    if (meta != NULL && !cJSON_IsObject(meta)) {
+        cJSON_Delete(meta);
+        return NULL;
+    }
+    return meta;
+}
+
+static const char *meta_string(const cJSON *meta, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(meta, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* "format": ..., "format_version": ..., "crc32": ..., "optimizer_state": ...,
+ * "checksum": verified | not verified (the file did not load) */
+static void print_metadata(const cJSON *meta, const char *why, int loaded, int json)
+{
+    static const char *const keys[] = { "format", "format_version", "crc32",
+                                        "optimizer_state" };
+
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        const char *v = meta != NULL ? meta_string(meta, keys[k]) : NULL;
+        if (json) {
+            printf(", \"%s\": ", keys[k]);
+            if (v != NULL)
+                cli_json_string(stdout, v);
+            else
+                fputs("null", stdout);
+        } else {
+            printf("%s: %s\n", keys[k], v != NULL ? v : "(none)");
+        }
+    }
+    if (json) {
+        printf(", \"checksum\": \"%s\"", loaded ? "verified" : "not verified");
+        if (meta == NULL) {
+            fputs(", \"header_error\": ", stdout);
+            cli_json_string(stdout, why);
+        }
+    } else {
+        printf("checksum: %s\n", loaded ? "verified (the CRC-32 of the data section matches)"
+                                         : "not verified (the file does not load)");
+        if (meta == NULL)
+            printf("header: %s\n", why);
+    }
+}
+
 int cmd_inspect(int argc, char **argv)
 {
     const char *path = NULL;
@@ -122,6 +214,8 @@ int cmd_inspect(int argc, char **argv)
     uint64_t steps = 0, epochs = 0, hash = 0;
     size_t len = 0, F;
     char *desc = NULL;
+    cJSON *meta = NULL;
+    const char *why = "";
     int json = 0, st;
 
     cli_prog = "tfrsc inspect";
@@ -141,17 +235,21 @@ int cmd_inspect(int argc, char **argv)
     }
     if (path == NULL)
         return cli_usage_error("which model file?");
+    meta = file_metadata(path, &why);
     if ((st = tfrs_model_load(&m, path)) != TFRS_OK) {
         if (json) {
             printf("{\"file\": ");
             cli_json_string(stdout, path);
             printf(", \"loaded\": false, \"status\": \"%s\", \"error\": ", tfrs_status_str(st));
             cli_json_string(stdout, tfrs_last_error());
+            print_metadata(meta, why, 0, 1);
             puts("}");
         } else {
             printf("file: %s\nstatus: does not load: %s\n", path, tfrs_status_str(st));
+            print_metadata(meta, why, 0, 0);
         }
         cli_error("%s: %s: %s", path, tfrs_status_str(st), tfrs_last_error());
+        cJSON_Delete(meta);
         return CLI_FAIL;
     }
     tfrs_model_training_state(m, &steps, &epochs);
@@ -159,6 +257,7 @@ int cmd_inspect(int argc, char **argv)
     tfrs_model_config(m, NULL, 0, &len);
     if ((desc = malloc(len + 1)) == NULL || tfrs_model_config(m, desc, len + 1, NULL) != 0) {
         free(desc);
+        cJSON_Delete(meta);
         tfrs_model_free(m);
         return cli_error("%s: cannot describe the model", path);
     }
@@ -168,11 +267,13 @@ int cmd_inspect(int argc, char **argv)
         cli_json_string(stdout, path);
         printf(", \"loaded\": true, \"status\": \"%s\", \"library\": \"%s\", "
                "\"parameters\": %zu, \"structure\": \"%s\", \"steps\": %llu, \"epochs\": %llu, "
-               "\"weights_hash\": \"%016llx\",\n\"features\": [", tfrs_status_str(TFRS_OK),
+               "\"weights_hash\": \"%016llx\"", tfrs_status_str(TFRS_OK),
                tfrs_version_string(), tfrs_model_num_parameters(m),
                tfrs_model_structure(m) == TFRS_STRUCTURE_PARALLEL ? "parallel" : "stacked",
                (unsigned long long)steps, (unsigned long long)epochs,
                (unsigned long long)hash);
+        print_metadata(meta, why, 1, 1);
+        printf(",\n\"features\": [");
         for (size_t f = 0; f < F; f++)
             print_feature(m, f, 1);
         printf("],\n\"layers\": [");
@@ -181,6 +282,7 @@ int cmd_inspect(int argc, char **argv)
     } else {
         printf("file: %s\n", path);
         printf("status: loaded (format, checksum and shapes checked)\n");
+        print_metadata(meta, why, 1, 0);
         printf("parameters: %zu\n", tfrs_model_num_parameters(m));
         printf("structure: %s\n",
                tfrs_model_structure(m) == TFRS_STRUCTURE_PARALLEL ? "parallel" : "stacked");
@@ -195,6 +297,7 @@ int cmd_inspect(int argc, char **argv)
         printf("config: %s\n", desc);
     }
     free(desc);
+    cJSON_Delete(meta);
     tfrs_model_free(m);
     return CLI_OK;
 }
