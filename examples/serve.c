@@ -10,7 +10,7 @@
  *
  * prints the top 5 movie titles for user "42", one per line:
  *
- *     1  4.6121  Star Wars (1977)
+ *       1  3.6245  Star Wars (1977)
  *
  * (rank, score, title).  The model must have two string features: the
  * user's (the query) and the item's (the candidates, by default the second
