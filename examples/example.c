@@ -108,6 +108,15 @@ void ex_format_double(char *buf, size_t size, double x)
     }
 }
 
+void ex_format_float(char *buf, size_t size, float x)
+{
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, size, "%.*g", prec, (double)x);
+        if (strtof(buf, NULL) == x)
+            return;
+    }
+}
+
 const char *ex_find_config(const char *prog, const char *name, char *buf, size_t size)
 {
     const char *slash = strrchr(prog, '/');

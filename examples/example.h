@@ -51,5 +51,8 @@ const char *ex_find_config(const char *prog, const char *name, char *buf, size_t
 char *ex_read_text(const char *path, size_t *len);
 /* Shortest decimal text that reads back as x (Python's repr). */
 void ex_format_double(char *buf, size_t size, double x);
+/* The shortest decimal text that reads back as the float x (numpy float32's
+ * repr). */
+void ex_format_float(char *buf, size_t size, float x);
 
 #endif /* TFRSC_EXAMPLE_H */

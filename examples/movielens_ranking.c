@@ -108,16 +108,6 @@ static void parse_args(int argc, char **argv, options *o)
 
 /* ---- printing ---------------------------------------------------------- */
 
-/* Shortest decimal text that reads back as x (numpy float32 style). */
-static void format_float(char *buf, size_t size, float x)
-{
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, size, "%.*g", prec, (double)x);
-        if (strtof(buf, NULL) == x)
-            return;
-    }
-}
-
 /* A Keras-like line at the end of each epoch:
  *   Epoch 1/3
  *   10/10 - root_mean_squared_error: 1.1234 - loss: 1.2620 - ... - 123ms */
@@ -256,7 +246,7 @@ int main(int argc, char **argv)
                               ranked, &n_ranked));
         printf("Ratings:\n");
         for (size_t i = 0; i < n_ranked; i++) {
-            format_float(buf, sizeof(buf), ranked[i].score);
+            ex_format_float(buf, sizeof(buf), ranked[i].score);
             printf("%s: %s\n", titles[ranked[i].index], buf);
         }
     }
@@ -274,8 +264,8 @@ int main(int argc, char **argv)
         EX_CHECK(tfrs_model_predict(model, example, 1, &before));
         EX_CHECK(tfrs_model_predict(loaded, example, 1, &after));
         same = memcmp(&before, &after, sizeof(float)) == 0;
-        format_float(b1, sizeof(b1), before);
-        format_float(b2, sizeof(b2), after);
+        ex_format_float(b1, sizeof(b1), before);
+        ex_format_float(b2, sizeof(b2), after);
         printf("Speed (1994) for user 42: trained %s, loaded %s (%s)\n", b1, b2,
                same ? "bit-identical" : "DIFFERENT");
         if (!same)

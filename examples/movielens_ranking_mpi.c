@@ -150,16 +150,6 @@ static int on_progress(const tfrs_progress *p, void *payload)
     return 0;
 }
 
-/* Shortest decimal text that reads back as x (numpy float32 style). */
-static void format_float(char *buf, size_t size, float x)
-{
-    for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, size, "%.*g", prec, (double)x);
-        if (strtof(buf, NULL) == x)
-            return;
-    }
-}
-
 /* The rows [n r / N, n (r + 1) / N) of ds: this rank's slice. */
 static int my_slice(tfrs_dataset **out, const tfrs_dataset *ds, size_t n)
 {
@@ -334,7 +324,7 @@ int main(int argc, char **argv)
                                  &n_ranked));
         printf("Ratings:\n");
         for (size_t i = 0; i < n_ranked; i++) {
-            format_float(buf, sizeof(buf), ranked[i].score);
+            ex_format_float(buf, sizeof(buf), ranked[i].score);
             printf("%s: %s\n", titles[ranked[i].index], buf);
         }
         EX_CHECK(tfrs_model_save(model, o.save, 0));
@@ -344,8 +334,8 @@ int main(int argc, char **argv)
         EX_CHECK(tfrs_model_predict(loaded, example, 1, &after));
         {
             char bb[32], ab[32];
-            format_float(bb, sizeof(bb), before);
-            format_float(ab, sizeof(ab), after);
+            ex_format_float(bb, sizeof(bb), before);
+            ex_format_float(ab, sizeof(ab), after);
             printf("Speed (1994) for user 42: trained %s, loaded %s (%s)\n", bb, ab,
                    memcmp(&before, &after, sizeof(float)) == 0 ? "bit-identical"
                                                                 : "DIFFERENT");

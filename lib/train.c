@@ -192,6 +192,28 @@ static int running_metrics(const tfrs_model *m, const tfrs_ranking_task *task, d
     return TFRS_OK;
 }
 
+/* Adds a step's exchanged sums to the epoch's (the loss weighted by the
+ * step's rows). */
+static void add_sums(double *acc, const double *sums)
+{
+    acc[TFRS_SUM_LOSS] += sums[TFRS_SUM_LOSS] * sums[TFRS_SUM_ROWS];
+    for (int j = TFRS_SUM_ROWS; j < TFRS_NUM_SUMS; j++)
+        acc[j] += sums[j];
+}
+
+/* The epoch's running metrics: from the task's pass, or with an exchange
+ * from the exchanged sums so far (acc). */
+static void exchanged_metrics(const tfrs_model *m, const double *acc, tfrs_metrics *out);
+
+static int epoch_metrics(const tfrs_model *m, const tfrs_ranking_task *task, const double *acc,
+                         tfrs_metrics *out)
+{
+    if (acc == NULL)
+        return running_metrics(m, task, m->input_reg, out);
+    exchanged_metrics(m, acc, out);
+    return TFRS_OK;
+}
+
 /* Reads the caller's options (NULL: defaults) of any known version into
  * *o, the fields of later versions at their defaults, and checks them. */
 static int read_fit_options(const tfrs_model *m, const tfrs_fit_options *in, tfrs_fit_options *o)
@@ -373,7 +395,6 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     float *blab = NULL, *bw = NULL;
     tfrs__stepper *stepper = NULL;
     const tfrs_exchange *ex = NULL;
-    const double *sums;
     double acc[TFRS_NUM_SUMS];
     size_t bs, F, batches, total;
 
@@ -452,10 +473,11 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
             size_t start = b * bs, nb = total - start < bs ? total - start : bs;
             const float *scores;
             double loss;
+            size_t k;
 
             if (ex != NULL) {
                 /* This process's rows of the global batch, in batch order. */
-                size_t k = 0;
+                k = 0;
                 for (size_t i = 0; i < nb; i++) {
                     size_t r = (size_t)perm[start + i] - (size_t)ex->first_row;
                     if (perm[start + i] < ex->first_row || r >= bd.n)
@@ -466,48 +488,35 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
                         bw[k] = bd.weights[r];
                     k++;
                 }
-                if ((rc = tfrs__stepper_exchange(stepper, ex, nb)) != TFRS_OK ||
-                    (rc = step(m, stepper, bids, bd.in, blab, bw, k, &loss, &scores)) != TFRS_OK)
+                if ((rc = tfrs__stepper_exchange(stepper, ex, nb)) != TFRS_OK)
                     goto done;
-                sums = tfrs__stepper_sums(stepper);
-                acc[TFRS_SUM_LOSS] += sums[TFRS_SUM_LOSS] * sums[TFRS_SUM_ROWS];
-                for (int j = TFRS_SUM_ROWS; j < TFRS_NUM_SUMS; j++)
-                    acc[j] += sums[j];
-                if (o.progress != NULL) {
-                    exchanged_metrics(m, acc, &pr.metrics);
-                    pr.batch = b + 1;
-                    pr.seconds = now_seconds() - t0;
-                    if (o.progress(&pr, o.payload) != 0) {
-                        rc = tfrs__fail(TFRS_ECANCELED, "tfrs_model_fit: stopped by the "
-                                        "progress callback in epoch %d", e + 1);
-                        goto done;
-                    }
-                }
-                continue;
-            }
-            for (size_t i = 0; i < nb; i++) {
-                size_t r = perm[start + i];
+            } else {
+                for (size_t i = 0; i < nb; i++) {
+                    size_t r = perm[start + i];
 #if defined(__GNUC__)
-                /* Rows are visited in random order: on large datasets every
-                 * read misses the cache, so ask for rows ahead of time. */
-                if (i + PREFETCH < nb) {
-                    size_t ahead = perm[start + i + PREFETCH];
-                    __builtin_prefetch(bd.ids + ahead * F);
-                    __builtin_prefetch(bd.labels + ahead);
-                }
+                    /* Rows are visited in random order: on large datasets
+                     * every read misses the cache, so ask ahead of time. */
+                    if (i + PREFETCH < nb) {
+                        size_t ahead = perm[start + i + PREFETCH];
+                        __builtin_prefetch(bd.ids + ahead * F);
+                        __builtin_prefetch(bd.labels + ahead);
+                    }
 #endif
-                memcpy(bids + i * F, bd.ids + r * F, F * sizeof(*bids));
-                blab[i] = bd.labels[r];
-                if (bw != NULL)
-                    bw[i] = bd.weights[r];
+                    memcpy(bids + i * F, bd.ids + r * F, F * sizeof(*bids));
+                    blab[i] = bd.labels[r];
+                    if (bw != NULL)
+                        bw[i] = bd.weights[r];
+                }
+                k = nb;
             }
-            rc = step(m, stepper, bids, bd.in, blab, bw, nb, &loss, &scores);
-            if (rc != TFRS_OK)
+            if ((rc = step(m, stepper, bids, bd.in, blab, bw, k, &loss, &scores)) != TFRS_OK)
                 goto done;
-            if ((rc = tfrs_ranking_task_update(task, scores, blab, bw, nb, loss)) != TFRS_OK)
+            if (ex != NULL)
+                add_sums(acc, tfrs__stepper_sums(stepper));
+            else if ((rc = tfrs_ranking_task_update(task, scores, blab, bw, nb, loss)) != TFRS_OK)
                 goto done;
             if (o.progress != NULL) {
-                if ((rc = running_metrics(m, task, m->input_reg, &pr.metrics)) != TFRS_OK)
+                if ((rc = epoch_metrics(m, task, ex != NULL ? acc : NULL, &pr.metrics)) != 0)
                     goto done;
                 pr.batch = b + 1;
                 pr.seconds = now_seconds() - t0;
@@ -520,9 +529,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
         }
         m->epochs_done++;
         epochs_run = e + 1;
-        if (ex != NULL)
-            exchanged_metrics(m, acc, &pr.metrics);
-        else if ((rc = running_metrics(m, task, m->input_reg, &pr.metrics)) != TFRS_OK)
+        if ((rc = epoch_metrics(m, task, ex != NULL ? acc : NULL, &pr.metrics)) != TFRS_OK)
             goto done;
         if (history != NULL)
             history[e] = pr.metrics;
