@@ -131,6 +131,8 @@ typedef struct result {
 
 static void put(result *r, const char *s, size_t n)
 {
+    if (n == 0)             /* an empty string: nothing to copy (text may be NULL) */
+        return;
     if (r->len + n > r->cap) {
         r->cap = 2 * (r->len + n) + 64;
         r->text = realloc(r->text, r->cap);
