@@ -44,6 +44,7 @@ typedef void (*sgemm_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE,
                          const float, const float *, const blasint, const float *,
                          const blasint, const float, float *, const blasint);
 
+static sgemm_fn next_sgemm; /* the linked BLAS's, found by main()           */
 static int other_kernel;  /* 0: the linked BLAS; 1: the plain loop        */
 static long plain_calls;  /* calls the plain loop answered                */
 static long passed_calls; /* calls passed on to the linked BLAS           */
@@ -54,14 +55,9 @@ void cblas_sgemm(const enum CBLAS_ORDER order, const enum CBLAS_TRANSPOSE ta,
                  const float *B, const blasint ldb, const float beta, float *C,
                  const blasint ldc)
 {
-    static sgemm_fn next;
-
     if (!other_kernel) {
-        if (next == NULL)
-            *(void **)&next = dlsym(RTLD_NEXT, "cblas_sgemm");
-        ck_assert_msg(next != NULL, "no cblas_sgemm after this program's");
         __atomic_add_fetch(&passed_calls, 1, __ATOMIC_RELAXED);
-        next(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        next_sgemm(order, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     ck_assert(order == CblasRowMajor);   /* the library's only order */
@@ -268,6 +264,12 @@ int main(void)
 
     if (cblas_sdot(2, one, 1, one, 1) != 5.0f)
         return 1;
+    /* Found before any thread calls it. */
+    *(void **)&next_sgemm = dlsym(RTLD_NEXT, "cblas_sgemm");
+    if (next_sgemm == NULL) {
+        fprintf(stderr, "test-blas-order: no cblas_sgemm after this program's\n");
+        return 1;
+    }
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, one_thread);
