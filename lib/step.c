@@ -74,7 +74,7 @@ struct tfrs__stepper {
     double           *freg;      /* [nfeat]: each factored feature's L2    */
     /* Data-parallel training (tfrs__stepper_exchange). */
     const tfrs_exchange *ex;     /* NULL: this process alone               */
-    size_t            scale;     /* the loss divisor: the global batch size */
+    size_t            scale;     /* the current run's loss divisor          */
     tfrs__exchange_buf xb;
     int               phase;     /* what a generation runs: PHASE_*        */
     /* Workers wait for a new generation, run their share, count down. */
@@ -412,7 +412,7 @@ static void step_sums(tfrs__stepper *s, double loss, double reg)
     s->xb.sums[TFRS_SUM_AE] = ae;
 }
 
-int tfrs__stepper_exchange(tfrs__stepper *s, const tfrs_exchange *ex, size_t scale)
+int tfrs__stepper_exchange(tfrs__stepper *s, const tfrs_exchange *ex)
 {
     int rc;
 
@@ -420,7 +420,6 @@ int tfrs__stepper_exchange(tfrs__stepper *s, const tfrs_exchange *ex, size_t sca
         (rc = tfrs__exchange_buf_init(&s->xb, &s->g->params)) != TFRS_OK)
         return rc;
     s->ex = ex;
-    s->scale = scale;
     return TFRS_OK;
 }
 
@@ -431,8 +430,8 @@ const double *tfrs__stepper_sums(const tfrs__stepper *s)
 
 int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_options *task,
                       const int32_t *ids, const tfrs__input *in, const float *labels,
-                      const float *weights, size_t B, double *loss_out, double *reg_out,
-                      const float **scores_out)
+                      const float *weights, size_t B, size_t scale, double *loss_out,
+                      double *reg_out, const float **scores_out)
 {
     tfrs__graph *g = s->g;
     tfrs__params *t = &g->params;
@@ -441,10 +440,8 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
 
     /* With an exchange, the batch may be empty here, and the rows touched
      * after it as many as the global batch's. */
-    if ((rc = reserve(s, opt, s->ex != NULL && s->scale > B ? s->scale : B)) != TFRS_OK)
+    if ((rc = reserve(s, opt, scale > B ? scale : B)) != TFRS_OK)
         return rc;
-    if (s->ex == NULL)
-        s->scale = B;
     tfrs__graph_zero_grad(g);
     if (s->can_factor) {
         if ((rc = tfrs__factor_plan(&s->fz, g->feat, g->layers[0].dense, ids, B)) != TFRS_OK)
@@ -462,6 +459,7 @@ int tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_op
     s->labels = labels;
     s->weights = weights;
     s->B = B;
+    s->scale = scale;
     s->step = opt->steps;
     run_phase(s, PHASE_SLICES);
 

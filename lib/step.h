@@ -32,22 +32,22 @@ void tfrs__stepper_free(tfrs__stepper *s);   /* NULL is a no-op */
  * in: see graph.h), with the loss of `task`:
  * forward, loss, backward, reduction, L2 and the update of opt.  *loss gets
  * the batch's mean loss and *scores_out (may be NULL) the B scores of the
- * forward pass (valid until the next run).  On failure (TFRS_ENONFINITE,
- * TFRS_ENOMEM) no parameter has changed. */
+ * forward pass (valid until the next run).  `scale` divides the loss sums:
+ * B alone, the global batch's size with an exchange (B may then be 0).  On
+ * failure (TFRS_ENONFINITE, TFRS_ENOMEM) no parameter has changed. */
 int  tfrs__stepper_run(tfrs__stepper *s, tfrs__optimizer *opt, const tfrs_task_options *task,
                        const int32_t *ids, const tfrs__input *in, const float *labels,
-                       const float *weights, size_t B, double *loss, double *reg,
-                       const float **scores_out);
+                       const float *weights, size_t B, size_t scale, double *loss,
+                       double *reg, const float **scores_out);
 /* The distinct rows the last run computed the first layer for, summed over
  * the features it factored (factor.h); 0 if it factored none. */
 size_t tfrs__stepper_factored_rows(const tfrs__stepper *s);
-/* Data-parallel training: the following runs divide the loss by `scale`
- * (the global batch size) and hand their gradients and sums to ex before
- * the update (exchange.h); ex NULL returns to one process, dividing by the
- * batch's own size.  The runs' loss and regularization are then the
- * exchanged totals, and tfrs__stepper_sums the last run's exchanged sums
- * (TFRS_NUM_SUMS).  TFRS_ENOMEM. */
-int  tfrs__stepper_exchange(tfrs__stepper *s, const tfrs_exchange *ex, size_t scale);
+/* Data-parallel training: the following runs hand their gradients and
+ * sums to ex before the update (exchange.h); ex NULL returns to one
+ * process.  The runs' loss and regularization are then the exchanged
+ * totals, and tfrs__stepper_sums the last run's exchanged sums
+ * (TFRS_NUM_SUMS).  TFRS_ENOMEM (the exchange's buffers). */
+int  tfrs__stepper_exchange(tfrs__stepper *s, const tfrs_exchange *ex);
 const double *tfrs__stepper_sums(const tfrs__stepper *s);
 
 #endif /* TFRS_STEP_H */

@@ -46,14 +46,15 @@ static int own_stepper(tfrs_model *m, tfrs__stepper **out)
     return TFRS_OK;
 }
 
-/* One update on B rows whose ids are valid. */
+/* One update on B rows whose ids are valid, their loss sums divided by
+ * scale (B, or a global batch's size with an exchange). */
 static int step(tfrs_model *m, tfrs__stepper *s, const int32_t *ids, const tfrs__input *in,
-                const float *labels, const float *weights, size_t B, double *loss_out,
-                const float **scores_out)
+                const float *labels, const float *weights, size_t B, size_t scale,
+                double *loss_out, const float **scores_out)
 {
     double reg = 0.0;
-    int rc = tfrs__stepper_run(s, &m->opt, &m->task, ids, in, labels, weights, B, loss_out,
-                               &reg, scores_out);
+    int rc = tfrs__stepper_run(s, &m->opt, &m->task, ids, in, labels, weights, B, scale,
+                               loss_out, &reg, scores_out);
 
     if (rc == TFRS_OK)
         m->input_reg = reg;
@@ -72,7 +73,7 @@ int tfrs_model_train_step(tfrs_model *m, const int32_t *ids, const float *labels
 
     if (rc != TFRS_OK || (rc = own_stepper(m, &s)) != TFRS_OK)
         return rc;
-    if ((rc = step(m, s, ids, NULL, labels, weights, n, &loss, NULL)) != TFRS_OK)
+    if ((rc = step(m, s, ids, NULL, labels, weights, n, n, &loss, NULL)) != TFRS_OK)
         return rc;
     if (batch_loss != NULL)
         *batch_loss = loss;
@@ -396,7 +397,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     tfrs__stepper *stepper = NULL;
     const tfrs_exchange *ex = NULL;
     double acc[TFRS_NUM_SUMS];
-    size_t bs, F, batches, total;
+    size_t bs, F, batches, total, first;
 
     if (rc != TFRS_OK)
         return rc;
@@ -416,6 +417,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
         goto done;
     }
     total = ex != NULL ? (size_t)ex->global_rows : bd.n;
+    first = ex != NULL ? (size_t)ex->first_row : 0;
     bs = o.batch_size < total ? o.batch_size : total;
     batches = (total + bs - 1) / bs;
     if (ex != NULL && ex->skip_batches >= batches) {
@@ -447,7 +449,7 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
     } else if ((rc = own_stepper(m, &stepper)) != TFRS_OK) {
         goto done;
     }
-    if (ex != NULL && (rc = tfrs__stepper_exchange(stepper, ex, bs)) != TFRS_OK)
+    if (ex != NULL && (rc = tfrs__stepper_exchange(stepper, ex)) != TFRS_OK)
         goto done;
 
     for (int e = 0; e < o.epochs; e++) {
@@ -475,45 +477,35 @@ int tfrs_model_fit(tfrs_model *m, const tfrs_dataset *train, const tfrs_fit_opti
             double loss;
             size_t k;
 
-            if (ex != NULL) {
-                /* This process's rows of the global batch, in batch order. */
-                k = 0;
-                for (size_t i = 0; i < nb; i++) {
-                    size_t r = (size_t)perm[start + i] - (size_t)ex->first_row;
-                    if (perm[start + i] < ex->first_row || r >= bd.n)
-                        continue;
-                    memcpy(bids + k * F, bd.ids + r * F, F * sizeof(*bids));
-                    blab[k] = bd.labels[r];
-                    if (bw != NULL)
-                        bw[k] = bd.weights[r];
-                    k++;
-                }
-                if ((rc = tfrs__stepper_exchange(stepper, ex, nb)) != TFRS_OK)
-                    goto done;
-            } else {
-                for (size_t i = 0; i < nb; i++) {
-                    size_t r = perm[start + i];
+            /* This process's rows of the global batch (all of them alone),
+             * in batch order: global row g is local row g - first. */
+            k = 0;
+            for (size_t i = 0; i < nb; i++) {
+                size_t r = (size_t)perm[start + i] - first;   /* wraps if g < first */
 #if defined(__GNUC__)
-                    /* Rows are visited in random order: on large datasets
-                     * every read misses the cache, so ask ahead of time. */
-                    if (i + PREFETCH < nb) {
-                        size_t ahead = perm[start + i + PREFETCH];
+                /* Rows are visited in random order: on large datasets every
+                 * read misses the cache, so ask for rows ahead of time. */
+                if (i + PREFETCH < nb) {
+                    size_t ahead = (size_t)perm[start + i + PREFETCH] - first;
+                    if (ahead < bd.n) {
                         __builtin_prefetch(bd.ids + ahead * F);
                         __builtin_prefetch(bd.labels + ahead);
                     }
-#endif
-                    memcpy(bids + i * F, bd.ids + r * F, F * sizeof(*bids));
-                    blab[i] = bd.labels[r];
-                    if (bw != NULL)
-                        bw[i] = bd.weights[r];
                 }
-                k = nb;
+#endif
+                if (r >= bd.n)
+                    continue;
+                memcpy(bids + k * F, bd.ids + r * F, F * sizeof(*bids));
+                blab[k] = bd.labels[r];
+                if (bw != NULL)
+                    bw[k] = bd.weights[r];
+                k++;
             }
-            if ((rc = step(m, stepper, bids, bd.in, blab, bw, k, &loss, &scores)) != TFRS_OK)
+            if ((rc = step(m, stepper, bids, bd.in, blab, bw, k, nb, &loss, &scores)) != TFRS_OK)
                 goto done;
             if (ex != NULL)
                 add_sums(acc, tfrs__stepper_sums(stepper));
-            else if ((rc = tfrs_ranking_task_update(task, scores, blab, bw, nb, loss)) != TFRS_OK)
+            else if ((rc = tfrs_ranking_task_update(task, scores, blab, bw, k, loss)) != TFRS_OK)
                 goto done;
             if (o.progress != NULL) {
                 if ((rc = epoch_metrics(m, task, ex != NULL ? acc : NULL, &pr.metrics)) != 0)
@@ -566,7 +558,7 @@ done:
     unbind(m, &vs.bd);
     tfrs__free(vs.snapshot);
     if (ex != NULL && stepper != NULL)
-        tfrs__stepper_exchange(stepper, NULL, 0);   /* cannot fail */
+        tfrs__stepper_exchange(stepper, NULL);   /* cannot fail */
     tfrs_ranking_task_free(task);
     unbind(m, &bd);
     tfrs__free(perm);
