@@ -11,6 +11,7 @@
 
 #include "util/alloc.h"
 #include "util/status.h"
+#include "util/strtab.h"
 #include "dense.h"
 #include "dropout.h"
 #include "graph.h"
@@ -369,18 +370,12 @@ int tfrs_model_weights_hash(const tfrs_model *m, uint64_t *hash)
 {
     int rc = tfrs__model_check_call(m, "tfrs_model_weights_hash", hash != NULL,
                                     "hash is NULL");
-    uint64_t h = 0xcbf29ce484222325ull;            /* FNV-1a, 64 bits */
+    uint64_t h = TFRS__FNV1A64_INIT;
 
     if (rc != TFRS_OK)
         return rc;
-    for (size_t k = 0; k < m->g.params.n; k++) {
-        const unsigned char *b = (const unsigned char *)m->g.params.p[k].w;
-        size_t n = m->g.params.p[k].n * sizeof(float);
-        for (size_t i = 0; i < n; i++) {
-            h ^= b[i];
-            h *= 0x100000001b3ull;
-        }
-    }
+    for (size_t k = 0; k < m->g.params.n; k++)
+        h = tfrs__fnv1a64_add(h, m->g.params.p[k].w, m->g.params.p[k].n * sizeof(float));
     *hash = h;
     return TFRS_OK;
 }

@@ -18,16 +18,20 @@
 #include "util/alloc.h"
 #include "util/strtab.h"
 
-uint64_t tfrs__fnv1a64(const void *data, size_t n)
+uint64_t tfrs__fnv1a64_add(uint64_t h, const void *data, size_t n)
 {
     const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ull;
 
     for (size_t i = 0; i < n; i++) {
         h ^= p[i];
         h *= 0x100000001b3ull;
     }
     return h;
+}
+
+uint64_t tfrs__fnv1a64(const void *data, size_t n)
+{
+    return tfrs__fnv1a64_add(TFRS__FNV1A64_INIT, data, n);
 }
 
 int tfrs__utf8_valid(const char *str, size_t n)

@@ -12,6 +12,10 @@
 /* 64-bit FNV-1a of n bytes.  Defines the OOV bucket of unknown tokens
  * (documented), so it never changes; the string table does not use it. */
 uint64_t tfrs__fnv1a64(const void *data, size_t n);
+/* The same hash over several pieces: h = TFRS__FNV1A64_INIT, then
+ * h = tfrs__fnv1a64_add(h, piece, n) for each piece in turn. */
+#define TFRS__FNV1A64_INIT 0xcbf29ce484222325ull
+uint64_t tfrs__fnv1a64_add(uint64_t h, const void *data, size_t n);
 /* 1 if the n bytes are valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
 int tfrs__utf8_valid(const char *s, size_t n);
 
