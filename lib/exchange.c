@@ -80,18 +80,27 @@ static void clear_tables(tfrs__exchange_buf *b, tfrs__params *t)
     }
 }
 
+/* Copies the dense entries' gradients into the packed buffer (pack = 1)
+ * or back from it (pack = 0), in table order. */
+static void copy_dense(tfrs__exchange_buf *b, tfrs__params *t, int pack)
+{
+    size_t off = 0;
+
+    for (size_t k = 0; k < t->n; k++)
+        if (t->p[k].emb == NULL) {
+            float *packed = b->dense + off, *grad = t->p[k].g;
+            memcpy(pack ? packed : grad, pack ? grad : packed, t->p[k].n * sizeof(float));
+            off += t->p[k].n;
+        }
+}
+
 int tfrs__exchange_run(tfrs__exchange_buf *b, const tfrs_exchange *ex, tfrs__params *t,
                        uint64_t step)
 {
     tfrs_exchange_grads g;
-    size_t off = 0;
     int rc;
 
-    for (size_t k = 0; k < t->n; k++)
-        if (t->p[k].emb == NULL) {
-            memcpy(b->dense + off, t->p[k].g, t->p[k].n * sizeof(float));
-            off += t->p[k].n;
-        }
+    copy_dense(b, t, 1);
     for (size_t i = 0; i < b->num_tables; i++) {
         tfrs_embedding *e = t->p[b->table_param[i]].emb;
         tfrs_table_grad *tg = &b->tables[i];
@@ -123,11 +132,6 @@ int tfrs__exchange_run(tfrs__exchange_buf *b, const tfrs_exchange *ex, tfrs__par
         clear_tables(b, t);
         return rc;
     }
-    off = 0;
-    for (size_t k = 0; k < t->n; k++)
-        if (t->p[k].emb == NULL) {
-            memcpy(t->p[k].g, b->dense + off, t->p[k].n * sizeof(float));
-            off += t->p[k].n;
-        }
+    copy_dense(b, t, 0);
     return TFRS_OK;
 }
