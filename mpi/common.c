@@ -60,7 +60,7 @@ typedef struct failure {
     char msg[MSG_MAX];
 } failure;
 
-int tmpi_fail_round(MPI_Comm comm, int my_rc)
+int tmpi_agree(MPI_Comm comm, int my_rc)
 {
     int me, first, cand, code;
     failure f;
@@ -80,11 +80,6 @@ int tmpi_fail_round(MPI_Comm comm, int my_rc)
         return tmpi_mpi_error(code, "MPI_Bcast");
     f.msg[MSG_MAX - 1] = '\0';
     return tmpi_fail(f.rc, "rank %d: %.*s", first, MSG_MAX - 32, f.msg);
-}
-
-int tmpi_agree(MPI_Comm comm, int rc)
-{
-    return tmpi_fail_round(comm, rc);
 }
 
 int tmpi_reduce_bcast(MPI_Comm comm, void *buf, size_t n, MPI_Datatype type, MPI_Op op)

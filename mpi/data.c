@@ -25,6 +25,17 @@ static int range_of(MPI_Comm comm, const char *path, uint64_t *begin, uint64_t *
     return tfrs_mpi_byte_range(comm, (uint64_t)st.st_size, begin, end);
 }
 
+/* A loader's end on every rank: the agreed status, and no dataset on any
+ * rank when some rank failed. */
+static int agreed_load(MPI_Comm comm, int rc, tfrs_dataset **out)
+{
+    if ((rc = tmpi_agree(comm, rc)) != TFRS_OK && out != NULL) {
+        tfrs_dataset_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int tfrs_mpi_load_movielens(tfrs_dataset **out, MPI_Comm comm, const char *dir,
                             const tfrs_load_options *opts)
 {
@@ -50,19 +61,16 @@ int tfrs_mpi_load_movielens(tfrs_dataset **out, MPI_Comm comm, const char *dir,
             o.ratings_file = opts->ratings_file;
     }
     if (rc == TFRS_OK) {
-        if (o.ratings_file != NULL)
-            snprintf(path, sizeof(path), "%s", o.ratings_file);
-        else
-            snprintf(path, sizeof(path), "%s/u.data", dir);
-        rc = range_of(comm, path, &o.range_begin, &o.range_end);
+        int len = o.ratings_file != NULL ? snprintf(path, sizeof(path), "%s", o.ratings_file)
+                                         : snprintf(path, sizeof(path), "%s/u.data", dir);
+        rc = len < 0 || (size_t)len >= sizeof(path)
+                 ? tmpi_fail(TFRS_EINVAL, "tfrs_mpi_load_movielens: the ratings file's path "
+                             "is longer than %zu bytes", sizeof(path) - 1)
+                 : range_of(comm, path, &o.range_begin, &o.range_end);
     }
     if (rc == TFRS_OK && (rc = tfrs_dataset_load_movielens(out, dir, &o)) != TFRS_OK)
         tmpi_core(rc);
-    if ((rc = tmpi_agree(comm, rc)) != TFRS_OK && out != NULL) {
-        tfrs_dataset_free(*out);
-        *out = NULL;
-    }
-    return rc;
+    return agreed_load(comm, rc, out);
 }
 
 int tfrs_mpi_load_delimited(tfrs_dataset **out, MPI_Comm comm, const char *path,
@@ -90,11 +98,7 @@ int tfrs_mpi_load_delimited(tfrs_dataset **out, MPI_Comm comm, const char *path,
         rc = range_of(comm, path, &o.load.range_begin, &o.load.range_end);
     if (rc == TFRS_OK && (rc = tfrs_dataset_load_delimited(out, path, &o)) != TFRS_OK)
         tmpi_core(rc);
-    if ((rc = tmpi_agree(comm, rc)) != TFRS_OK && out != NULL) {
-        tfrs_dataset_free(*out);
-        *out = NULL;
-    }
-    return rc;
+    return agreed_load(comm, rc, out);
 }
 
 int tfrs_mpi_vocab_adapt_column(tfrs_vocab **out, MPI_Comm comm, const tfrs_dataset *ds,

@@ -158,7 +158,7 @@ static int header(tmpi_exchange *x, int my_rc, int kind)
     if (x->sum[H_FAIL] == 0)
         return TFRS_OK;
     x->failed = 1;
-    return tmpi_fail_round(x->comm, my_rc);
+    return tmpi_agree(x->comm, my_rc);
 }
 
 static int sparse_table(tmpi_exchange *x, tfrs_table_grad *tg, size_t t, int64_t total)
@@ -268,7 +268,7 @@ static int reserve(tmpi_exchange *x, const tfrs_exchange_grads *g)
         return tmpi_mpi_error(code, "MPI_Allreduce");
     if (!any)
         return TFRS_OK;
-    return tmpi_fail_round(x->comm, bad ? tmpi_fail(TFRS_ENOMEM, "tfrs_mpi_fit: out of "
+    return tmpi_agree(x->comm, bad ? tmpi_fail(TFRS_ENOMEM, "tfrs_mpi_fit: out of "
                                                     "memory for the rows of a step")
                                         : TFRS_OK);
 }

@@ -156,11 +156,12 @@ int tfrs_mpi_fit(tfrs_model *model, MPI_Comm comm, const tfrs_dataset *shard,
     /* Where the model stands: epochs done and steps into the next one. */
     tfrs_model_training_state(model, &steps, &epochs_done);
     o = *fit;
-    batches = fit->batch_size == 0 ? 0 : (size_t)((global + fit->batch_size - 1) /
-                                                  (global < fit->batch_size ? global
-                                                                            : fit->batch_size));
-    if (fit->batch_size != 0 && global < fit->batch_size)
-        batches = 1;
+    /* fit's batches: of min(batch_size, global rows) rows; 0 for a batch
+     * size fit refuses (it says so below) */
+    {
+        uint64_t bs = fit->batch_size < global ? fit->batch_size : global;
+        batches = bs == 0 ? 0 : (size_t)((global + bs - 1) / bs);
+    }
     memset(&ex, 0, sizeof(ex));
     ex.version = TFRS_EXCHANGE_VERSION;
     ex.exchange = tmpi_exchange_step;

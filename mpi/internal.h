@@ -26,13 +26,11 @@ int  tmpi_core(int rc);
 /* The message set last. */
 const char *tmpi_message(void);
 
-/* Collective: every rank passes its own status; returns TFRS_OK on every
- * rank if all passed TFRS_OK, else, on every rank, the status of the lowest
- * failing rank, whose message becomes "rank R: message" everywhere. */
-int  tmpi_agree(MPI_Comm comm, int rc);
-/* As tmpi_agree for a status already known to be failing somewhere:
- * `my_rc` is this rank's (TFRS_OK when it did not fail). */
-int  tmpi_fail_round(MPI_Comm comm, int my_rc);
+/* Collective: every rank passes its own status (TFRS_OK if it did not
+ * fail); returns TFRS_OK on every rank if all passed TFRS_OK, else, on
+ * every rank, the status of the lowest failing rank, whose message becomes
+ * "rank R: message" everywhere. */
+int  tmpi_agree(MPI_Comm comm, int my_rc);
 
 /* Sums n values over the ranks by a reduce to rank 0 and a broadcast, so
  * that every rank gets the same bits.  type: MPI_FLOAT, MPI_DOUBLE, or
