@@ -108,6 +108,28 @@ void ex_format_double(char *buf, size_t size, double x)
     }
 }
 
+void ex_print_epoch(const tfrs_progress *p)
+{
+    printf("Epoch %d/%d\n", p->epoch, p->epochs);
+    printf("%zu/%zu - root_mean_squared_error: %.4f - loss: %.4f - regularization_loss: %g"
+           " - total_loss: %.4f - %.0fms\n",
+           p->batches, p->batches, p->metrics.rmse, p->metrics.loss,
+           p->metrics.regularization_loss, p->metrics.total_loss, p->seconds * 1000.0);
+    fflush(stdout);
+}
+
+void ex_print_metrics(const tfrs_metrics *m)
+{
+    char a[32], b[32], c[32], d[32];
+
+    ex_format_double(a, sizeof(a), m->rmse);
+    ex_format_double(b, sizeof(b), m->loss);
+    ex_format_double(c, sizeof(c), m->regularization_loss);
+    ex_format_double(d, sizeof(d), m->total_loss);
+    printf("{'root_mean_squared_error': %s, 'loss': %s, 'regularization_loss': %s, "
+           "'total_loss': %s}\n", a, b, c, d);
+}
+
 void ex_format_float(char *buf, size_t size, float x)
 {
     for (int prec = 1; prec <= 9; prec++) {

@@ -13,6 +13,8 @@
 
 #include <stdio.h>
 
+#include "tfrsc.h"
+
 /* The MovieLens 100K directory: arg (--data) if given, else $TFRSC_DATA,
  * else data/ml-100k, else ../shared/data/ml-100k if it holds u.data; NULL if
  * none.  An explicit --data or TFRSC_DATA is taken as given. */
@@ -54,5 +56,11 @@ void ex_format_double(char *buf, size_t size, double x);
 /* The shortest decimal text that reads back as the float x (numpy float32's
  * repr). */
 void ex_format_float(char *buf, size_t size, float x);
+/* The tutorial examples' Keras-like lines at the end of an epoch:
+ *   Epoch 1/3
+ *   10/10 - root_mean_squared_error: 1.1234 - loss: 1.2620 - ... - 123ms */
+void ex_print_epoch(const tfrs_progress *p);
+/* The evaluate dictionary, as the TFRS tutorial prints it. */
+void ex_print_metrics(const tfrs_metrics *m);
 
 #endif /* TFRSC_EXAMPLE_H */

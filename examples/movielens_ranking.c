@@ -108,33 +108,13 @@ static void parse_args(int argc, char **argv, options *o)
 
 /* ---- printing ---------------------------------------------------------- */
 
-/* A Keras-like line at the end of each epoch:
- *   Epoch 1/3
- *   10/10 - root_mean_squared_error: 1.1234 - loss: 1.2620 - ... - 123ms */
+/* The Keras-like lines at the end of each epoch. */
 static int on_progress(const tfrs_progress *p, void *payload)
 {
     (void)payload;
-    if (!p->end_of_epoch)
-        return 0;
-    printf("Epoch %d/%d\n", p->epoch, p->epochs);
-    printf("%zu/%zu - root_mean_squared_error: %.4f - loss: %.4f - regularization_loss: %g"
-           " - total_loss: %.4f - %.0fms\n",
-           p->batches, p->batches, p->metrics.rmse, p->metrics.loss,
-           p->metrics.regularization_loss, p->metrics.total_loss, p->seconds * 1000.0);
-    fflush(stdout);
+    if (p->end_of_epoch)
+        ex_print_epoch(p);
     return 0;
-}
-
-static void print_metrics(const tfrs_metrics *m)
-{
-    char a[32], b[32], c[32], d[32];
-
-    ex_format_double(a, sizeof(a), m->rmse);
-    ex_format_double(b, sizeof(b), m->loss);
-    ex_format_double(c, sizeof(c), m->regularization_loss);
-    ex_format_double(d, sizeof(d), m->total_loss);
-    printf("{'root_mean_squared_error': %s, 'loss': %s, 'regularization_loss': %s, "
-           "'total_loss': %s}\n", a, b, c, d);
 }
 
 /* ---- the tutorial ------------------------------------------------------ */
@@ -228,7 +208,7 @@ int main(int argc, char **argv)
 
     /* model.evaluate(cached_test, return_dict=True) with batches of 4096 */
     EX_CHECK(tfrs_model_evaluate(model, test, EVAL_BATCH_SIZE, &test_metrics));
-    print_metrics(&test_metrics);
+    ex_print_metrics(&test_metrics);
 
     /* test_ratings[title] = model({"user_id": ["42"], "movie_title": [title]}),
      * printed from the highest score down. */

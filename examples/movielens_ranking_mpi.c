@@ -139,14 +139,8 @@ static void parse_args(int argc, char **argv, options *o)
 static int on_progress(const tfrs_progress *p, void *payload)
 {
     (void)payload;
-    if (!p->end_of_epoch || rank != 0)
-        return 0;
-    printf("Epoch %d/%d\n", p->epoch, p->epochs);
-    printf("%zu/%zu - root_mean_squared_error: %.4f - loss: %.4f - regularization_loss: %g"
-           " - total_loss: %.4f - %.0fms\n",
-           p->batches, p->batches, p->metrics.rmse, p->metrics.loss,
-           p->metrics.regularization_loss, p->metrics.total_loss, p->seconds * 1000.0);
-    fflush(stdout);
+    if (p->end_of_epoch && rank == 0)
+        ex_print_epoch(p);
     return 0;
 }
 
@@ -303,15 +297,8 @@ int main(int argc, char **argv)
                 (unsigned long long)stats.dense_exchanges);
 
     MPI_CHECK(tfrs_mpi_evaluate(model, MPI_COMM_WORLD, test, EVAL_BATCH_SIZE, &test_metrics));
-    if (rank == 0) {
-        char a[32], b[32], c[32], d[32];
-        ex_format_double(a, sizeof(a), test_metrics.rmse);
-        ex_format_double(b, sizeof(b), test_metrics.loss);
-        ex_format_double(c, sizeof(c), test_metrics.regularization_loss);
-        ex_format_double(d, sizeof(d), test_metrics.total_loss);
-        printf("{'root_mean_squared_error': %s, 'loss': %s, 'regularization_loss': %s, "
-               "'total_loss': %s}\n", a, b, c, d);
-    }
+    if (rank == 0)
+        ex_print_metrics(&test_metrics);
 
     /* Every rank holds the same weights; rank 0 ranks, prints and saves. */
     if (rank == 0) {
