@@ -224,6 +224,14 @@ if [ $st -eq 130 ]; then
     contains "$tmp/int.err" "checkpoint saved to" "SIGINT message"
     steps=$("$tfrsc" inspect "$part.ckpt" | sed -n 's/^training: \([0-9]*\) steps.*/\1/p')
     [ "${steps:-0}" -gt 0 ] || fail "checkpoint has no steps"
+    # Resuming with another batch size is refused with one clear message:
+    # with one batch per epoch the checkpoint's steps cannot fit.
+    cp "$part.ckpt" "$tmp/other.ckpt"
+    expect 1 "resume with another batch size" -- "$tfrsc" train --data "$data" \
+        --save "$tmp/other.tfrs" --epochs $ie --batch-size 100000000 --quiet --resume \
+        --checkpoint "$tmp/other.ckpt"
+    contains "$tmp/err" "do not fit epochs of" "resume with another batch size: why"
+    grep -q "unknown status" "$tmp/err" && fail "resume with another batch size: a stale message"
     expect 0 "resume" -- "$tfrsc" train --data "$data" --save "$part" --epochs $ie \
         --batch-size $ib --quiet --resume
     [ -e "$part.ckpt" ] && fail "checkpoint left after a finished resume"

@@ -327,10 +327,12 @@ static int fit_rest(tfrs_model *m, const tfrs_dataset *train, tfrs_fit_options *
 
     tfrs_model_training_state(m, &steps, &done);
     skip = steps - done * (uint64_t)batches;
-    if (steps < done * (uint64_t)batches || skip >= batches)
+    if (steps < done * (uint64_t)batches || skip >= batches) {
+        w->failed = 1;          /* reported here: the caller adds nothing */
         return cli_error("%s: %llu steps over %llu epochs do not fit epochs of %zu batches "
                          "(trained with other data or another batch size?)", w->checkpoint,
                          (unsigned long long)steps, (unsigned long long)done, batches);
+    }
     if ((uint64_t)fit->epochs <= done)
         return TFRS_OK;
     w->show.epoch_offset = (int)done;
