@@ -43,7 +43,6 @@ struct tmpi_exchange {
     size_t           rows_cap, send_cap;
     unsigned char  **seen;            /* per table: rows flags          */
     int             *sparse;          /* per table: this step's way     */
-    size_t          *seen_rows;
     int              failed, ready;
     tfrs_mpi_stats   st;
 };
@@ -78,15 +77,13 @@ static int tables_init(tmpi_exchange *x, const tfrs_exchange_grads *g)
     x->count = calloc(n, sizeof(int64_t));
     x->total = calloc(n, sizeof(int64_t));
     x->seen = calloc(n, sizeof(*x->seen));
-    x->seen_rows = calloc(n, sizeof(size_t));
     x->sparse = calloc(n, sizeof(int));
-    if (x->count == NULL || x->total == NULL || x->seen == NULL || x->seen_rows == NULL ||
+    if (x->count == NULL || x->total == NULL || x->seen == NULL ||
         x->sparse == NULL)
         return tmpi_fail(TFRS_ENOMEM, "tfrs_mpi_fit: out of memory");
     for (size_t t = 0; t < x->ntab; t++) {
         if ((x->seen[t] = calloc(g->tables[t].rows + 1, 1)) == NULL)
             return tmpi_fail(TFRS_ENOMEM, "tfrs_mpi_fit: out of memory");
-        x->seen_rows[t] = g->tables[t].rows;
     }
     x->ready = 1;
     return TFRS_OK;
@@ -99,7 +96,6 @@ void tmpi_exchange_free(tmpi_exchange *x)
     for (size_t t = 0; x->seen != NULL && t < x->ntab; t++)
         free(x->seen[t]);
     free(x->seen);
-    free(x->seen_rows);
     free(x->sparse);
     free(x->count);
     free(x->total);
