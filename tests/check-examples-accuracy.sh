@@ -23,13 +23,8 @@ set -u
 recipe=$1
 features=$2
 
-data=
-for d in "${TFRSC_DATA:-}" "${TFRSC_DATA:-}/ml-100k" data/ml-100k ../shared/data/ml-100k; do
-    if [ -n "$d" ] && [ -f "$d/u.data" ] && [ -f "$d/u1.base" ] && [ -f "$d/u1.test" ]; then
-        data=$d
-        break
-    fi
-done
+. "$(dirname "$0")/movielens-dir.sh"
+data=$(movielens_dir u1.base u1.test)
 if [ -z "$data" ]; then
     echo "MovieLens 100K not found (set TFRSC_DATA): skipped"
     exit 77

@@ -118,13 +118,8 @@ fi
 
 [ "$mode" = data ] || { echo "usage: $0 unit|data EXECUTABLES..."; exit 2; }
 serve=$1 custom_loop=$2 ranking=$3
-data=
-for d in "${TFRSC_DATA:-}" data/ml-100k ../shared/data/ml-100k; do
-    if [ -n "$d" ] && [ -f "$d/u.data" ] && [ -f "$d/u.item" ]; then
-        data=$d
-        break
-    fi
-done
+. "$(dirname "$0")/movielens-dir.sh"
+data=$(movielens_dir u.item)
 if [ -z "$data" ]; then
     echo "MovieLens 100K not found (set TFRSC_DATA): skipped"
     exit 77

@@ -44,11 +44,9 @@ hash_of() {
 }
 
 if [ "$mode" = data ]; then
-    data=${TFRSC_DATA:-}
-    for d in "$data" data/ml-100k ../shared/data/ml-100k; do
-        if [ -n "$d" ] && [ -f "$d/u.data" ]; then data=$d; break; fi
-    done
-    if [ -z "$data" ] || [ ! -f "$data/u.data" ]; then
+    . "$(dirname "$0")/movielens-dir.sh"
+    data=$(movielens_dir)
+    if [ -z "$data" ]; then
         echo "MovieLens 100K not found: skipped"
         exit 77
     fi

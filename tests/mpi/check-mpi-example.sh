@@ -25,10 +25,8 @@ trap 'rm -rf "$tmp"' EXIT
 run() { "$mpirun" --oversubscribe "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-data=
-for d in "${TFRSC_DATA:-}" "${TFRSC_DATA:-}/ml-100k" data/ml-100k ../shared/data/ml-100k; do
-    if [ -n "$d" ] && [ -f "$d/u.data" ] && [ -f "$d/u.item" ]; then data=$d; break; fi
-done
+. "$(dirname "$0")/../movielens-dir.sh"
+data=$(movielens_dir u.item)
 if [ -z "$data" ]; then
     "$synth" --ratings 100000 --out "$tmp/synth" >/dev/null
     data=$tmp/synth
