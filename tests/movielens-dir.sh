@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # movielens-dir.sh - sourced by the test scripts: where MovieLens 100K is.
 #
 #   movielens_dir [FILE...]   prints the first of $TFRSC_DATA,
